@@ -1,0 +1,67 @@
+# Countersign: `make run` and `make test` are the two set-up commands (see README.md).
+# Each installs what it needs on Debian/Ubuntu when missing, and is fast when all is there.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+CARGO ?= cargo
+UI_SOURCES := $(shell find ui/src ui/index.html ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
+
+.PHONY: help run test bench lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test ui-deps ui e2e-deps clean
+
+help:
+	@echo "make run    start the desktop app (needs a display)"
+	@echo "make test   formatting, lints, every test, and the real app end to end"
+	@echo "make bench  benchmarks (results go to BENCHMARKS.md by hand)"
+
+system-deps:
+	@scripts/ensure-system-deps.sh build
+
+system-deps-test:
+	@scripts/ensure-system-deps.sh test
+
+ui-deps:
+	@scripts/ensure-ui-deps.sh
+
+ui/dist/index.html: $(UI_SOURCES) | ui-deps
+	cd ui && npm run build --silent
+
+ui: ui/dist/index.html
+
+run: system-deps ui
+	@if [[ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]]; then \
+	  echo "make run needs a display (DISPLAY or WAYLAND_DISPLAY); on a headless machine try: xvfb-run make run" >&2; exit 1; fi
+	$(CARGO) run --package countersign
+
+test: system-deps-test ui lint test-rust bindings-check test-ui test-e2e
+
+lint: ui-deps
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+	cd ui && npm run --silent typecheck && npm run --silent lint
+
+test-rust:
+	$(CARGO) test --workspace --locked
+
+# ts-rs regenerates ui/src/bindings while the Rust tests run; the committed copy must match.
+bindings-check:
+	@if ! git diff --quiet -- ui/src/bindings || [[ -n "$$(git ls-files --others --exclude-standard ui/src/bindings)" ]]; then \
+	  echo "ui/src/bindings is out of date with the Rust types: commit what 'cargo test' generated" >&2; \
+	  git status --short ui/src/bindings >&2; exit 1; fi
+
+test-ui: ui-deps
+	cd ui && npm test --silent
+
+e2e-deps:
+	@command -v tauri-driver >/dev/null || $(CARGO) install tauri-driver@^2 --locked --quiet
+
+test-e2e: e2e-deps ui
+	$(CARGO) build --package countersign --locked
+	tests/e2e/run.sh target/debug/countersign
+
+bench:
+	$(CARGO) bench --package countersign-core --bench job_hash
+
+clean:
+	$(CARGO) clean
+	rm -rf ui/dist ui/node_modules

@@ -1,0 +1,59 @@
+//! `countersign-cli hash`: recompute a job hash by hand, to check what a gateway claims.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+use countersign_core::jobhash::{canonical_bytes, job_hash};
+use countersign_core::jobrequest::JobRequest;
+
+use super::CliError;
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// A JobRequest in protojson; standard input when absent or `-`.
+    file: Option<PathBuf>,
+    /// Print the hashed bytes (the stripped, deterministic protobuf encoding) as hex instead.
+    #[arg(long)]
+    canonical: bool,
+}
+
+pub fn run(args: &HashArgs) -> Result<(), CliError> {
+    let input = read_input(args.file.as_deref()).map_err(CliError::invalid_input)?;
+    let request = JobRequest::from_protojson(&input)
+        .context("invalid JobRequest")
+        .map_err(CliError::invalid_input)?;
+    let line = if args.canonical {
+        to_hex(&canonical_bytes(&request))
+    } else {
+        job_hash(&request)
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`| head`) is not worth an error message.
+    let _ = writeln!(stdout, "{line}");
+    Ok(())
+}
+
+fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Vec<u8>> {
+    match path {
+        Some(path) if path.as_os_str() != "-" => {
+            std::fs::read(path).with_context(|| format!("reading {}", path.display()))
+        }
+        _ => {
+            let mut input = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut input)
+                .context("reading standard input")?;
+            Ok(input)
+        }
+    }
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
+        let _ = write!(hex, "{byte:02x}");
+        hex
+    })
+}

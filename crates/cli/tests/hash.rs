@@ -1,0 +1,87 @@
+//! `countersign-cli hash` as a reviewer runs it: a real process, real files, real pipes.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+const CLI: &str = env!("CARGO_BIN_EXE_countersign-cli");
+
+/// The live Cordum request from ../shared/cordum/live-transcript.md and the job_hash the
+/// running Cordum reported for it.
+const LIVE_REQUEST: &str = r#"{"jobId":"b5901a94-eff3-4c36-b743-4c98be5e9d4f","topic":"job.peer.write","priority":"JOB_PRIORITY_INTERACTIVE","contextPtr":"redis://ctx:b5901a94-eff3-4c36-b743-4c98be5e9d4f","adapterId":"","env":{"max_input_tokens":"8000","max_output_tokens":"1024","memory_id":"mem:b5901a94-eff3-4c36-b743-4c98be5e9d4f","tenant_id":"default"},"parentJobId":"","workflowId":"","stepIndex":0,"memoryId":"mem:b5901a94-eff3-4c36-b743-4c98be5e9d4f","contextHints":{"maxInputTokens":8000,"allowSummarization":false,"allowRetrieval":false,"tags":[]},"budget":{"maxInputTokens":"8000","maxOutputTokens":"1024","maxTotalTokens":"0","deadlineMs":"0"},"tenantId":"default","principalId":"alice","labels":{"approval_granted":"true","team":"peer"},"meta":{"tenantId":"default","actorId":"alice","actorType":"ACTOR_TYPE_UNSPECIFIED","idempotencyKey":"","capability":"","riskTags":["write"],"requires":[],"packId":"","labels":{"team":"peer"}}}"#;
+const LIVE_HASH: &str = "1914b6c1b23f727454dd6ed99703d9f71e6e412653dc651c209ef7f54b3dd41e";
+
+fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
+    let mut child = Command::new(CLI)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cli starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin piped")
+        .write_all(stdin)
+        .expect("stdin written");
+    child.wait_with_output().expect("cli finishes")
+}
+
+fn stdout_line(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone())
+        .expect("utf-8 output")
+        .trim_end()
+        .to_owned()
+}
+
+#[test]
+fn hashes_a_file_like_cordum_did() {
+    let dir = std::env::temp_dir().join(format!("cs-cli-hash-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("request.json");
+    std::fs::write(&file, LIVE_REQUEST).expect("request written");
+
+    let output = Command::new(CLI)
+        .arg("hash")
+        .arg(&file)
+        .output()
+        .expect("cli runs");
+    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout_line(&output), LIVE_HASH);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn reads_standard_input_and_prints_canonical_bytes() {
+    let hashed = run_with_stdin(&["hash"], LIVE_REQUEST.as_bytes());
+    assert_eq!(stdout_line(&hashed), LIVE_HASH);
+
+    let canonical = run_with_stdin(&["hash", "--canonical", "-"], LIVE_REQUEST.as_bytes());
+    assert!(canonical.status.success());
+    let hex = stdout_line(&canonical);
+    // The canonical bytes start with field 1 (tag 0x0a), a 36-byte job id (0x24).
+    assert!(hex.starts_with("0a24"), "{hex}");
+    // approval_* labels are stripped before hashing, so they are not in the bytes.
+    assert!(!hex.contains(&to_hex(b"approval_granted")), "{hex}");
+    assert!(hex.contains(&to_hex(b"team")), "{hex}");
+}
+
+#[test]
+fn invalid_input_fails_with_the_field_named() {
+    let output = run_with_stdin(&["hash"], br#"{"jobId": 7}"#);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("jobId"), "stderr: {stderr}");
+    assert!(output.stdout.is_empty());
+
+    let missing = Command::new(CLI)
+        .args(["hash", "/nonexistent/countersign/request.json"])
+        .output()
+        .expect("cli runs");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/countersign"));
+}
+
+fn to_hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

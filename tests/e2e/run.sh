@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Drives the real app binary in a real WebKitGTK webview: a private X display (Xvfb), a
+# private D-Bus session, tauri-driver in front of WebKitWebDriver, and the Python
+# WebDriver tests in this folder. Usage: tests/e2e/run.sh path/to/countersign
+set -euo pipefail
+
+app=$(realpath "${1:?usage: $0 path/to/countersign}")
+here=$(cd "$(dirname "$0")" && pwd)
+export COUNTERSIGN_E2E_ARTIFACTS=${COUNTERSIGN_E2E_ARTIFACTS:-$here/../../target/e2e}
+mkdir -p "$COUNTERSIGN_E2E_ARTIFACTS"
+
+if [[ "${COUNTERSIGN_E2E_INNER:-}" != 1 ]]; then
+  # Xvfb picks a free display itself and tells us which, so parallel runs never collide.
+  fifo=$(mktemp -u); mkfifo "$fifo"
+  Xvfb -displayfd 5 -screen 0 1280x800x24 -nolisten tcp 5>"$fifo" 2>"$COUNTERSIGN_E2E_ARTIFACTS/xvfb.log" &
+  xvfb_pid=$!
+  trap 'kill "$xvfb_pid" 2>/dev/null || true; rm -f "$fifo"' EXIT
+  read -r -t 20 display <"$fifo" || { echo "Xvfb did not start; see $COUNTERSIGN_E2E_ARTIFACTS/xvfb.log" >&2; exit 1; }
+  export DISPLAY=":$display"
+  COUNTERSIGN_E2E_INNER=1 dbus-run-session -- "$0" "$app"
+  exit $?
+fi
+
+# Inside the private D-Bus session from here on.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+native_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+tauri-driver --port "$port" --native-port "$native_port" --native-driver /usr/bin/WebKitWebDriver \
+  >"$COUNTERSIGN_E2E_ARTIFACTS/tauri-driver.log" 2>&1 &
+driver_pid=$!
+trap 'kill "$driver_pid" 2>/dev/null || true' EXIT
+
+export COUNTERSIGN_APP="$app" COUNTERSIGN_WEBDRIVER="http://127.0.0.1:$port"
+python3 -m unittest discover -s "$here" -p 'test_*.py' -v
