@@ -1,7 +1,6 @@
 """A minimal W3C WebDriver client over the standard library, enough to drive the real app
 through tauri-driver. Kept dependency-free so `make test` needs no PyPI packages."""
 
-import base64
 import json
 import time
 import urllib.error
@@ -77,12 +76,3 @@ class Session:
                 pass
             time.sleep(0.2)
         raise AssertionError(f"{css}: text never matched; last seen: {last!r}")
-
-    def execute(self, script: str, *args):
-        return self._session("POST", "/execute/sync", {"script": script, "args": list(args)})
-
-    def screenshot(self, path: str):
-        png = base64.b64decode(self._session("GET", "/screenshot"))
-        with open(path, "wb") as file:
-            file.write(png)
-        return png

@@ -1,4 +1,4 @@
-import type { ApprovalCard } from "./approvalCard";
+import type { ApprovalCard } from "./bindings/ApprovalCard";
 import { AppHeader } from "./components/AppHeader";
 import { Queue } from "./components/Queue";
 import { StatusLine } from "./components/StatusLine";

@@ -46,7 +46,11 @@ fn hashes_a_file_like_cordum_did() {
         .arg(&file)
         .output()
         .expect("cli runs");
-    assert!(output.status.success(), "stderr: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(stdout_line(&output), LIVE_HASH);
     std::fs::remove_dir_all(&dir).ok();
 }

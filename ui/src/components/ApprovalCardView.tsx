@@ -1,4 +1,4 @@
-import type { ApprovalCard } from "../approvalCard";
+import type { ApprovalCard } from "../bindings/ApprovalCard";
 import { shortenHash } from "../format";
 
 interface ApprovalCardViewProps {
@@ -7,13 +7,13 @@ interface ApprovalCardViewProps {
 
 export function ApprovalCardView({ card }: ApprovalCardViewProps) {
   // A repeated tag adds nothing and would collide as a React key.
-  const riskTags = [...new Set(card.riskTags)];
+  const riskTags = [...new Set(card.risk_tags)];
   return (
     <article className="approval-card" data-testid="approval-card" aria-label={`Approval request: ${card.topic}`}>
       <div className="approval-card-heading">
         <h3 className="approval-card-topic agent-text">{card.topic}</h3>
-        <code className="approval-card-hash" title={card.jobHash}>
-          {shortenHash(card.jobHash)}
+        <code className="approval-card-hash" title={card.job_hash}>
+          {shortenHash(card.job_hash)}
         </code>
       </div>
       <dl className="approval-card-facts">
@@ -23,7 +23,7 @@ export function ApprovalCardView({ card }: ApprovalCardViewProps) {
         </div>
         <div>
           <dt>Rule</dt>
-          <dd className="agent-text">{card.rule}</dd>
+          <dd className="agent-text">{card.rule_id}</dd>
         </div>
         <div>
           <dt>Reason</dt>

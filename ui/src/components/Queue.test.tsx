@@ -1,19 +1,30 @@
 import { render, screen, within } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
-import type { ApprovalCard } from "../approvalCard";
+import type { ApprovalCard } from "../bindings/ApprovalCard";
 import { Queue } from "./Queue";
 
 const HOSTILE_MARKUP = "<img src=x onerror=alert(1)>";
 
 function makeCard(overrides: Partial<ApprovalCard> = {}): ApprovalCard {
   return {
-    id: "req-1",
+    job_id: "req-1",
+    title: "Review deploy",
     topic: "Deploy billing service",
+    tenant: "default",
+    state: "APPROVAL_REQUIRED",
+    decision: "REQUIRE_APPROVAL",
     requester: "deploy-bot",
-    rule: "production-deploys",
+    workflow: null,
+    rule_id: "production-deploys",
     reason: "Release 4.2 is ready",
-    riskTags: ["production", "irreversible"],
-    jobHash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    risk_tags: ["production", "irreversible"],
+    constraints: null,
+    policy_snapshot: "snap-1",
+    job_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+    approval_revision: null,
+    updated_at: null,
+    pending: true,
+    workflow_gate: false,
     ...overrides,
   };
 }
@@ -27,7 +38,7 @@ describe("Queue", () => {
   });
 
   it("renders one card per item with its details", () => {
-    render(<Queue items={[makeCard(), makeCard({ id: "req-2", topic: "Rotate API keys", riskTags: [] })]} />);
+    render(<Queue items={[makeCard(), makeCard({ job_id: "req-2", topic: "Rotate API keys", risk_tags: [] })]} />);
 
     const cards = screen.getAllByTestId("approval-card");
     expect(cards).toHaveLength(2);
@@ -53,10 +64,10 @@ describe("Queue", () => {
           makeCard({
             topic: HOSTILE_MARKUP,
             requester: HOSTILE_MARKUP,
-            rule: HOSTILE_MARKUP,
+            rule_id: HOSTILE_MARKUP,
             reason: HOSTILE_MARKUP,
-            riskTags: [HOSTILE_MARKUP],
-            jobHash: HOSTILE_MARKUP,
+            risk_tags: [HOSTILE_MARKUP],
+            job_hash: HOSTILE_MARKUP,
           }),
         ]}
       />,

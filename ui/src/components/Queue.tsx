@@ -1,4 +1,4 @@
-import type { ApprovalCard } from "../approvalCard";
+import type { ApprovalCard } from "../bindings/ApprovalCard";
 import { ApprovalCardView } from "./ApprovalCardView";
 
 interface QueueProps {
@@ -19,7 +19,7 @@ export function Queue({ items }: QueueProps) {
       ) : (
         <ul className="queue-list">
           {items.map((card) => (
-            <li key={card.id}>
+            <li key={card.job_id}>
               <ApprovalCardView card={card} />
             </li>
           ))}

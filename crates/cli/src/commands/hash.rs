@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use countersign_core::jobhash::{canonical_bytes, job_hash};
+use countersign_core::jobhash::{canonical_bytes, job_hash, to_hex};
 use countersign_core::jobrequest::JobRequest;
 
 use super::CliError;
@@ -48,12 +48,4 @@ fn read_input(path: Option<&std::path::Path>) -> anyhow::Result<Vec<u8>> {
             Ok(input)
         }
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut hex, byte| {
-        let _ = write!(hex, "{byte:02x}");
-        hex
-    })
 }

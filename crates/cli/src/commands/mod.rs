@@ -5,7 +5,11 @@ mod hash;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "countersign-cli", version, about = "Review AI-agent approvals from a terminal")]
+#[command(
+    name = "countersign-cli",
+    version,
+    about = "Review AI-agent approvals from a terminal"
+)]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
