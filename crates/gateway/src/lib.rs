@@ -1,4 +1,144 @@
-//! `countersign-gateway` will own the reference control plane: Cordum's approval API backed
-//! by SQLite, used as the embedded gateway of demo mode and as the real peer in tests. It is
-//! built in its own issue; until then it is an empty package so the workspace layout and
-//! dependency directions are fixed from day one.
+//! `countersign-gateway`: a reference control plane that speaks Cordum's approval API
+//! (CONTRACT.md, new generation), backed by one SQLite file. It is the embedded gateway of
+//! Countersign's demo mode and the real peer the client's tests talk to.
+//!
+//! Agents submit jobs (`POST /api/v1/jobs`); a YAML policy decides at submit time whether a
+//! job runs, is denied, throttled, or waits for a human. Reviewers list, inspect, approve and
+//! reject; every approval is bound to the policy snapshot and the job hash it was asked under.
+//! See `README.md` for the HTTP API and the extensions beyond Cordum.
+//!
+//! Embedding:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), countersign_gateway::GatewayError> {
+//! use countersign_gateway::{start, GatewayConfig};
+//! let config = GatewayConfig::new(([127, 0, 0, 1], 0).into(), "gateway.db".into());
+//! let running = start(config).await?;
+//! println!("listening on http://{}", running.addr);
+//! running.shutdown().await?;
+//! # Ok(()) }
+//! ```
+
+pub mod apierror;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod dispatch;
+pub mod error;
+pub mod http;
+pub mod policy;
+pub mod request;
+pub mod service;
+pub mod store;
+pub mod view;
+
+use std::net::SocketAddr;
+
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use config::{ApiKeyConfig, Credentials, GatewayConfig, Role, UserConfig};
+pub use demo::{DemoConfig, DemoTraffic};
+pub use error::GatewayError;
+pub use service::Gateway;
+
+/// A gateway serving HTTP.
+#[derive(Debug)]
+pub struct RunningGateway {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    gateway: Gateway,
+    stop: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<std::io::Result<()>>>,
+    watcher: Option<JoinHandle<()>>,
+}
+
+/// Opens the database, loads the policy, binds the listener and starts serving.
+pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError> {
+    let gateway = Gateway::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let app = http::router(gateway.clone());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async {
+                // A dropped sender means the handle is gone: shut down as well.
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let watcher = config
+        .policy_file
+        .clone()
+        .map(|path| tokio::spawn(watch_policy_file(gateway.clone(), path, config.policy_poll)));
+    tracing::info!(%addr, data = %config.data.display(), "gateway started");
+    Ok(RunningGateway {
+        addr,
+        gateway,
+        stop: Some(stop),
+        server: Some(server),
+        watcher,
+    })
+}
+
+impl RunningGateway {
+    /// The gateway's state, for embedding and tests.
+    pub fn gateway(&self) -> &Gateway {
+        &self.gateway
+    }
+
+    /// Stops accepting requests, ends event streams and waits for in-flight requests.
+    pub async fn shutdown(mut self) -> Result<(), GatewayError> {
+        self.begin_shutdown();
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .map_err(|e| GatewayError::StorageTask(e.to_string()))??;
+        }
+        Ok(())
+    }
+
+    fn begin_shutdown(&mut self) {
+        self.gateway.close();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(watcher) = self.watcher.take() {
+            watcher.abort();
+        }
+    }
+}
+
+impl Drop for RunningGateway {
+    fn drop(&mut self) {
+        self.begin_shutdown();
+    }
+}
+
+/// Polls the policy file and republishes it when its content changes; an invalid file is
+/// logged and the current policy stays. Content is compared rather than the modification
+/// time, whose granularity can hide two writes in quick succession.
+async fn watch_policy_file(gateway: Gateway, path: std::path::PathBuf, every: std::time::Duration) {
+    // No baseline: the first poll republishes whatever the file holds then (a no-op when it
+    // is what `start` loaded), so a write racing the watcher's start is never missed.
+    let mut seen: Option<Vec<u8>> = None;
+    loop {
+        tokio::time::sleep(every).await;
+        let now = tokio::fs::read(&path).await.ok();
+        if now.is_none() || now == seen {
+            continue;
+        }
+        seen = now;
+        match gateway.reload_policy_file().await {
+            Ok(Some(snapshot)) => tracing::info!(%snapshot, "policy file reloaded"),
+            Ok(None) => {}
+            Err(e) => tracing::error!(
+                error = %e,
+                path = %path.display(),
+                "policy file rejected; keeping the current policy"
+            ),
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Gateway configuration: where to listen and store, the policy file, and the credentials
+//! (API keys and password users) with their tenant, role and principal.
+//!
+//! Credentials come from a YAML file (`--api-keys FILE`):
+//!
+//! ```yaml
+//! keys:
+//!   - { tenant: default, key: "agent-key-1", role: agent, principal: agent-7 }
+//!   - { tenant: default, key: "reviewer-key", role: operator, principal: alice }
+//! users:
+//!   - { username: alice, password_hash: "$argon2id$...", tenant: default, role: operator, principal: alice }
+//! ```
+//!
+//! or from the environment variable `COUNTERSIGN_GATEWAY_API_KEYS` as
+//! `tenant:key:role:principal,...`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::GatewayError;
+
+/// The environment variable holding API keys as `tenant:key:role:principal,...`.
+pub const API_KEYS_ENV: &str = "COUNTERSIGN_GATEWAY_API_KEYS";
+
+/// A role; each grants a fixed set of permissions (see [`Role::can`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Admin,
+    Operator,
+    Viewer,
+    Agent,
+}
+
+/// A permission a route requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// List, inspect and decide approvals.
+    JobsApprove,
+    /// Submit jobs.
+    JobsWrite,
+    /// Read job records.
+    JobsRead,
+    /// Read the audit chain.
+    AuditRead,
+    /// Read policy snapshots.
+    PolicyRead,
+    /// Publish a policy.
+    PolicyWrite,
+}
+
+impl Role {
+    /// Whether this role grants `permission`.
+    pub fn can(self, permission: Permission) -> bool {
+        use Permission as P;
+        match self {
+            Self::Admin => true,
+            Self::Operator => matches!(
+                permission,
+                P::JobsApprove | P::JobsRead | P::AuditRead | P::PolicyRead
+            ),
+            Self::Viewer => matches!(permission, P::JobsRead | P::AuditRead | P::PolicyRead),
+            Self::Agent => matches!(permission, P::JobsWrite | P::JobsRead | P::PolicyRead),
+        }
+    }
+
+    /// The role's name as configured and reported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Operator => "operator",
+            Self::Viewer => "viewer",
+            Self::Agent => "agent",
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, GatewayError> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "admin" => Ok(Self::Admin),
+            "operator" => Ok(Self::Operator),
+            "viewer" => Ok(Self::Viewer),
+            "agent" => Ok(Self::Agent),
+            other => Err(GatewayError::Config(format!("unknown role {other:?}"))),
+        }
+    }
+}
+
+/// One API key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyConfig {
+    pub tenant: String,
+    pub key: String,
+    pub role: Role,
+    pub principal: String,
+}
+
+/// One password user; `password_hash` is an argon2 PHC string.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub username: String,
+    pub password_hash: String,
+    pub tenant: String,
+    pub role: Role,
+    pub principal: String,
+}
+
+/// The contents of an API-keys file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[serde(default)]
+    pub keys: Vec<ApiKeyConfig>,
+    #[serde(default)]
+    pub users: Vec<UserConfig>,
+}
+
+impl Credentials {
+    /// Parses an API-keys YAML document.
+    pub fn from_yaml(text: &str) -> Result<Self, GatewayError> {
+        let creds: Self = serde_yaml_ng::from_str(text)
+            .map_err(|e| GatewayError::Config(format!("api keys file: {e}")))?;
+        creds.validate()?;
+        Ok(creds)
+    }
+
+    /// Parses `tenant:key:role:principal,...`; blank entries are ignored.
+    pub fn from_env_value(text: &str) -> Result<Self, GatewayError> {
+        let keys = text
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(|entry| {
+                let parts: Vec<&str> = entry.split(':').collect();
+                let [tenant, key, role, principal] = parts.as_slice() else {
+                    return Err(GatewayError::Config(format!(
+                        "{API_KEYS_ENV}: expected tenant:key:role:principal, got {} fields",
+                        parts.len()
+                    )));
+                };
+                Ok(ApiKeyConfig {
+                    tenant: (*tenant).to_owned(),
+                    key: (*key).to_owned(),
+                    role: Role::parse(role)?,
+                    principal: (*principal).to_owned(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let creds = Self {
+            keys,
+            users: Vec::new(),
+        };
+        creds.validate()?;
+        Ok(creds)
+    }
+
+    /// Adds the other set's entries.
+    pub fn merge(&mut self, other: Self) {
+        self.keys.extend(other.keys);
+        self.users.extend(other.users);
+    }
+
+    fn validate(&self) -> Result<(), GatewayError> {
+        for k in &self.keys {
+            if k.tenant.trim().is_empty()
+                || k.key.trim().is_empty()
+                || k.principal.trim().is_empty()
+            {
+                return Err(GatewayError::Config(
+                    "every API key needs a non-empty tenant, key and principal".into(),
+                ));
+            }
+            if k.key.starts_with("session-") {
+                return Err(GatewayError::Config(
+                    "API keys must not start with \"session-\" (reserved for session tokens)"
+                        .into(),
+                ));
+            }
+        }
+        for u in &self.users {
+            if u.username.trim().is_empty() || u.tenant.trim().is_empty() {
+                return Err(GatewayError::Config(
+                    "every user needs a non-empty username and tenant".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Everything [`crate::start`] needs.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Address to bind; port 0 picks a free port (see [`crate::RunningGateway::addr`]).
+    pub listen: SocketAddr,
+    /// The SQLite database file.
+    pub data: PathBuf,
+    /// A policy file that is loaded at start and watched for changes.
+    pub policy_file: Option<PathBuf>,
+    /// How often the policy file's modification time is checked.
+    pub policy_poll: Duration,
+    /// API keys and password users.
+    pub credentials: Credentials,
+    /// `Retry-After` seconds for throttled submits; part of the snapshot's config overlay.
+    pub throttle_retry_after_s: u64,
+    /// How long approve/reject wait for the per-job lock before answering 409 retryable.
+    pub lock_wait: Duration,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl GatewayConfig {
+    /// A configuration with the documented defaults and no credentials.
+    pub fn new(listen: SocketAddr, data: PathBuf) -> Self {
+        Self {
+            listen,
+            data,
+            policy_file: None,
+            policy_poll: Duration::from_secs(2),
+            credentials: Credentials::default(),
+            throttle_retry_after_s: 30,
+            lock_wait: Duration::from_secs(2),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_value_parses_and_rejects() {
+        let c = Credentials::from_env_value("default:k1:agent:bot, acme:k2:Operator:alice,")
+            .expect("valid");
+        assert_eq!(c.keys.len(), 2);
+        assert_eq!(c.keys[1].role, Role::Operator);
+        assert!(Credentials::from_env_value("default:k1:agent").is_err());
+        assert!(Credentials::from_env_value("default:k1:king:bob").is_err());
+    }
+
+    #[test]
+    fn roles_grant_documented_permissions() {
+        assert!(Role::Operator.can(Permission::JobsApprove));
+        assert!(!Role::Agent.can(Permission::JobsApprove));
+        assert!(!Role::Viewer.can(Permission::JobsApprove));
+        assert!(Role::Agent.can(Permission::JobsWrite));
+        assert!(!Role::Operator.can(Permission::PolicyWrite));
+        assert!(!Role::Agent.can(Permission::AuditRead));
+    }
+}

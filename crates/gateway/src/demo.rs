@@ -1,0 +1,312 @@
+//! Demo traffic: simulated agents that submit a realistic mix of jobs through the same code
+//! path as `POST /api/v1/jobs`, now and then publish a changed policy (so pending approvals
+//! drift) and tamper with a pending request (so `approval_stale_request` can be seen).
+//!
+//! Randomness comes from a seeded generator and time from the gateway's clock, so a test can
+//! drive [`DemoDriver::step`] deterministically; [`DemoTraffic::spawn`] runs it on a timer.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{json, Value};
+use tokio::task::JoinHandle;
+
+use crate::auth::Caller;
+use crate::error::GatewayError;
+use crate::request::SubmitBody;
+use crate::service::Gateway;
+
+/// The demo's policy, in the seeds' format.
+pub const DEMO_POLICY: &str = r#"version: v1
+rules:
+  - id: deny-prod-public-ingress
+    when: { topic: infra.security_group.update, env: production, cidr: "0.0.0.0/0" }
+    decision: deny
+    reason: Public ingress to production is not allowed.
+  - id: require-approval-prod-delete
+    when: { topic: infra.resource.delete, env: production }
+    decision: require_human
+    reason: Deleting production resources needs a human.
+  - id: throttle-bulk-recreate
+    when: { topic: infra.cluster.recreate, env: production }
+    decision: throttle
+    reason: Bulk cluster recreation is rate limited.
+  - id: require-approval-prod-finance
+    when: { topic: finance.payment.execute, env: production }
+    decision: require_human
+    reason: Production payments need a human.
+    constraints: { budgets: { max_retries: 1, max_runtime_ms: 60000 } }
+  - id: require-approval-external-notify
+    when: { topic: customer.notify, channel: external }
+    decision: require_human
+    reason: Messages to customers need a human.
+  - id: allow-readonly
+    when: { topic: knowledge.read }
+    decision: allow
+"#;
+
+/// The tightened variant the demo alternates with: external customer messages become denied,
+/// so pending ones fail re-evaluation on approve while payments are merely refreshed.
+fn tightened_policy() -> String {
+    DEMO_POLICY.replace(
+        "    decision: require_human\n    reason: Messages to customers need a human.",
+        "    decision: deny\n    reason: Customer messaging is frozen during the incident.",
+    )
+}
+
+/// How the demo behaves.
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    /// Seed of the random generator.
+    pub seed: u64,
+    /// Time between two steps when spawned.
+    pub interval: Duration,
+    /// Every this many steps a changed policy is published (0: never).
+    pub publish_every: u64,
+    /// Every this many steps a pending request is tampered with (0: never).
+    pub mutate_every: u64,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self {
+            seed: 7,
+            interval: Duration::from_secs(4),
+            publish_every: 15,
+            mutate_every: 11,
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DemoStep {
+    /// A job was submitted; `status` is the HTTP status it got.
+    Submitted { topic: String, status: u16 },
+    /// A policy snapshot was published.
+    Published { snapshot: String },
+    /// A pending request was changed after submission.
+    Mutated { job_id: String },
+}
+
+/// Drives the demo one step at a time.
+#[derive(Debug)]
+pub struct DemoDriver {
+    gateway: Gateway,
+    agent: Caller,
+    config: DemoConfig,
+    rng: StdRng,
+    steps: u64,
+    tightened: bool,
+}
+
+const VENDORS: &[&str] = &[
+    "Acme Supplies",
+    "Globex",
+    "Initech",
+    "Umbrella Logistics",
+    "Stark Industries",
+];
+const RESOURCES: &[&str] = &[
+    "db-orders-replica-3",
+    "bucket/invoices-2024",
+    "vm-batch-17",
+    "queue/legacy-events",
+];
+const CUSTOMERS: &[&str] = &["ACME Corp", "Wayne Enterprises", "Tyrell", "Cyberdyne"];
+
+impl DemoDriver {
+    /// A driver submitting as `agent` (a caller with the `agent` or `admin` role).
+    pub fn new(gateway: Gateway, agent: Caller, config: DemoConfig) -> Self {
+        Self {
+            rng: StdRng::seed_from_u64(config.seed),
+            gateway,
+            agent,
+            config,
+            steps: 0,
+            tightened: false,
+        }
+    }
+
+    /// Publishes the demo policy if the gateway has none with rules yet.
+    pub async fn install_policy(&self) -> Result<String, GatewayError> {
+        let current = self.gateway.current_snapshot();
+        match self.gateway.policy_for(&current) {
+            Some(p) if !p.rules.is_empty() => Ok(current),
+            _ => self.gateway.publish_policy(DEMO_POLICY, "demo").await,
+        }
+    }
+
+    /// One step: usually a submit, periodically a policy change or a tampered request.
+    pub async fn step(&mut self) -> Result<DemoStep, GatewayError> {
+        self.steps += 1;
+        let every = |n: u64, steps: u64| n > 0 && steps.is_multiple_of(n);
+        if every(self.config.publish_every, self.steps) {
+            self.tightened = !self.tightened;
+            let yaml = if self.tightened {
+                tightened_policy()
+            } else {
+                DEMO_POLICY.to_owned()
+            };
+            let snapshot = self.gateway.publish_policy(&yaml, "demo").await?;
+            return Ok(DemoStep::Published { snapshot });
+        }
+        if every(self.config.mutate_every, self.steps) {
+            let pending = self.gateway.pending_job_ids(20).await?;
+            if !pending.is_empty() {
+                let job_id = pending[self.rng.random_range(0..pending.len())].clone();
+                self.gateway
+                    .mutate_stored_request(&job_id, |req| {
+                        req.labels
+                            .insert("edited_after_submit".into(), "true".into());
+                    })
+                    .await?;
+                return Ok(DemoStep::Mutated { job_id });
+            }
+        }
+        let body = self.next_job();
+        let topic = body.topic().to_owned();
+        let status = match self.gateway.submit(&self.agent, body, None).await {
+            Ok(outcome) => outcome.status.as_u16(),
+            Err(refusal) => refusal.status.as_u16(),
+        };
+        Ok(DemoStep::Submitted { topic, status })
+    }
+
+    fn pick<'a>(&mut self, from: &'a [&'a str]) -> &'a str {
+        from[self.rng.random_range(0..from.len())]
+    }
+
+    fn next_job(&mut self) -> SubmitBody {
+        let roll = self.rng.random_range(0..100u32);
+        let (topic, prompt, labels, context, principal): (
+            &str,
+            String,
+            Vec<(&str, String)>,
+            Value,
+            &str,
+        ) = if roll < 35 {
+            let vendor = self.pick(VENDORS);
+            let amount = f64::from(self.rng.random_range(120..48_000u32));
+            (
+                "finance.payment.execute",
+                format!("Pay invoice from {vendor}"),
+                vec![("env", "production".into())],
+                json!({
+                    "vendor": vendor,
+                    "amount": amount,
+                    "currency": "EUR",
+                    "invoice": format!("INV-{}", self.rng.random_range(1000..9999u32)),
+                    "justification": "Invoice matched to purchase order",
+                }),
+                "agent-billing",
+            )
+        } else if roll < 55 {
+            let resource = self.pick(RESOURCES);
+            (
+                "infra.resource.delete",
+                format!("Delete unused resource {resource}"),
+                vec![
+                    ("env", "production".into()),
+                    ("resource", resource.into()),
+                    ("rollback_hint", "Restore from the nightly snapshot".into()),
+                ],
+                json!({ "title": format!("Delete {resource}"), "why": "Idle for 30 days" }),
+                "agent-infra",
+            )
+        } else if roll < 70 {
+            let customer = self.pick(CUSTOMERS);
+            (
+                "customer.notify",
+                format!("Email {customer} about the delayed shipment"),
+                vec![("channel", "external".into())],
+                json!({ "subject": format!("Shipment delay notice to {customer}") }),
+                "agent-support",
+            )
+        } else if roll < 80 {
+            (
+                "knowledge.read",
+                "Summarize the runbook".into(),
+                vec![],
+                Value::Null,
+                "agent-support",
+            )
+        } else if roll < 90 {
+            (
+                "infra.security_group.update",
+                "Open port 443 to the world".into(),
+                vec![("env", "production".into()), ("cidr", "0.0.0.0/0".into())],
+                Value::Null,
+                "agent-infra",
+            )
+        } else {
+            (
+                "infra.cluster.recreate",
+                "Recreate all worker nodes".into(),
+                vec![("env", "production".into())],
+                Value::Null,
+                "agent-infra",
+            )
+        };
+        SubmitBody {
+            prompt,
+            topic: Some(topic.into()),
+            principal_id: principal.into(),
+            actor_type: "service".into(),
+            risk_tags: match topic {
+                "finance.payment.execute" => vec!["money".into(), "write".into()],
+                "infra.resource.delete" => vec!["prod".into(), "write".into()],
+                "customer.notify" => vec!["external".into()],
+                _ => Vec::new(),
+            },
+            labels: labels
+                .into_iter()
+                .map(|(k, v)| (k.to_owned(), v))
+                .collect::<BTreeMap<_, _>>(),
+            context: (!context.is_null()).then_some(context),
+            ..SubmitBody::default()
+        }
+    }
+}
+
+/// Demo traffic running in the background.
+#[derive(Debug)]
+pub struct DemoTraffic {
+    task: JoinHandle<()>,
+}
+
+impl DemoTraffic {
+    /// Installs the demo policy (if the gateway has none) and starts stepping on a timer.
+    pub async fn spawn(
+        gateway: Gateway,
+        agent: Caller,
+        config: DemoConfig,
+    ) -> Result<Self, GatewayError> {
+        let interval = config.interval;
+        let mut driver = DemoDriver::new(gateway, agent, config);
+        driver.install_policy().await?;
+        let task = tokio::spawn(async move {
+            loop {
+                match driver.step().await {
+                    Ok(step) => tracing::info!(?step, "demo"),
+                    Err(e) => tracing::warn!(error = %e, "demo step failed"),
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+        Ok(Self { task })
+    }
+
+    /// Stops the traffic.
+    pub fn stop(self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for DemoTraffic {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

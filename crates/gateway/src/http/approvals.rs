@@ -1,0 +1,156 @@
+//! The reviewer surface: list, context, the stored request (extension), approve and reject.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::extract::{json_body, require, Auth};
+use crate::apierror::ApiError;
+use crate::config::Permission;
+use crate::error::GatewayError;
+use crate::service::{DecisionBody, Gateway, Verb};
+use crate::store::jobs::{self, JobRow};
+use crate::view;
+
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 500;
+const PRIOR_WINDOW_US: i64 = 30 * 24 * 3600 * 1_000_000;
+
+fn bad_request(message: &str) -> ApiError {
+    ApiError::approval(StatusCode::BAD_REQUEST, message)
+}
+
+pub(super) async fn list(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Query(query): Query<HashMap<String, String>>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, Permission::JobsApprove)?;
+    let limit = match query.get("limit").map(|v| v.trim()) {
+        None | Some("") => DEFAULT_LIMIT,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n <= 0 => DEFAULT_LIMIT,
+            Ok(n) => usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
+            Err(_) => return Err(bad_request("invalid limit")),
+        },
+    };
+    let cursor = match query.get("cursor").map(|v| v.trim()) {
+        None | Some("") => i64::MAX,
+        Some(v) => v
+            .parse::<i64>()
+            .map_err(|_| bad_request("invalid cursor"))?,
+    };
+    let include_resolved = query.get("include_resolved").map(String::as_str) != Some("false");
+    let tenant = caller.tenant.clone();
+    let rows = gw
+        .store()
+        .run(move |c| {
+            Ok::<_, GatewayError>(jobs::list_approvals(
+                &c.db,
+                &tenant,
+                cursor,
+                limit,
+                include_resolved,
+            )?)
+        })
+        .await?;
+    let next_cursor = match rows.last() {
+        Some(last) if rows.len() >= limit => json!(last.updated_at - 1),
+        _ => Value::Null,
+    };
+    let items: Vec<Value> = rows.iter().map(view::approval_item).collect();
+    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+/// The caller's job, or 404 (other tenants' jobs are invisible).
+async fn own_job(gw: &Gateway, tenant: &str, job_id: String) -> Result<JobRow, ApiError> {
+    let tenant = tenant.to_owned();
+    gw.store()
+        .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &job_id)?))
+        .await?
+        .filter(|j| j.tenant == tenant)
+        .ok_or_else(|| ApiError::approval(StatusCode::NOT_FOUND, "job not found"))
+}
+
+pub(super) async fn context(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, Permission::JobsApprove)?;
+    let job = own_job(&gw, &caller.tenant, job_id).await?;
+    let now = gw.now_us();
+    let (tenant, topic, id) = (job.tenant.clone(), job.topic.clone(), job.id.clone());
+    let prior = gw
+        .store()
+        .run(move |c| {
+            Ok::<_, GatewayError>(jobs::prior_approvals(
+                &c.db,
+                &tenant,
+                &topic,
+                &id,
+                now - PRIOR_WINDOW_US,
+            )?)
+        })
+        .await?;
+    let policy = gw.policy_for(&job.safety.snapshot);
+    Ok(Json(view::context_view(
+        &job,
+        &prior,
+        policy.as_deref(),
+        now,
+    )))
+}
+
+/// Extension: the stored request as a protojson object, so a client can recompute its hash.
+pub(super) async fn request(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Path(job_id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, Permission::JobsApprove)?;
+    let job = own_job(&gw, &caller.tenant, job_id).await?;
+    let request: Value = serde_json::from_str(&job.request)
+        .map_err(|_| ApiError::approval(StatusCode::NOT_FOUND, "job request not found"))?;
+    Ok(Json(json!({
+        "job_id": job.id,
+        "job_hash": job.safety.job_hash,
+        "job_request": request,
+    })))
+}
+
+async fn decide(
+    gw: Gateway,
+    caller: crate::auth::Caller,
+    job_id: String,
+    verb: Verb,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require(&caller, Permission::JobsApprove)?;
+    let body: DecisionBody =
+        json_body(body, true).map_err(|e| ApiError::approval(e.status, e.message()))?;
+    gw.decide(&caller, &job_id, verb, body).await.map(Json)
+}
+
+pub(super) async fn approve(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Path(job_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    decide(gw, caller, job_id, Verb::Approve, body).await
+}
+
+pub(super) async fn reject(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Path(job_id): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    decide(gw, caller, job_id, Verb::Reject, body).await
+}

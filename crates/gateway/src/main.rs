@@ -1,0 +1,164 @@
+//! `countersign-gateway`: run the reference control plane from a terminal.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Parser;
+use countersign_gateway::auth::{hash_password, new_api_key};
+use countersign_gateway::config::{ApiKeyConfig, Credentials, Role, UserConfig, API_KEYS_ENV};
+use countersign_gateway::{start, DemoConfig, DemoTraffic, GatewayConfig};
+
+/// A reference control plane speaking Cordum's approval API, backed by SQLite.
+#[derive(Debug, Parser)]
+#[command(name = "countersign-gateway", version)]
+struct Args {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8081")]
+    listen: SocketAddr,
+    /// SQLite database file.
+    #[arg(long, default_value = "countersign-gateway.db")]
+    data: PathBuf,
+    /// Policy YAML file; reloaded on SIGHUP and when it changes.
+    #[arg(long)]
+    policy: Option<PathBuf>,
+    /// API keys (and users) YAML file.
+    #[arg(long = "api-keys")]
+    api_keys: Option<PathBuf>,
+    /// Create demo credentials and run simulated agents.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let mut credentials = Credentials::default();
+    if let Some(path) = &args.api_keys {
+        let text =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        credentials.merge(Credentials::from_yaml(&text)?);
+    }
+    if let Ok(value) = std::env::var(API_KEYS_ENV) {
+        credentials.merge(Credentials::from_env_value(&value)?);
+    }
+    let demo_keys = if args.demo {
+        Some(demo_credentials(&mut credentials)?)
+    } else {
+        None
+    };
+
+    let mut config = GatewayConfig::new(args.listen, args.data.clone());
+    config.policy_file = args.policy.clone();
+    config.credentials = credentials;
+    let running = start(config).await?;
+
+    let _demo = match &demo_keys {
+        Some(keys) => {
+            let agent = running
+                .gateway()
+                .auth()
+                .api_key(&keys.agent)
+                .context("demo agent key missing")?;
+            print_demo_keys(keys);
+            Some(DemoTraffic::spawn(running.gateway().clone(), agent, DemoConfig::default()).await?)
+        }
+        None => None,
+    };
+
+    let mut stdout = std::io::stdout();
+    writeln!(stdout, "listening on http://{}", running.addr)?;
+    stdout.flush()?;
+
+    wait_for_shutdown(running.gateway()).await?;
+    tracing::info!("shutting down");
+    running.shutdown().await?;
+    Ok(())
+}
+
+struct DemoKeys {
+    agent: String,
+    reviewers: [String; 2],
+    password: String,
+}
+
+fn demo_credentials(credentials: &mut Credentials) -> anyhow::Result<DemoKeys> {
+    let keys = DemoKeys {
+        agent: new_api_key("demo-agent"),
+        reviewers: [new_api_key("demo-alice"), new_api_key("demo-bob")],
+        password: new_api_key("pw"),
+    };
+    let key = |key: &str, role, principal: &str| ApiKeyConfig {
+        tenant: "default".into(),
+        key: key.into(),
+        role,
+        principal: principal.into(),
+    };
+    credentials
+        .keys
+        .push(key(&keys.agent, Role::Agent, "agent-7"));
+    credentials
+        .keys
+        .push(key(&keys.reviewers[0], Role::Operator, "alice"));
+    credentials
+        .keys
+        .push(key(&keys.reviewers[1], Role::Admin, "bob"));
+    credentials.users.push(UserConfig {
+        username: "demo".into(),
+        password_hash: hash_password(&keys.password)?,
+        tenant: "default".into(),
+        role: Role::Operator,
+        principal: "demo-reviewer".into(),
+    });
+    Ok(keys)
+}
+
+fn print_demo_keys(keys: &DemoKeys) {
+    println!("demo tenant:    default");
+    println!(
+        "agent key:      {} (role agent, principal agent-7)",
+        keys.agent
+    );
+    println!(
+        "reviewer key:   {} (role operator, principal alice)",
+        keys.reviewers[0]
+    );
+    println!(
+        "reviewer key:   {} (role admin, principal bob)",
+        keys.reviewers[1]
+    );
+    println!("demo login:     demo / {}", keys.password);
+}
+
+/// Waits for SIGINT or SIGTERM; SIGHUP reloads the policy file meanwhile.
+#[cfg(unix)]
+async fn wait_for_shutdown(gateway: &countersign_gateway::Gateway) -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = term.recv() => return Ok(()),
+            _ = hup.recv() => match gateway.reload_policy_file().await {
+                Ok(Some(snapshot)) => tracing::info!(%snapshot, "policy reloaded on SIGHUP"),
+                Ok(None) => tracing::info!("SIGHUP: no policy file configured"),
+                Err(e) => tracing::error!(error = %e, "policy reload failed; keeping the current policy"),
+            },
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_shutdown(_gateway: &countersign_gateway::Gateway) -> anyhow::Result<()> {
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}

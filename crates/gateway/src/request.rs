@@ -1,0 +1,255 @@
+//! The job a submit describes: validation of the submit body, and the Cordum `JobRequest` the
+//! gateway stores for it (CONTRACT.md §8, last paragraph), whose hash (computed by
+//! `countersign-core`, never here) is what a reviewer approves.
+
+use std::collections::BTreeMap;
+
+use countersign_core::jobrequest::{
+    ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest,
+};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::error::GatewayError;
+
+const MAX_PROMPT_CHARS: usize = 50_000;
+const MAX_TOPIC_CHARS: usize = 256;
+const MAX_LIST: usize = 50;
+const MAX_LABEL_KEY: usize = 256;
+const MAX_LABEL_VALUE: usize = 4096;
+const DEFAULT_TOPIC: &str = "job.default";
+const DEFAULT_MAX_INPUT_TOKENS: i64 = 8000;
+const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 1024;
+
+/// The body of `POST /api/v1/jobs` (unknown fields are ignored, as Cordum does).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SubmitBody {
+    pub prompt: String,
+    pub topic: Option<String>,
+    pub adapter_id: String,
+    pub priority: String,
+    pub context: Option<Value>,
+    pub memory_id: String,
+    pub context_mode: String,
+    pub tenant_id: String,
+    pub team_id: String,
+    pub project_id: String,
+    pub principal_id: String,
+    pub actor_id: String,
+    pub actor_type: String,
+    pub idempotency_key: String,
+    pub pack_id: String,
+    pub capability: String,
+    pub risk_tags: Vec<String>,
+    pub requires: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub max_input_tokens: Option<i64>,
+    pub allow_summarization: bool,
+    pub allow_retrieval: bool,
+    pub tags: Vec<String>,
+    pub max_output_tokens: Option<i64>,
+    pub max_total_tokens: i64,
+    pub deadline_ms: i64,
+}
+
+impl SubmitBody {
+    /// Checks the limits; the error text is what the client sees in a 400.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.prompt.trim().is_empty() {
+            return Err("prompt is required".into());
+        }
+        if self.prompt.chars().count() > MAX_PROMPT_CHARS {
+            return Err(format!(
+                "prompt too long (max {MAX_PROMPT_CHARS} characters)"
+            ));
+        }
+        if let Some(topic) = &self.topic {
+            let valid_chars = topic
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+            if topic.is_empty() || topic.chars().count() > MAX_TOPIC_CHARS || !valid_chars {
+                return Err(format!(
+                    "invalid topic: 1 to {MAX_TOPIC_CHARS} characters of [A-Za-z0-9._:-]"
+                ));
+            }
+        }
+        if self.labels.len() > MAX_LIST {
+            return Err(format!("too many labels (max {MAX_LIST})"));
+        }
+        for (k, v) in &self.labels {
+            if k.is_empty() || k.len() > MAX_LABEL_KEY {
+                return Err(format!("label key must be 1 to {MAX_LABEL_KEY} bytes"));
+            }
+            if v.len() > MAX_LABEL_VALUE {
+                return Err(format!(
+                    "label {k:?}: value longer than {MAX_LABEL_VALUE} bytes"
+                ));
+            }
+        }
+        for (name, list) in [
+            ("tags", &self.tags),
+            ("risk_tags", &self.risk_tags),
+            ("requires", &self.requires),
+        ] {
+            if list.len() > MAX_LIST {
+                return Err(format!("too many {name} (max {MAX_LIST})"));
+            }
+        }
+        if !matches!(self.actor_type.as_str(), "" | "human" | "service") {
+            return Err("actor_type must be \"human\" or \"service\"".into());
+        }
+        for (name, n) in [
+            ("max_input_tokens", self.max_input_tokens.unwrap_or(0)),
+            ("max_output_tokens", self.max_output_tokens.unwrap_or(0)),
+            ("max_total_tokens", self.max_total_tokens),
+            ("deadline_ms", self.deadline_ms),
+        ] {
+            if n < 0 {
+                return Err(format!("{name} must not be negative"));
+            }
+        }
+        if self
+            .max_input_tokens
+            .is_some_and(|n| i32::try_from(n).is_err())
+        {
+            return Err("max_input_tokens is too large".into());
+        }
+        Ok(())
+    }
+
+    /// The topic, defaulted like Cordum.
+    pub fn topic(&self) -> &str {
+        self.topic.as_deref().unwrap_or(DEFAULT_TOPIC)
+    }
+
+    /// Client labels without `_`-prefixed keys, which are reserved for the gateway.
+    pub fn client_labels(&self) -> BTreeMap<String, String> {
+        self.labels
+            .iter()
+            .filter(|(k, _)| !k.starts_with('_'))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+}
+
+/// Who a job is submitted for, after defaults.
+#[derive(Debug, Clone)]
+pub struct Requester {
+    pub tenant: String,
+    pub principal: String,
+    pub actor_id: String,
+}
+
+fn priority(text: &str) -> JobPriority {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "batch" | "low" | "job_priority_batch" => JobPriority::BATCH,
+        "critical" | "high" | "urgent" | "job_priority_critical" => JobPriority::CRITICAL,
+        _ => JobPriority::INTERACTIVE,
+    }
+}
+
+/// Builds the JobRequest the gateway stores, as Cordum's submit handler does.
+pub fn build(
+    job_id: &str,
+    body: &SubmitBody,
+    who: &Requester,
+    idempotency_key: &str,
+) -> JobRequest {
+    let max_in = body.max_input_tokens.unwrap_or(DEFAULT_MAX_INPUT_TOKENS);
+    let max_out = body.max_output_tokens.unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS);
+    let memory_id = if body.memory_id.is_empty() {
+        format!("mem:{job_id}")
+    } else {
+        body.memory_id.clone()
+    };
+    let mut env = BTreeMap::from([
+        ("tenant_id".to_owned(), who.tenant.clone()),
+        ("max_input_tokens".to_owned(), max_in.to_string()),
+        ("max_output_tokens".to_owned(), max_out.to_string()),
+        ("memory_id".to_owned(), memory_id.clone()),
+    ]);
+    for (key, value) in [
+        ("team_id", &body.team_id),
+        ("project_id", &body.project_id),
+        ("context_mode", &body.context_mode),
+    ] {
+        if !value.is_empty() {
+            env.insert(key.to_owned(), value.clone());
+        }
+    }
+    let client_labels = body.client_labels();
+    let mut labels = client_labels.clone();
+    labels.insert("_source".to_owned(), "api".to_owned());
+    JobRequest {
+        job_id: job_id.to_owned(),
+        topic: body.topic().to_owned(),
+        priority: priority(&body.priority),
+        context_ptr: format!("sqlite://ctx:{job_id}"),
+        adapter_id: body.adapter_id.clone(),
+        env,
+        memory_id,
+        context_hints: Some(ContextHints {
+            max_input_tokens: i32::try_from(max_in).unwrap_or(i32::MAX),
+            allow_summarization: body.allow_summarization,
+            allow_retrieval: body.allow_retrieval,
+            tags: body.tags.clone(),
+            unknown: Vec::new(),
+        }),
+        budget: Some(Budget {
+            max_input_tokens: max_in,
+            max_output_tokens: max_out,
+            max_total_tokens: body.max_total_tokens,
+            deadline_ms: body.deadline_ms,
+            unknown: Vec::new(),
+        }),
+        tenant_id: who.tenant.clone(),
+        principal_id: who.principal.clone(),
+        labels,
+        meta: Some(JobMetadata {
+            tenant_id: who.tenant.clone(),
+            actor_id: who.actor_id.clone(),
+            actor_type: match body.actor_type.as_str() {
+                "human" => ActorType::HUMAN,
+                "service" => ActorType::SERVICE,
+                _ => ActorType::UNSPECIFIED,
+            },
+            idempotency_key: idempotency_key.to_owned(),
+            capability: body.capability.clone(),
+            risk_tags: body.risk_tags.clone(),
+            requires: body.requires.clone(),
+            pack_id: body.pack_id.clone(),
+            labels: client_labels,
+            unknown: Vec::new(),
+        }),
+        ..JobRequest::default()
+    }
+}
+
+/// Reads a stored request back.
+pub fn decode(text: &str) -> Result<JobRequest, GatewayError> {
+    JobRequest::from_protojson(text.as_bytes())
+        .map_err(|e| GatewayError::StoredRequest(e.to_string()))
+}
+
+/// The labels policy evaluation sees for a stored request: its labels without the ones the
+/// gateway adds on approval, so re-evaluation judges what the requester asked for.
+pub fn policy_labels(req: &JobRequest) -> BTreeMap<String, String> {
+    req.labels
+        .iter()
+        .filter(|(k, _)| !countersign_core::jobhash::is_ignored_label(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+/// The original requester of a stored request: its principal, else its actor.
+pub fn requester_of(req: &JobRequest) -> String {
+    if req.principal_id.is_empty() {
+        req.meta
+            .as_ref()
+            .map(|m| m.actor_id.clone())
+            .unwrap_or_default()
+    } else {
+        req.principal_id.clone()
+    }
+}

@@ -1,0 +1,374 @@
+//! Approve and reject with the new generation's semantics (CONTRACT.md §1.1.3, §1.1.4, §2, §3):
+//! per-job lock, self-approval block, idempotent repeats, optional client preconditions (an
+//! extension), snapshot drift with re-evaluation as the original requester, the request hash
+//! check, and one transaction that resolves, dispatches (approve), audits and announces.
+
+use axum::http::StatusCode;
+use countersign_core::snapshot::same_policy;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::Gateway;
+use crate::apierror::{code, ApiError};
+use crate::auth::{identities_overlap, Caller};
+use crate::dispatch;
+use crate::error::GatewayError;
+use crate::policy::Subject;
+use crate::request;
+use crate::store::audit::AuditEvent;
+use crate::store::jobs::{self, state, JobRow};
+use crate::store::{audit, events};
+use crate::view;
+
+/// Longest stored reason or note, in bytes (`approvalFreeTextMaxBytes`).
+const FREE_TEXT_MAX_BYTES: usize = 512;
+
+/// Approve or reject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verb {
+    Approve,
+    Reject,
+}
+
+/// The optional body of approve/reject. The `expected_*` preconditions are an extension:
+/// Cordum ignores unknown fields, so clients can always send them.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DecisionBody {
+    pub reason: String,
+    pub note: String,
+    pub expected_job_hash: Option<String>,
+    pub expected_policy_snapshot: Option<String>,
+}
+
+/// Trims and truncates free text to 512 bytes at a character boundary.
+pub fn sanitize(text: &str) -> String {
+    let text = text.trim();
+    let mut end = text.len().min(FREE_TEXT_MAX_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default().to_owned()
+}
+
+impl Gateway {
+    /// Approves or rejects a pending job as `caller`; returns the 200 body.
+    pub async fn decide(
+        &self,
+        caller: &Caller,
+        job_id: &str,
+        verb: Verb,
+        body: DecisionBody,
+    ) -> Result<Value, ApiError> {
+        let busy = match verb {
+            Verb::Approve => "approval in progress; retry",
+            Verb::Reject => "rejection in progress; retry",
+        };
+        let _lock = self
+            .inner
+            .locks
+            .acquire(job_id, self.inner.lock_wait)
+            .await
+            .ok_or_else(|| ApiError::conflict(code::RETRYABLE_LOCK, busy))?;
+
+        let id = job_id.to_owned();
+        let job = self
+            .store()
+            .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &id)?))
+            .await?
+            .filter(|j| j.tenant == caller.tenant)
+            .ok_or_else(|| ApiError::approval(StatusCode::NOT_FOUND, "job not found"))?;
+
+        if identities_overlap(&job.submitted_by, &caller.identity()) {
+            let msg = match verb {
+                Verb::Approve => "self-approval not permitted",
+                Verb::Reject => "self-rejection not permitted",
+            };
+            return Err(ApiError::coded(
+                StatusCode::FORBIDDEN,
+                code::SELF_APPROVAL,
+                msg,
+            ));
+        }
+
+        if job.state != state::APPROVAL_REQUIRED {
+            return repeat_or_conflict(&job, verb);
+        }
+
+        let mut job = job;
+        let mut audits = Vec::new();
+        let _policy_stable = match verb {
+            Verb::Approve => Some(self.inner.publish.read().await),
+            Verb::Reject => None,
+        };
+        if verb == Verb::Approve {
+            check_preconditions(&job, &body)?;
+            if let Some(refresh) = self.check_drift(&mut job, caller)? {
+                audits.push(refresh);
+            }
+            check_hash(&job)?;
+        }
+        self.resolve(job, caller, verb, body, audits).await
+    }
+
+    /// Snapshot drift: if the base changed, re-evaluate as the original requester; a verdict
+    /// that still lets the approval proceed refreshes the safety record (returned as an audit
+    /// event), anything else is a stale-snapshot conflict.
+    fn check_drift(
+        &self,
+        job: &mut JobRow,
+        caller: &Caller,
+    ) -> Result<Option<AuditEvent>, ApiError> {
+        let stored = job.safety.snapshot.trim().to_owned();
+        if stored.is_empty() {
+            return Err(ApiError::conflict(
+                code::STALE_SNAPSHOT,
+                "approval policy snapshot unavailable",
+            ));
+        }
+        let current = self.current_snapshot();
+        if same_policy(&stored, &current) {
+            return Ok(None);
+        }
+        let req = request::decode(&job.request).map_err(|_| stale_request())?;
+        if request::requester_of(&req).is_empty() {
+            return Err(ApiError::conflict(
+                code::STALE_SNAPSHOT,
+                "original requester identity unavailable; resubmit under current policy",
+            ));
+        }
+        let labels = request::policy_labels(&req);
+        let (verdict, now_snapshot) = self.evaluate(Subject {
+            topic: &req.topic,
+            labels: &labels,
+        });
+        if !verdict.decision.lets_approval_proceed() {
+            return Err(ApiError::conflict(
+                code::STALE_SNAPSHOT,
+                format!(
+                    "policy drift denies this request under current snapshot (was={stored} now={now_snapshot} decision={})",
+                    verdict.decision.wire_name()
+                ),
+            ));
+        }
+        let mut event = self.audit_event(&job.tenant, "approval", "approve_snapshot_refreshed");
+        event.job_id = job.id.clone();
+        event.decision = verdict.decision.wire_name().into();
+        event.matched_rule = verdict.rule_id.clone();
+        event.policy_version = now_snapshot.clone();
+        event.identity = caller.identity();
+        event
+            .extra
+            .insert("previous_snapshot".into(), json!(stored));
+        job.safety.snapshot = now_snapshot;
+        job.safety.rule_id = verdict.rule_id;
+        job.safety.reason = verdict.reason;
+        job.safety.constraints = verdict.constraints;
+        job.safety.checked_at = self.now_us();
+        job.approval.revision = job.approval.revision.max(1) + 1;
+        Ok(Some(event))
+    }
+
+    async fn resolve(
+        &self,
+        mut job: JobRow,
+        caller: &Caller,
+        verb: Verb,
+        body: DecisionBody,
+        mut audits: Vec<AuditEvent>,
+    ) -> Result<Value, ApiError> {
+        let reason = sanitize(&body.reason);
+        let note = sanitize(&body.note);
+        let now = self.now_us();
+        let mut req = request::decode(&job.request).map_err(|_| stale_request())?;
+        let (new_state, status, decision, action) = match verb {
+            Verb::Approve => (state::PENDING, "approved", "approve", "approve"),
+            Verb::Reject => (state::DENIED, "rejected", "reject", "reject"),
+        };
+        if verb == Verb::Approve {
+            // The labels Cordum writes on approve; the job hash strips all of them.
+            req.labels.insert("approval_granted".into(), "true".into());
+            req.labels
+                .insert("approval_snapshot".into(), job.safety.snapshot.clone());
+            req.labels.insert("approval_reason".into(), reason.clone());
+            req.labels.insert("approval_note".into(), note.clone());
+            req.labels
+                .insert("cordum.bus_msg_id".into(), format!("approval:{}", job.id));
+            job.request = req.to_protojson();
+        }
+        job.state = new_state.into();
+        job.approval.status = status.into();
+        job.approval.decision = decision.into();
+        job.approval.revision = job.approval.revision.max(1) + 1;
+        job.approval.resolved_by = caller.principal.clone();
+        job.approval.resolved_at = now;
+        job.approval.resolution = reason.clone();
+        job.approval.comment = note.clone();
+        job.approval.job_hash = job.safety.job_hash.clone();
+        job.approval.snapshot = job.safety.snapshot.clone();
+
+        let mut event = self.audit_event(&job.tenant, "approval", action);
+        event.job_id = job.id.clone();
+        event.agent_id = job.actor_id.clone();
+        event.decision = status.into();
+        event.matched_rule = job.safety.rule_id.clone();
+        event.reason = reason;
+        event.risk_tags = job.risk_tags.clone();
+        event.policy_version = job.safety.snapshot.clone();
+        event.identity = caller.identity();
+        event.extra.insert("note".into(), json!(note));
+        event
+            .extra
+            .insert("job_hash".into(), json!(job.safety.job_hash));
+        event
+            .extra
+            .insert("role".into(), json!(caller.role.as_str()));
+        audits.push(event);
+
+        let outcome = self
+            .store()
+            .run(move |c| {
+                job.updated_at = c.stamp(now);
+                let tx = c.db.transaction()?;
+                if !jobs::update_guarded(&tx, &job, state::APPROVAL_REQUIRED)? {
+                    return Ok::<_, GatewayError>(None);
+                }
+                if verb == Verb::Approve {
+                    dispatch::record(
+                        &tx,
+                        &job.id,
+                        &job.tenant,
+                        &job.topic,
+                        dispatch::Source::Approval,
+                        now,
+                    )?;
+                }
+                for e in audits {
+                    audit::append(&tx, e)?;
+                }
+                let data = json!({
+                    "job_id": job.id,
+                    "status": job.approval.status,
+                    "resolved_by": job.approval.resolved_by,
+                    "resolved_at": job.approval.resolved_at,
+                    "approval_revision": job.approval.revision,
+                    "item": view::approval_item(&job),
+                });
+                let event_id = events::append(
+                    &tx,
+                    &job.tenant,
+                    events::kind::APPROVAL_RESOLVED,
+                    &data,
+                    now,
+                )?;
+                tx.commit()?;
+                Ok(Some((job, event_id)))
+            })
+            .await?;
+        let Some((job, event_id)) = outcome else {
+            return Err(ApiError::conflict(
+                code::RETRYABLE_LOCK,
+                "concurrent approval conflict; retry",
+            ));
+        };
+        self.notify_events(Some(event_id));
+        tracing::info!(job_id = %job.id, status = %job.approval.status, by = %job.approval.resolved_by, "approval resolved");
+        Ok(match verb {
+            Verb::Approve => json!({ "job_id": job.id, "trace_id": job.trace_id }),
+            Verb::Reject => json!({ "job_id": job.id }),
+        })
+    }
+}
+
+fn stale_request() -> ApiError {
+    ApiError::conflict(
+        code::STALE_REQUEST,
+        "job request changed; approval no longer valid",
+    )
+}
+
+/// The answer for a job that is no longer awaiting approval.
+fn repeat_or_conflict(job: &JobRow, verb: Verb) -> Result<Value, ApiError> {
+    let a = &job.approval;
+    match (verb, a.status.as_str()) {
+        (Verb::Approve, "approved") => Ok(json!({
+            "job_id": job.id,
+            "trace_id": job.trace_id,
+            "status": "already_approved",
+            "approved_by": a.resolved_by,
+            "approved_at": a.resolved_at,
+        })),
+        (Verb::Reject, "rejected") => Ok(json!({
+            "job_id": job.id,
+            "status": "already_rejected",
+            "rejected_by": a.resolved_by,
+            "rejected_at": a.resolved_at,
+        })),
+        (_, "approved" | "rejected") => Err(ApiError::conflict(
+            code::ALREADY_RESOLVED,
+            "job not awaiting approval",
+        )),
+        _ => Err(ApiError::conflict(
+            code::NOT_ACTIONABLE,
+            "job not awaiting approval",
+        )),
+    }
+}
+
+/// The extension preconditions: what the reviewer saw must still be what is stored.
+fn check_preconditions(job: &JobRow, body: &DecisionBody) -> Result<(), ApiError> {
+    if let Some(expected) = body.expected_job_hash.as_deref().map(str::trim) {
+        if !expected.is_empty() && !expected.eq_ignore_ascii_case(&job.safety.job_hash) {
+            return Err(ApiError::conflict(
+                code::STALE_REQUEST,
+                format!(
+                    "expected_job_hash does not match the pending request (expected={expected} stored={})",
+                    job.safety.job_hash
+                ),
+            ));
+        }
+    }
+    if let Some(expected) = body.expected_policy_snapshot.as_deref().map(str::trim) {
+        if !expected.is_empty() && !same_policy(expected, &job.safety.snapshot) {
+            return Err(ApiError::conflict(
+                code::STALE_SNAPSHOT,
+                format!(
+                    "expected_policy_snapshot does not match the approval's snapshot (expected={expected} stored={})",
+                    job.safety.snapshot
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The stored request must still hash to what was recorded at submit time.
+fn check_hash(job: &JobRow) -> Result<(), ApiError> {
+    if job.safety.job_hash.is_empty() {
+        return Err(ApiError::conflict(
+            code::STALE_REQUEST,
+            "approval job hash unavailable",
+        ));
+    }
+    let req = request::decode(&job.request).map_err(|_| stale_request())?;
+    if countersign_core::jobhash::job_hash(&req) != job.safety.job_hash {
+        return Err(stale_request());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize;
+
+    #[test]
+    fn free_text_is_trimmed_and_cut_at_a_char_boundary() {
+        assert_eq!(sanitize("  ok \n"), "ok");
+        let long = "é".repeat(300); // 600 bytes
+        let cut = sanitize(&long);
+        assert_eq!(cut.len(), 512);
+        assert!(cut.chars().all(|c| c == 'é'));
+        let odd = format!("a{}", "é".repeat(300));
+        assert_eq!(sanitize(&odd).len(), 511);
+    }
+}

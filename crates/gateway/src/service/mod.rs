@@ -1,0 +1,220 @@
+//! The gateway's behaviour, independent of HTTP: submit with its policy gate, approve and
+//! reject with their integrity checks, policy publishing, sessions, and the hooks the demo
+//! and tests use. [`Gateway`] is a cheap handle; clone it freely.
+
+mod decide;
+mod locks;
+mod policy;
+mod session;
+mod submit;
+
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use countersign_core::jobrequest::JobRequest;
+use serde_json::Value;
+use tokio::sync::watch;
+
+pub use decide::{DecisionBody, Verb};
+pub use session::LoginBody;
+pub use submit::SubmitOutcome;
+
+use crate::auth::AuthBook;
+use crate::clock::{rfc3339_us, Clock};
+use crate::config::GatewayConfig;
+use crate::error::GatewayError;
+use crate::store::audit::AuditEvent;
+use crate::store::{self, jobs, Store};
+
+/// A handle on a gateway's state.
+#[derive(Debug, Clone)]
+pub struct Gateway {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Arc<Store>,
+    auth: AuthBook,
+    clock: Arc<dyn Clock>,
+    policy: RwLock<policy::PolicyState>,
+    /// Publishers hold it exclusively, so that "is it new?" and "store it" cannot interleave;
+    /// approvals hold it shared from the drift check to the commit, so that no policy can
+    /// change between the check and the approval it justifies.
+    publish: tokio::sync::RwLock<()>,
+    policy_file: Option<PathBuf>,
+    locks: locks::JobLocks,
+    lock_wait: Duration,
+    retry_after_s: u64,
+    /// The newest event id; SSE streams wait for it to change.
+    events: watch::Sender<i64>,
+    /// Set on shutdown so that open event streams end and the server can drain.
+    closing: watch::Sender<bool>,
+}
+
+impl Gateway {
+    /// Opens the database and loads the current policy (publishing the policy file if it
+    /// differs from what is stored).
+    pub async fn open(config: &GatewayConfig) -> Result<Self, GatewayError> {
+        let store = Store::open(&config.data)?;
+        let last_event = store
+            .run(|c| Ok::<_, GatewayError>(store::events::last_id(&c.db)?))
+            .await?;
+        let overlay =
+            serde_json::json!({ "throttle_retry_after_s": config.throttle_retry_after_s });
+        let state =
+            policy::PolicyState::load(&store, overlay.clone(), config.clock.now_us()).await?;
+        let gateway = Self {
+            inner: Arc::new(Inner {
+                store,
+                auth: AuthBook::new(&config.credentials),
+                clock: Arc::clone(&config.clock),
+                policy: RwLock::new(state),
+                publish: tokio::sync::RwLock::new(()),
+                policy_file: config.policy_file.clone(),
+                locks: locks::JobLocks::default(),
+                lock_wait: config.lock_wait,
+                retry_after_s: config.throttle_retry_after_s,
+                events: watch::channel(last_event).0,
+                closing: watch::channel(false).0,
+            }),
+        };
+        gateway.publish_overlay(overlay, "config").await?;
+        if gateway.inner.policy_file.is_some() {
+            gateway.reload_policy_file().await?;
+        }
+        Ok(gateway)
+    }
+
+    /// The database.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.inner.store
+    }
+
+    /// The configured credentials.
+    pub fn auth(&self) -> &AuthBook {
+        &self.inner.auth
+    }
+
+    /// Microseconds now, from the injected clock.
+    pub fn now_us(&self) -> i64 {
+        self.inner.clock.now_us()
+    }
+
+    /// Ends open event streams (called on shutdown).
+    pub fn close(&self) {
+        self.inner.closing.send_replace(true);
+    }
+
+    pub(crate) fn closing(&self) -> watch::Receiver<bool> {
+        self.inner.closing.subscribe()
+    }
+
+    /// A receiver that changes whenever an event is appended.
+    pub(crate) fn subscribe_events(&self) -> watch::Receiver<i64> {
+        self.inner.events.subscribe()
+    }
+
+    fn notify_events(&self, last_id: Option<i64>) {
+        if let Some(id) = last_id {
+            self.inner.events.send_if_modified(|cur| {
+                let newer = id > *cur;
+                if newer {
+                    *cur = id;
+                }
+                newer
+            });
+        }
+    }
+
+    /// A fresh audit event stamped now.
+    fn audit_event(&self, tenant: &str, event_type: &str, action: &str) -> AuditEvent {
+        AuditEvent {
+            timestamp: rfc3339_us(self.now_us()),
+            event_type: event_type.into(),
+            severity: "INFO".into(),
+            tenant_id: tenant.into(),
+            action: action.into(),
+            ..AuditEvent::default()
+        }
+    }
+
+    /// Records a failed authentication in the audit chain of the tenant it claimed (only a
+    /// configured tenant, so that anonymous callers cannot create chains), else `default`.
+    pub(crate) async fn audit_auth_failure(
+        &self,
+        claimed_tenant: Option<&str>,
+        reason: &str,
+        path: &str,
+    ) {
+        let tenant = claimed_tenant
+            .filter(|t| self.inner.auth.tenants().contains(*t))
+            .unwrap_or("default");
+        let mut event = self.audit_event(tenant, "auth", "auth_failure");
+        event.severity = "MEDIUM".into();
+        event.reason = reason.into();
+        event
+            .extra
+            .insert("path".into(), Value::String(path.into()));
+        let result = self
+            .store()
+            .run(move |c| {
+                let tx = c.db.transaction()?;
+                store::audit::append(&tx, event)?;
+                tx.commit()?;
+                Ok::<_, GatewayError>(())
+            })
+            .await;
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "could not audit an authentication failure");
+        }
+    }
+
+    /// Replaces a stored job request without updating its recorded hash: the tamper hook the
+    /// demo uses to show `approval_stale_request`, and tests use to exercise it.
+    pub async fn mutate_stored_request<F>(
+        &self,
+        job_id: &str,
+        mutate: F,
+    ) -> Result<(), GatewayError>
+    where
+        F: FnOnce(&mut JobRequest) + Send + 'static,
+    {
+        let id = job_id.to_owned();
+        self.store()
+            .run(move |c| {
+                let job = jobs::get(&c.db, &id)?.ok_or(GatewayError::JobNotFound)?;
+                let mut req = crate::request::decode(&job.request)?;
+                mutate(&mut req);
+                jobs::set_request(&c.db, &id, &req.to_protojson())?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// Takes the job's decision lock and keeps it until the guard is dropped; approve and
+    /// reject of that job meanwhile wait and then answer the retryable 409. For tools that
+    /// must freeze a job briefly, and for tests of the lock-busy answer.
+    pub async fn hold_decision_lock(
+        &self,
+        job_id: &str,
+    ) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        self.inner.locks.acquire(job_id, self.inner.lock_wait).await
+    }
+
+    /// How many times a job was dispatched (0 or 1).
+    pub async fn dispatch_count(&self, job_id: &str) -> Result<i64, GatewayError> {
+        let id = job_id.to_owned();
+        self.store()
+            .run(move |c| Ok(crate::dispatch::count(&c.db, &id)?))
+            .await
+    }
+
+    /// Ids of pending approvals in any tenant, newest first.
+    pub async fn pending_job_ids(&self, limit: usize) -> Result<Vec<String>, GatewayError> {
+        self.store()
+            .run(move |c| Ok(jobs::pending_ids(&c.db, limit)?))
+            .await
+    }
+}

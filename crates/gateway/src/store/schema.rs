@@ -1,0 +1,104 @@
+//! The database schema. Tables are created if missing, so opening an existing file is a no-op.
+
+use rusqlite::Connection;
+
+const SCHEMA: &str = r"
+CREATE TABLE IF NOT EXISTS jobs (
+    id                   TEXT PRIMARY KEY,
+    tenant               TEXT NOT NULL,
+    trace_id             TEXT NOT NULL,
+    state                TEXT NOT NULL,
+    topic                TEXT NOT NULL,
+    principal            TEXT NOT NULL,
+    actor_id             TEXT NOT NULL,
+    actor_type           TEXT NOT NULL,
+    idempotency_key      TEXT NOT NULL,
+    capability           TEXT NOT NULL,
+    pack_id              TEXT NOT NULL,
+    risk_tags            TEXT NOT NULL,
+    requires             TEXT NOT NULL,
+    prompt               TEXT NOT NULL,
+    context              TEXT NOT NULL,
+    request              TEXT NOT NULL,
+    submitted_by         TEXT NOT NULL,
+    deadline_unix        INTEGER NOT NULL,
+    created_at           INTEGER NOT NULL,
+    updated_at           INTEGER NOT NULL,
+    safety_decision      TEXT NOT NULL,
+    safety_reason        TEXT NOT NULL,
+    safety_rule_id       TEXT NOT NULL,
+    safety_snapshot      TEXT NOT NULL,
+    safety_constraints   TEXT NOT NULL,
+    safety_job_hash      TEXT NOT NULL,
+    approval_required    INTEGER NOT NULL,
+    checked_at           INTEGER NOT NULL,
+    approval_status      TEXT NOT NULL DEFAULT '',
+    approval_revision    INTEGER NOT NULL DEFAULT 0,
+    approval_decision    TEXT NOT NULL DEFAULT '',
+    resolved_by          TEXT NOT NULL DEFAULT '',
+    resolved_at          INTEGER NOT NULL DEFAULT 0,
+    resolution           TEXT NOT NULL DEFAULT '',
+    resolved_comment     TEXT NOT NULL DEFAULT '',
+    approval_job_hash    TEXT NOT NULL DEFAULT '',
+    approval_snapshot    TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS jobs_by_tenant_time ON jobs (tenant, updated_at);
+CREATE INDEX IF NOT EXISTS jobs_by_topic ON jobs (tenant, topic, resolved_at);
+
+CREATE TABLE IF NOT EXISTS dispatches (
+    job_id        TEXT PRIMARY KEY,
+    tenant        TEXT NOT NULL,
+    topic         TEXT NOT NULL,
+    source        TEXT NOT NULL,
+    dispatched_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS idempotency (
+    tenant     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    status     INTEGER NOT NULL,
+    body       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (tenant, key)
+);
+
+CREATE TABLE IF NOT EXISTS events (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant     TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    data       TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS audit (
+    tenant     TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    event      TEXT NOT NULL,
+    event_hash TEXT NOT NULL,
+    prev_hash  TEXT NOT NULL,
+    PRIMARY KEY (tenant, seq)
+);
+
+CREATE TABLE IF NOT EXISTS policy_snapshots (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    snapshot_id TEXT NOT NULL,
+    yaml        TEXT NOT NULL,
+    overlay     TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS sessions (
+    token_hash TEXT PRIMARY KEY,
+    username   TEXT NOT NULL,
+    tenant     TEXT NOT NULL,
+    role       TEXT NOT NULL,
+    principal  TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+";
+
+pub(super) fn migrate(db: &Connection) -> rusqlite::Result<()> {
+    db.execute_batch(SCHEMA)
+}

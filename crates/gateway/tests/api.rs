@@ -1,0 +1,545 @@
+//! Submit validation and idempotency, policy publishing, the audit chain, login sessions, the
+//! SSE extension, the policy file watcher and the demo driver.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use countersign_gateway::demo::{DemoConfig, DemoDriver, DemoStep};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+#[tokio::test]
+async fn submit_validation_errors_are_clear() {
+    let h = Harness::start().await;
+    let cases = [
+        (json!({"topic": "knowledge.read"}), "prompt is required"),
+        (
+            json!({"prompt": "x".repeat(50_001)}),
+            "prompt too long (max 50000 characters)",
+        ),
+        (
+            json!({"prompt": "x", "topic": "bad topic!"}),
+            "invalid topic: 1 to 256 characters of [A-Za-z0-9._:-]",
+        ),
+        (
+            json!({"prompt": "x", "topic": ""}),
+            "invalid topic: 1 to 256 characters of [A-Za-z0-9._:-]",
+        ),
+        (
+            json!({"prompt": "x", "actor_type": "robot"}),
+            "actor_type must be \"human\" or \"service\"",
+        ),
+    ];
+    for (body, message) in cases {
+        let got = h.post(AGENT, "/api/v1/jobs", body).await;
+        assert_error(&got, 400, None, message);
+    }
+    let labels: serde_json::Map<String, Value> =
+        (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
+    let got = h
+        .post(
+            AGENT,
+            "/api/v1/jobs",
+            json!({"prompt": "x", "labels": labels}),
+        )
+        .await;
+    assert_error(&got, 400, None, "too many labels (max 50)");
+    let got = h
+        .post(
+            AGENT,
+            "/api/v1/jobs",
+            json!({"prompt": "x", "tenant_id": "acme"}),
+        )
+        .await;
+    assert_error(&got, 403, None, "tenant access denied");
+    // Topics need no `job.` prefix, and the default topic is job.default.
+    let (s, body) = h.post(AGENT, "/api/v1/jobs", json!({"prompt": "x"})).await;
+    assert_eq!(s, 200, "{body}");
+    let (_, job) = h
+        .get(
+            ALICE,
+            &format!("/api/v1/jobs/{}", body["job_id"].as_str().expect("id")),
+        )
+        .await;
+    assert_eq!(job["topic"], "job.default");
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_the_first_answer() {
+    let h = Harness::start().await;
+    let body = json!({"prompt": "pay", "topic": "finance.payment.execute", "labels": {"env": "production"}});
+    let send = |header: Option<(&'static str, &'static str)>, body: Value| {
+        let mut req = h
+            .http
+            .post(h.url("/api/v1/jobs"))
+            .header("X-API-Key", AGENT)
+            .json(&body);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        async move {
+            req.send()
+                .await
+                .expect("sent")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let first = send(Some(("Idempotency-Key", "k-1")), body.clone()).await;
+    let again = send(Some(("X-Idempotency-Key", "k-1")), body.clone()).await;
+    assert_eq!(first, again);
+    let mut with_body_key = body.clone();
+    with_body_key["idempotency_key"] = json!("k-1");
+    assert_eq!(send(None, with_body_key).await, first);
+    let other = send(Some(("Idempotency-Key", "k-2")), body).await;
+    assert_ne!(other["job_id"], first["job_id"]);
+    let (_, list) = h.get(ALICE, "/api/v1/approvals").await;
+    assert_eq!(list["items"].as_array().expect("items").len(), 2);
+}
+
+#[tokio::test]
+async fn policy_publishing_is_admin_only_and_rejects_invalid_yaml() {
+    let h = Harness::start().await;
+    let put = |key: &'static str, yaml: String| {
+        let req = h
+            .http
+            .put(h.url("/api/v1/policy"))
+            .header("X-API-Key", key)
+            .body(yaml);
+        async move {
+            let resp = req.send().await.expect("sent");
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.expect("json"),
+            )
+        }
+    };
+    let (_, before) = h.get(VIEWER, "/api/v1/policy/snapshots").await;
+    let (s, body) = put(ALICE, POLICY.to_owned()).await;
+    assert_eq!((s, &body["error"]), (403, &json!("forbidden")));
+    let (s, body) = put(BOB, "version: v1\nrules: [".into()).await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .expect("error")
+            .starts_with("invalid policy: "),
+        "{body}"
+    );
+    let (_, after) = h.get(VIEWER, "/api/v1/policy/snapshots").await;
+    assert_eq!(before, after, "the old policy stays");
+
+    let (s, body) = put(
+        BOB,
+        format!("{POLICY}  - {{id: extra, when: {{topic: x}}, decision: deny}}\n"),
+    )
+    .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["changed"], true);
+    let (_, after) = h.get(VIEWER, "/api/v1/policy/snapshots").await;
+    assert_eq!(after["snapshots"][0], body["snapshot"]);
+    assert_eq!(after["snapshots"][1], before["snapshots"][0]);
+    // Re-publishing the same content (reformatted) changes nothing.
+    let (_, same) = put(
+        BOB,
+        format!("# comment\n{POLICY}  - {{ id: extra, when: {{ topic: x }}, decision: deny }}\n"),
+    )
+    .await;
+    assert_eq!(same["changed"], false);
+}
+
+#[tokio::test]
+async fn audit_chain_records_everything_and_detects_tampering() {
+    let h = Harness::start().await;
+    let a = h.payment().await;
+    let b = h.payment().await;
+    h.approve(ALICE, &a, json!({"note": "ok"})).await;
+    h.reject(ALICE, &b, json!({})).await;
+    h.get("wrong-key", "/api/v1/approvals").await;
+
+    let (s, first) = h.get(VIEWER, "/api/v1/audit/events?limit=2").await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["returned"], 2);
+    let cursor = first["next_cursor"].as_str().expect("cursor").to_owned();
+    let (_, rest) = h
+        .get(VIEWER, &format!("/api/v1/audit/events?cursor={cursor}"))
+        .await;
+    let mut items: Vec<Value> = first["items"].as_array().expect("items").clone();
+    items.extend(rest["items"].as_array().expect("items").iter().cloned());
+    assert_eq!(rest["next_cursor"], "");
+    let actions: Vec<&str> = items
+        .iter()
+        .map(|e| e["action"].as_str().expect("action"))
+        .collect();
+    for wanted in [
+        "policy_snapshot",
+        "submit",
+        "approve",
+        "reject",
+        "auth_failure",
+    ] {
+        assert!(
+            actions.contains(&wanted),
+            "{wanted} missing from {actions:?}"
+        );
+    }
+    for (i, e) in items.iter().enumerate() {
+        assert_eq!(e["seq"], i as i64 + 1);
+        if i > 0 {
+            assert_eq!(e["prev_hash"], items[i - 1]["event_hash"]);
+        }
+    }
+    let (s, verify) = h.get(VIEWER, "/api/v1/audit/verify").await;
+    assert_eq!(s, 200);
+    assert_eq!(verify["status"], "ok", "{verify}");
+    assert_eq!(verify["total_events"], items.len());
+    assert_eq!(verify["verified_events"], items.len());
+    assert_eq!(verify["first_seq"], 1);
+    let (s, _) = h.get(AGENT, "/api/v1/audit/events").await;
+    assert_eq!(s, 403, "agents cannot read the audit chain");
+    let (s, _) = h.get(VIEWER, "/api/v1/audit/verify?tenant=acme").await;
+    assert_eq!(s, 403);
+
+    // Rewrite one event behind the gateway's back.
+    let db = rusqlite::Connection::open(h.dir.path().join("gw.db")).expect("open");
+    db.execute(
+        "UPDATE audit SET event = replace(event, '\"approve\"', '\"approve-x\"') WHERE tenant = 'default' AND event LIKE '%\"action\":\"approve\"%'",
+        [],
+    )
+    .expect("tamper");
+    let (_, verify) = h.get(VIEWER, "/api/v1/audit/verify").await;
+    assert_eq!(verify["status"], "compromised", "{verify}");
+    assert_eq!(verify["gaps"][0]["type"], "hash_mismatch");
+}
+
+fn cheap_hash(password: &str) -> String {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+    let params = Params::new(1024, 1, 1, None).expect("params");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .expect("hash")
+        .to_string()
+}
+
+#[tokio::test]
+async fn password_login_sessions_and_logout() {
+    let hash = cheap_hash("s3cret");
+    let h = Harness::start_with(move |c| {
+        c.credentials.users.push(countersign_gateway::UserConfig {
+            username: "rita".into(),
+            password_hash: hash,
+            tenant: "default".into(),
+            role: countersign_gateway::Role::Operator,
+            principal: "rita".into(),
+        });
+    })
+    .await;
+    let login = |body: Value| {
+        let req = h.http.post(h.url("/api/v1/auth/login")).json(&body);
+        async move {
+            let resp = req.send().await.expect("sent");
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.expect("json"),
+            )
+        }
+    };
+    let got = login(json!({"username": "rita", "password": "wrong"})).await;
+    assert_error(&got, 401, None, "invalid credentials");
+    let got = login(json!({"username": "rita", "password": ""})).await;
+    assert_error(&got, 401, None, "password required");
+
+    let (s, session) =
+        login(json!({"username": "rita", "password": "s3cret", "tenant": "default"})).await;
+    assert_eq!(s, 200, "{session}");
+    let token = session["token"].as_str().expect("token").to_owned();
+    assert!(token.starts_with("session-"));
+    assert_eq!(session["user"]["roles"], json!(["operator"]));
+    assert_eq!(session["user"]["source"], "user");
+
+    let current = h
+        .http
+        .get(h.url("/api/v1/auth/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(current.status(), 200);
+    let id = h.payment().await;
+    let resp = h
+        .http
+        .post(h.url(&format!("/api/v1/approvals/{id}/approve")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    // A session token is not an API key.
+    let (s, _) = h.get(&token, "/api/v1/approvals").await;
+    assert_eq!(s, 401);
+
+    let out = h
+        .http
+        .post(h.url("/api/v1/auth/logout"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(out.status(), 204);
+    let after = h
+        .http
+        .get(h.url("/api/v1/auth/session"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(after.status(), 401);
+
+    let (s, masked) = login(json!({"password": ALICE})).await;
+    assert_eq!(s, 200, "{masked}");
+    assert_eq!(
+        masked["token"],
+        format!("{}********{}", &ALICE[..8], &ALICE[ALICE.len() - 4..])
+    );
+    assert_eq!(masked["user"]["source"], "api_key");
+}
+
+struct SseEvent {
+    id: i64,
+    kind: String,
+    data: Value,
+}
+
+/// Reads events until `count` events of kind `kind` arrived; returns all events read.
+async fn read_until(resp: reqwest::Response, kind: &str, count: usize) -> Vec<SseEvent> {
+    let mut stream = resp.bytes_stream();
+    let mut text = String::new();
+    let mut out: Vec<SseEvent> = Vec::new();
+    let reading = async {
+        while out.iter().filter(|e| e.kind == kind).count() < count {
+            let chunk = stream.next().await.expect("stream open").expect("chunk");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse().expect("numeric id"));
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                // Keep-alive comments carry no id.
+                if let Some(id) = id {
+                    let data = serde_json::from_str(&data).expect("json data");
+                    out.push(SseEvent {
+                        id,
+                        kind: event,
+                        data,
+                    });
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), reading)
+        .await
+        .expect("events arrive");
+    out
+}
+
+async fn read_required(resp: reqwest::Response, count: usize) -> Vec<SseEvent> {
+    read_until(resp, "approval.required", count).await
+}
+
+async fn open_stream(h: &Harness, last_event_id: Option<i64>) -> reqwest::Response {
+    let mut req = h
+        .http
+        .get(h.url("/api/v1/approvals/events"))
+        .header("X-API-Key", ALICE);
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    let resp = req.send().await.expect("sent");
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/event-stream"));
+    resp
+}
+
+#[tokio::test]
+async fn sse_delivers_every_approval_once_across_a_reconnect() {
+    let h = Harness::start().await;
+    let stream = open_stream(&h, None).await;
+    let mut submitted = Vec::new();
+    for _ in 0..3 {
+        submitted.push(h.payment().await);
+        // Another tenant's items never show up.
+        h.pending_job(ACME_AGENT, json!({"env": "production"}))
+            .await;
+    }
+    let first = read_required(stream, 3).await;
+    let last_seen = first.last().expect("events").id;
+
+    for _ in 0..2 {
+        submitted.push(h.payment().await);
+    }
+    let resumed = read_required(open_stream(&h, Some(last_seen)).await, 2).await;
+    let all: Vec<&SseEvent> = first.iter().chain(resumed.iter()).collect();
+    let ids: Vec<String> = all
+        .iter()
+        .map(|e| e.data["job"]["id"].as_str().expect("id").to_owned())
+        .collect();
+    assert_eq!(ids, submitted, "each approval exactly once, in order");
+    assert!(all.windows(2).all(|w| w[0].id < w[1].id));
+    assert!(all
+        .iter()
+        .all(|e| e.kind == "approval.required" && e.data["approval_status"] == "pending"));
+    let (s, _) = h.get(AGENT, "/api/v1/approvals/events").await;
+    assert_eq!(s, 403);
+
+    // Resolutions and policy changes are announced too.
+    let last = all.last().expect("events").id;
+    h.approve(ALICE, &submitted[0], json!({})).await;
+    let snapshot = h
+        .running
+        .gateway()
+        .publish_overlay(json!({"x": 1}), "test")
+        .await
+        .expect("overlay");
+    let tail = read_until(open_stream(&h, Some(last)).await, "policy.snapshot", 1).await;
+    let kinds: Vec<&str> = tail.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["approval.resolved", "policy.snapshot"]);
+    assert_eq!(tail[0].data["job_id"], submitted[0].as_str());
+    assert_eq!(tail[0].data["status"], "approved");
+    assert_eq!(tail[0].data["item"]["approval_status"], "approved");
+    assert_eq!(tail[1].data["snapshot"], snapshot.as_str());
+}
+
+#[tokio::test]
+async fn health_and_unknown_routes() {
+    let h = Harness::start().await;
+    let resp = h.http.get(h.url("/health")).send().await.expect("sent");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.expect("text"), "ok");
+    let got = h.get(ALICE, "/api/v1/nope").await;
+    assert_error(&got, 404, None, "not found");
+    let got = h.get(ALICE, "/api/v1/approvals/x/approve").await;
+    assert_error(&got, 405, None, "method not allowed");
+    let got = h.get(ALICE, "/api/v1/approvals/%FF%FE/context").await;
+    assert_eq!(got.0, 400, "{}", got.1);
+    assert_eq!(got.1["status"], 400, "{}", got.1);
+}
+
+#[tokio::test]
+async fn policy_file_changes_are_picked_up_and_invalid_files_ignored() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("policy.yaml");
+    std::fs::write(&file, POLICY).expect("write");
+    let path = file.clone();
+    let h = Harness::start_with(move |c| {
+        c.policy_file = Some(path);
+        c.policy_poll = Duration::from_millis(50);
+    })
+    .await;
+    let gw = h.running.gateway().clone();
+    let initial = gw.current_snapshot();
+    std::fs::write(&file, "version: v1\nrules: [").expect("write");
+    // The reload is explicit here so the test needs no sleeps; the watcher calls the same.
+    assert!(gw.reload_policy_file().await.is_err());
+    assert_eq!(gw.current_snapshot(), initial);
+    std::fs::write(
+        &file,
+        "version: v1\nrules:\n  - {id: all, decision: deny}\n",
+    )
+    .expect("write");
+    let wait = async {
+        while gw.current_snapshot() == initial {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), wait)
+        .await
+        .expect("watcher reloads");
+    let got = h.post(AGENT, "/api/v1/jobs", json!({"prompt": "x"})).await;
+    assert_error(&got, 403, None, "policy denied");
+}
+
+#[tokio::test]
+async fn demo_driver_submits_publishes_and_mutates() {
+    let h = Harness::start().await;
+    let gw = h.running.gateway().clone();
+    let agent = gw.auth().api_key(AGENT).expect("agent");
+    let config = DemoConfig {
+        seed: 42,
+        publish_every: 9,
+        mutate_every: 5,
+        ..DemoConfig::default()
+    };
+    let mut driver = DemoDriver::new(gw.clone(), agent, config);
+    driver.install_policy().await.expect("policy");
+    let mut steps = Vec::new();
+    for _ in 0..30 {
+        steps.push(driver.step().await.expect("step"));
+    }
+    assert!(steps
+        .iter()
+        .any(|s| matches!(s, DemoStep::Published { .. })));
+    assert!(steps.iter().any(|s| matches!(s, DemoStep::Mutated { .. })));
+    assert!(steps
+        .iter()
+        .any(|s| matches!(s, DemoStep::Submitted { status: 200, .. })));
+    assert!(steps.iter().all(
+        |s| !matches!(s, DemoStep::Submitted { status, .. } if ![200, 403, 429].contains(status))
+    ));
+    // Same seed, same sequence of topics.
+    let fresh = Harness::start().await;
+    let agent = fresh
+        .running
+        .gateway()
+        .auth()
+        .api_key(AGENT)
+        .expect("agent");
+    let mut twin = DemoDriver::new(
+        fresh.running.gateway().clone(),
+        agent,
+        DemoConfig {
+            seed: 42,
+            publish_every: 9,
+            mutate_every: 5,
+            ..DemoConfig::default()
+        },
+    );
+    twin.install_policy().await.expect("policy");
+    for step in steps.iter().take(4) {
+        let other = twin.step().await.expect("step");
+        if let (DemoStep::Submitted { topic: a, .. }, DemoStep::Submitted { topic: b, .. }) =
+            (step, &other)
+        {
+            assert_eq!(a, b);
+        }
+    }
+}
+
+#[tokio::test]
+async fn shutdown_ends_open_event_streams() {
+    let h = Harness::start().await;
+    let resp = open_stream(&h, None).await;
+    let Harness { running, dir, .. } = h;
+    tokio::time::timeout(Duration::from_secs(20), running.shutdown())
+        .await
+        .expect("shutdown does not hang on an open stream")
+        .expect("clean shutdown");
+    let mut body = resp.bytes_stream();
+    let end = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(_)) = body.next().await {}
+    });
+    end.await.expect("stream ended");
+    drop(dir);
+}

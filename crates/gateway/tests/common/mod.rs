@@ -1,0 +1,182 @@
+//! A gateway on 127.0.0.1:0 with a fresh SQLite file, known keys, and small HTTP helpers.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use countersign_gateway::config::{ApiKeyConfig, Credentials, Role};
+use countersign_gateway::{start, GatewayConfig, RunningGateway};
+use serde_json::{json, Value};
+
+pub const AGENT: &str = "agent-key-000000001";
+pub const ALICE: &str = "alice-key-000000002";
+pub const BOB: &str = "bob-key-00000000003";
+pub const VIEWER: &str = "viewer-key-00000004";
+pub const OTHER_TENANT: &str = "acme-op-key-0000005";
+/// An agent key whose principal is `alice`: its jobs may not be approved by alice.
+pub const ALICE_AGENT: &str = "alice-agent-key-006";
+/// An agent of the other tenant.
+pub const ACME_AGENT: &str = "acme-agent-key-0007";
+
+pub const POLICY: &str = r#"version: v1
+rules:
+  - id: deny-prod-public-ingress
+    when: { topic: infra.security_group.update, env: production, cidr: "0.0.0.0/0" }
+    decision: deny
+    reason: Public ingress to production is not allowed.
+  - id: throttle-bulk-recreate
+    when: { topic: infra.cluster.recreate, env: production }
+    decision: throttle
+  - id: require-approval-prod-finance
+    when: { topic: finance.payment.execute, env: production }
+    decision: require_human
+    reason: Payments need a human.
+    constraints: { budgets: { max_retries: 1 } }
+  - id: writes-need-human
+    when: { topic: "job.peer.*" }
+    decision: require_human
+    reason: Writes need a human.
+"#;
+
+pub fn credentials() -> Credentials {
+    let key = |tenant: &str, key: &str, role, principal: &str| ApiKeyConfig {
+        tenant: tenant.into(),
+        key: key.into(),
+        role,
+        principal: principal.into(),
+    };
+    Credentials {
+        keys: vec![
+            key("default", AGENT, Role::Agent, "agent-7"),
+            key("default", ALICE, Role::Operator, "alice"),
+            key("default", BOB, Role::Admin, "bob"),
+            key("default", VIEWER, Role::Viewer, "vera"),
+            key("acme", OTHER_TENANT, Role::Operator, "oscar"),
+            key("default", ALICE_AGENT, Role::Agent, "alice"),
+            key("acme", ACME_AGENT, Role::Agent, "acme-bot"),
+        ],
+        users: Vec::new(),
+    }
+}
+
+pub struct Harness {
+    pub running: RunningGateway,
+    pub base: String,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut GatewayConfig)) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = GatewayConfig::new(
+            "127.0.0.1:0".parse().expect("addr"),
+            dir.path().join("gw.db"),
+        );
+        config.credentials = credentials();
+        adjust(&mut config);
+        let running = start(config).await.expect("gateway starts");
+        running
+            .gateway()
+            .publish_policy(POLICY, "test")
+            .await
+            .expect("policy publishes");
+        let base = format!("http://{}", running.addr);
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self {
+            running,
+            base,
+            http,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        key: Option<&str>,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = self.http.request(method, self.url(path));
+        if let Some(k) = key {
+            req = req.header("X-API-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, Some(key), path, None).await
+    }
+
+    pub async fn post(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
+        self.send(reqwest::Method::POST, Some(key), path, Some(body))
+            .await
+    }
+
+    /// Submits a job that needs approval; returns its id.
+    pub async fn pending_job(&self, key: &str, labels: Value) -> String {
+        let (status, body) = self
+            .post(
+                key,
+                "/api/v1/jobs",
+                json!({
+                    "prompt": "pay the invoice",
+                    "topic": "finance.payment.execute",
+                    "labels": labels,
+                    "context": { "vendor": "Globex", "amount": 1200, "currency": "EUR" },
+                }),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status"], "approval_required", "{body}");
+        body["job_id"].as_str().expect("job id").to_owned()
+    }
+
+    pub async fn payment(&self) -> String {
+        self.pending_job(AGENT, json!({ "env": "production" }))
+            .await
+    }
+
+    pub async fn approve(&self, key: &str, job_id: &str, body: Value) -> (u16, Value) {
+        self.post(key, &format!("/api/v1/approvals/{job_id}/approve"), body)
+            .await
+    }
+
+    pub async fn reject(&self, key: &str, job_id: &str, body: Value) -> (u16, Value) {
+        self.post(key, &format!("/api/v1/approvals/{job_id}/reject"), body)
+            .await
+    }
+}
+
+/// Asserts an error body's status, code and message.
+pub fn assert_error(got: &(u16, Value), status: u16, code: Option<&str>, message: &str) {
+    let (s, body) = got;
+    assert_eq!(*s, status, "{body}");
+    assert_eq!(body["status"], status, "{body}");
+    assert_eq!(body["error"], message, "{body}");
+    match code {
+        Some(c) => assert_eq!(body["code"], c, "{body}"),
+        None => assert!(body.get("code").is_none(), "{body}"),
+    }
+}

@@ -1,0 +1,273 @@
+//! The real binary under load, killed with SIGKILL and restarted on the same file: nothing
+//! that was acknowledged is lost, nothing is dispatched twice, and the audit chain verifies.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{AGENT, ALICE, POLICY};
+use serde_json::{json, Value};
+
+const KEYS_FILE: &str = r#"keys:
+  - { tenant: default, key: "agent-key-000000001", role: agent, principal: agent-7 }
+  - { tenant: default, key: "alice-key-000000002", role: operator, principal: alice }
+"#;
+
+/// Starts the binary and waits for its "listening on" line; returns the child, the base URL
+/// and the lines printed before it.
+fn spawn_binary(args: &[&std::ffi::OsStr]) -> (Child, String, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_countersign-gateway"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("binary starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut before = Vec::new();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("gateway printed its address")
+            .expect("line");
+        match line.strip_prefix("listening on ") {
+            Some(url) => break url.trim().to_owned(),
+            None => before.push(line),
+        }
+    };
+    // Keep draining stdout so the child never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    (child, base, before)
+}
+
+fn spawn_gateway(dir: &Path) -> (Child, String) {
+    let (db, policy, keys) = (
+        dir.join("gw.db"),
+        dir.join("policy.yaml"),
+        dir.join("keys.yaml"),
+    );
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        db.as_os_str(),
+        "--policy".as_ref(),
+        policy.as_os_str(),
+        "--api-keys".as_ref(),
+        keys.as_os_str(),
+    ];
+    let (child, base, _) = spawn_binary(&args);
+    (child, base)
+}
+
+/// SIGTERM, then the process must exit successfully (graceful shutdown).
+fn terminate(mut child: Child) {
+    let status = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("exited");
+    assert!(exit.success(), "graceful exit: {exit:?}");
+}
+
+#[derive(Default)]
+struct Acked {
+    pending: Vec<String>,
+    approved: Vec<String>,
+    rejected: Vec<String>,
+}
+
+async fn call(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    path: &str,
+    body: Value,
+) -> Option<(u16, Value)> {
+    let resp = http
+        .post(format!("{base}{path}"))
+        .header("X-API-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    let status = resp.status().as_u16();
+    Some((status, resp.json().await.ok()?))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_mid_load_loses_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("policy.yaml"), POLICY).expect("policy");
+    std::fs::write(dir.path().join("keys.yaml"), KEYS_FILE).expect("keys");
+    let (mut child, base) = spawn_gateway(dir.path());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let acked = Arc::new(Mutex::new(Acked::default()));
+
+    let mut workers = Vec::new();
+    for worker in 0..4 {
+        let (http, base, acked) = (http.clone(), base.clone(), Arc::clone(&acked));
+        workers.push(tokio::spawn(async move {
+            let submit = json!({"prompt": "pay", "topic": "finance.payment.execute", "labels": {"env": "production"}});
+            for round in 0.. {
+                let Some((200, body)) = call(&http, &base, AGENT, "/api/v1/jobs", submit.clone()).await else { return };
+                let id = body["job_id"].as_str().unwrap_or_default().to_owned();
+                acked.lock().expect("lock").pending.push(id.clone());
+                if round % 3 == 0 {
+                    continue;
+                }
+                let verb = if (round + worker) % 2 == 0 { "approve" } else { "reject" };
+                let path = format!("/api/v1/approvals/{id}/{verb}");
+                let Some((200, _)) = call(&http, &base, ALICE, &path, json!({})).await else { return };
+                let mut a = acked.lock().expect("lock");
+                if verb == "approve" { a.approved.push(id) } else { a.rejected.push(id) }
+            }
+        }));
+    }
+    let enough = async {
+        while acked.lock().expect("lock").pending.len() < 60 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), enough)
+        .await
+        .expect("load ran");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    for w in workers {
+        w.await.expect("worker ended");
+    }
+
+    let (child, base) = spawn_gateway(dir.path());
+    let acked = std::mem::take(&mut *acked.lock().expect("lock"));
+    assert!(!acked.approved.is_empty() && !acked.rejected.is_empty());
+    let get = |path: String| {
+        let req = http.get(format!("{base}{path}")).header("X-API-Key", ALICE);
+        async move {
+            let resp = req.send().await.expect("sent");
+            (
+                resp.status().as_u16(),
+                resp.json::<Value>().await.expect("json"),
+            )
+        }
+    };
+    for id in &acked.pending {
+        let (s, job) = get(format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(s, 200, "acknowledged job {id} lost");
+        let state = job["state"].as_str().expect("state");
+        assert!(
+            ["APPROVAL_REQUIRED", "PENDING", "DENIED"].contains(&state),
+            "{job}"
+        );
+    }
+    let db = rusqlite::Connection::open(dir.path().join("gw.db")).expect("open");
+    let dispatches = |id: &str| -> i64 {
+        db.query_row(
+            "SELECT COUNT(*) FROM dispatches WHERE job_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .expect("count")
+    };
+    for id in &acked.approved {
+        let (_, job) = get(format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(
+            (job["state"].as_str(), job["approval_by"].as_str()),
+            (Some("PENDING"), Some("alice"))
+        );
+        assert_eq!(dispatches(id), 1);
+    }
+    for id in &acked.rejected {
+        let (_, job) = get(format!("/api/v1/jobs/{id}")).await;
+        assert_eq!(job["state"], "DENIED");
+        assert_eq!(dispatches(id), 0);
+    }
+    let (_, verify) = get("/api/v1/audit/verify".into()).await;
+    assert_eq!(verify["status"], "ok", "{verify}");
+    let (_, snapshots) = get("/api/v1/policy/snapshots".into()).await;
+    assert_eq!(
+        snapshots["snapshots"].as_array().expect("list").len(),
+        2,
+        "restart publishes nothing new: {snapshots}"
+    );
+
+    terminate(child);
+}
+
+/// `--demo` prints working credentials and its agents produce approvals a reviewer can act on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_mode_serves_simulated_traffic() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("demo.db");
+    let args: Vec<&std::ffi::OsStr> = vec![
+        "--demo".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--data".as_ref(),
+        db.as_os_str(),
+    ];
+    let (child, base, printed) = spawn_binary(&args);
+    let reviewer = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("reviewer key:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .expect("reviewer key printed");
+    let password = printed
+        .iter()
+        .find_map(|l| l.strip_prefix("demo login:"))
+        .and_then(|rest| rest.split(" / ").nth(1))
+        .map(str::to_owned)
+        .expect("password printed");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let wait_for_item = async {
+        loop {
+            let resp = http
+                .get(format!("{base}/api/v1/approvals?include_resolved=false"))
+                .header("X-API-Key", &reviewer)
+                .send()
+                .await
+                .expect("sent");
+            let body: Value = resp.json().await.expect("json");
+            if let Some(id) = body["items"][0]["job"]["id"].as_str() {
+                return id.to_owned();
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    let job_id = tokio::time::timeout(Duration::from_secs(45), wait_for_item)
+        .await
+        .expect("the demo produced an approval");
+    let login: Value = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "demo", "password": password}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let token = login["token"].as_str().expect("session token");
+    let resp = http
+        .post(format!("{base}/api/v1/approvals/{job_id}/reject"))
+        .bearer_auth(token)
+        .json(&json!({"reason": "demo test"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(resp.status(), 200);
+    terminate(child);
+}

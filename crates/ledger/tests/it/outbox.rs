@@ -1,0 +1,201 @@
+//! The decision outbox.
+
+use countersign_core::outcome::{classify, DecisionAction};
+use countersign_ledger::{DecisionIntent, DecisionOutcome, EntryKind};
+use serde_json::json;
+
+use crate::common::Fixture;
+
+fn intent(decision_id: &str, job_id: &str, action: DecisionAction) -> DecisionIntent {
+    DecisionIntent {
+        decision_id: decision_id.into(),
+        job_id: job_id.into(),
+        topic: Some("finance.payment.execute".into()),
+        action,
+        job_hash: "9f2c".into(),
+        policy_snapshot: "snap-1|cfg:abc".into(),
+        reason: "invoice checked".into(),
+    }
+}
+
+fn outcome(code: &str, is_final: bool) -> DecisionOutcome {
+    DecisionOutcome {
+        code: code.into(),
+        message: format!("{code} message"),
+        server_body: json!({"job_id": "job-1", "trace_id": "t-1"}),
+        is_final,
+    }
+}
+
+#[test]
+fn intent_then_final_outcome_closes_and_chains() {
+    let fixture = Fixture::new();
+    let recorded = fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
+        .expect("record intent");
+    assert_eq!(recorded.kind, EntryKind::DecisionIntent);
+    assert_eq!(recorded.decision.as_deref(), Some("approve"));
+    assert_eq!(recorded.topic.as_deref(), Some("finance.payment.execute"));
+    assert_eq!(recorded.body["job_hash"], "9f2c");
+
+    let open = fixture.ledger.open_intents().expect("open intents");
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        open[0].intent,
+        intent("d-1", "job-1", DecisionAction::Approve)
+    );
+    assert_eq!(open[0].intent_seq, recorded.seq);
+    assert_eq!(open[0].attempts, 0);
+
+    let answer = fixture
+        .ledger
+        .close_intent("d-1", &outcome("success", true))
+        .expect("close");
+    assert_eq!(answer.kind, EntryKind::DecisionOutcome);
+    assert_eq!(answer.outcome.as_deref(), Some("success"));
+    assert_eq!(answer.decision.as_deref(), Some("approve"));
+    assert_eq!(answer.body["final"], true);
+    assert_eq!(answer.body["decision_id"], "d-1");
+    assert_eq!(answer.body["server_body"]["trace_id"], "t-1");
+
+    assert!(fixture
+        .ledger
+        .open_intents()
+        .expect("open intents")
+        .is_empty());
+    let record = fixture.ledger.intent("d-1").expect("record");
+    assert_eq!(record.closed_at, Some(answer.recorded_at));
+    assert_eq!(record.last_code.as_deref(), Some("success"));
+    assert_eq!(record.last_outcome_seq, Some(answer.seq));
+    assert!(fixture.ledger.verify().expect("verify").is_intact());
+}
+
+#[test]
+fn a_non_final_outcome_keeps_the_decision_open() {
+    let fixture = Fixture::new();
+    fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-1", DecisionAction::Reject))
+        .expect("record");
+    fixture
+        .ledger
+        .close_intent("d-1", &outcome("retryable_lock", false))
+        .expect("first attempt");
+    let open = fixture.ledger.open_intents().expect("open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].attempts, 1);
+    assert_eq!(open[0].last_code.as_deref(), Some("retryable_lock"));
+
+    let last = fixture
+        .ledger
+        .close_intent("d-1", &outcome("already_rejected", true))
+        .expect("second attempt");
+    assert_eq!(last.body["attempt"], 2);
+    assert!(fixture.ledger.open_intents().expect("open").is_empty());
+}
+
+#[test]
+fn closing_twice_is_an_error_with_a_clear_code() {
+    let fixture = Fixture::new();
+    fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
+        .expect("record");
+    fixture
+        .ledger
+        .close_intent("d-1", &outcome("success", true))
+        .expect("close");
+    let count = fixture.ledger.entry_count().expect("count");
+    let err = fixture
+        .ledger
+        .close_intent("d-1", &outcome("success", true))
+        .expect_err("second close");
+    assert_eq!(err.code(), "ledger_intent_closed");
+    assert!(err.to_string().contains("success"), "{err}");
+    assert_eq!(
+        fixture.ledger.entry_count().expect("count"),
+        count,
+        "nothing appended"
+    );
+}
+
+#[test]
+fn unknown_duplicate_and_concurrent_decisions_are_refused() {
+    let fixture = Fixture::new();
+    let err = fixture
+        .ledger
+        .close_intent("nope", &outcome("success", true))
+        .expect_err("unknown");
+    assert_eq!(err.code(), "ledger_not_found");
+
+    fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
+        .expect("record");
+    let dup = fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-2", DecisionAction::Approve))
+        .expect_err("duplicate id");
+    assert_eq!(dup.code(), "ledger_duplicate_decision");
+    let pending = fixture
+        .ledger
+        .record_intent(&intent("d-2", "job-1", DecisionAction::Reject))
+        .expect_err("job already has an open decision");
+    assert_eq!(pending.code(), "ledger_intent_pending");
+    assert!(pending.to_string().contains("d-1"), "{pending}");
+
+    // Once settled, the job may be decided again (for example after a conflict).
+    fixture
+        .ledger
+        .close_intent("d-1", &outcome("stale_request", true))
+        .expect("close");
+    fixture
+        .ledger
+        .record_intent(&intent("d-2", "job-1", DecisionAction::Reject))
+        .expect("new decision after close");
+
+    let empty = fixture
+        .ledger
+        .record_intent(&intent(" ", "job-3", DecisionAction::Approve))
+        .expect_err("empty id");
+    assert_eq!(empty.code(), "ledger_invalid_input");
+    assert!(fixture.ledger.verify().expect("verify").is_intact());
+}
+
+#[test]
+fn open_intents_survive_a_restart() {
+    let fixture = Fixture::new();
+    fixture
+        .ledger
+        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
+        .expect("record");
+    fixture
+        .ledger
+        .record_intent(&intent("d-2", "job-2", DecisionAction::Reject))
+        .expect("record");
+    fixture
+        .ledger
+        .close_intent("d-2", &outcome("success", true))
+        .expect("close");
+
+    let after_restart = fixture.reopen();
+    let open = after_restart.open_intents().expect("open intents");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].intent.decision_id, "d-1");
+    after_restart
+        .close_intent("d-1", &outcome("already_approved", true))
+        .expect("recovery closes it");
+    assert!(fixture.ledger.open_intents().expect("open").is_empty());
+}
+
+#[test]
+fn a_classified_gateway_answer_becomes_an_outcome() {
+    let body = r#"{"error":"job request changed; approval rejected","status":409}"#;
+    let classified = classify(DecisionAction::Approve, 409, body);
+    let outcome =
+        DecisionOutcome::from_gateway(&classified, serde_json::from_str(body).expect("json"), true);
+    assert_eq!(outcome.code, classified.code());
+    assert_eq!(outcome.message, classified.server_message());
+    assert_eq!(outcome.server_body["status"], 409);
+}

@@ -1,0 +1,322 @@
+//! Offline queries: each filter, paging, literal free text, limits.
+
+use countersign_ledger::{EntryKind, NewEntry, Page, Query, DEFAULT_LIMIT, MAX_LIMIT};
+use serde_json::json;
+
+use crate::common::Fixture;
+
+/// Seven entries at known times (ms 1000, 2000, ... by seq).
+fn history() -> Fixture {
+    let fixture = Fixture::new();
+    let entries = [
+        NewEntry::new(EntryKind::Login, json!({"principal": "ana"})),
+        NewEntry::new(EntryKind::ItemSeen, json!({"title": "Pay 100% of invoice"}))
+            .job_id("job-1")
+            .topic("finance.payment.execute"),
+        NewEntry::new(EntryKind::ItemSeen, json!({"title": "Pay 1000 of invoice"}))
+            .job_id("job-2")
+            .topic("finance.payment.execute"),
+        NewEntry::new(EntryKind::DecisionIntent, json!({"reason": "ok"}))
+            .job_id("job-1")
+            .decision("approve"),
+        NewEntry::new(EntryKind::DecisionOutcome, json!({"code": "success"}))
+            .job_id("job-1")
+            .decision("approve")
+            .outcome("success"),
+        NewEntry::new(EntryKind::DecisionIntent, json!({"reason": "no_way"}))
+            .job_id("job-2")
+            .topic("customer_notify")
+            .decision("reject"),
+        NewEntry::new(EntryKind::DecisionOutcome, json!({"code": "stale_request"}))
+            .job_id("job-2")
+            .decision("reject")
+            .outcome("stale_request"),
+    ];
+    for (index, entry) in entries.into_iter().enumerate() {
+        fixture.set_time((index as i64 + 1) * 1000);
+        fixture.ledger.append(entry).expect("append");
+    }
+    fixture
+}
+
+fn seqs(page: &Page) -> Vec<u64> {
+    page.entries.iter().map(|e| e.seq).collect()
+}
+
+fn run(fixture: &Fixture, query: Query) -> Vec<u64> {
+    seqs(&fixture.ledger.query(&query).expect("query"))
+}
+
+#[test]
+fn no_filter_returns_newest_first() {
+    let fixture = history();
+    assert_eq!(run(&fixture, Query::default()), vec![7, 6, 5, 4, 3, 2, 1]);
+}
+
+#[test]
+fn each_filter_selects_its_entries() {
+    let fixture = history();
+    let q = Query::default;
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                since_ms: Some(3000),
+                until_ms: Some(5000),
+                ..q()
+            }
+        ),
+        vec![4, 3]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                since_ms: Some(6000),
+                ..q()
+            }
+        ),
+        vec![7, 6]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                until_ms: Some(2000),
+                ..q()
+            }
+        ),
+        vec![1]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                job_id: Some("job-1".into()),
+                ..q()
+            }
+        ),
+        vec![5, 4, 2]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                topic: Some("finance.payment.execute".into()),
+                ..q()
+            }
+        ),
+        vec![3, 2]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                decision: Some("reject".into()),
+                ..q()
+            }
+        ),
+        vec![7, 6]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                outcome: Some("success".into()),
+                ..q()
+            }
+        ),
+        vec![5]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                kinds: vec![EntryKind::Login, EntryKind::DecisionOutcome],
+                ..q()
+            }
+        ),
+        vec![7, 5, 1]
+    );
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                job_id: Some("job-2".into()),
+                decision: Some("reject".into()),
+                outcome: Some("stale_request".into()),
+                ..q()
+            }
+        ),
+        vec![7]
+    );
+    assert!(run(
+        &fixture,
+        Query {
+            job_id: Some("job-9".into()),
+            ..q()
+        }
+    )
+    .is_empty());
+}
+
+#[test]
+fn free_text_is_literal_and_searches_body_topic_and_job_id() {
+    let fixture = history();
+    let text = |t: &str| Query {
+        text: Some(t.into()),
+        ..Query::default()
+    };
+    // `%` is not a wildcard: "100%" must not match "1000".
+    assert_eq!(run(&fixture, text("100%")), vec![2]);
+    assert_eq!(run(&fixture, text("100")), vec![3, 2]);
+    // `_` is not a wildcard either: "no_way" is in a body, "no way" nowhere.
+    assert_eq!(run(&fixture, text("no_way")), vec![6]);
+    assert!(run(&fixture, text("no-way")).is_empty());
+    // Topic and job id are searched too, ASCII case-insensitively.
+    assert_eq!(run(&fixture, text("CUSTOMER_")), vec![6]);
+    assert_eq!(run(&fixture, text("job-2")), vec![7, 6, 3]);
+    assert_eq!(run(&fixture, text(r"\")), Vec::<u64>::new());
+    assert_eq!(
+        run(&fixture, text("")).len(),
+        7,
+        "empty text filters nothing"
+    );
+}
+
+#[test]
+fn paging_walks_every_entry_once() {
+    let fixture = history();
+    let mut cursor = None;
+    let mut all = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = fixture
+            .ledger
+            .query(&Query {
+                limit: Some(3),
+                before_seq: cursor,
+                ..Query::default()
+            })
+            .expect("page");
+        pages += 1;
+        all.extend(seqs(&page));
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(all, vec![7, 6, 5, 4, 3, 2, 1]);
+    assert_eq!(pages, 3);
+
+    // A page that ends exactly at the last entry says so.
+    let exact = fixture
+        .ledger
+        .query(&Query {
+            limit: Some(7),
+            ..Query::default()
+        })
+        .expect("page");
+    assert_eq!(exact.next_cursor, None);
+    // Paging composes with filters.
+    let filtered = fixture
+        .ledger
+        .query(&Query {
+            job_id: Some("job-1".into()),
+            limit: Some(2),
+            ..Query::default()
+        })
+        .expect("page");
+    assert_eq!(seqs(&filtered), vec![5, 4]);
+    assert_eq!(filtered.next_cursor, Some(4));
+    let rest = fixture
+        .ledger
+        .query(&Query {
+            job_id: Some("job-1".into()),
+            limit: Some(2),
+            before_seq: Some(4),
+            ..Query::default()
+        })
+        .expect("page");
+    assert_eq!((seqs(&rest), rest.next_cursor), (vec![2], None));
+}
+
+#[test]
+fn limits_are_clamped() {
+    let fixture = Fixture::new();
+    let events: Vec<_> = (0..MAX_LIMIT + 10).map(|n| json!({ "n": n })).collect();
+    fixture
+        .ledger
+        .mirror_gateway_events(&events)
+        .expect("mirror");
+    let count = |limit| {
+        fixture
+            .ledger
+            .query(&Query {
+                limit,
+                ..Query::default()
+            })
+            .expect("query")
+            .entries
+            .len()
+    };
+    assert_eq!(count(Some(0)), 1);
+    assert_eq!(count(None), DEFAULT_LIMIT as usize);
+    assert_eq!(count(Some(u32::MAX)), MAX_LIMIT as usize);
+}
+
+#[test]
+fn invalid_queries_are_refused() {
+    let fixture = history();
+    let reversed = fixture
+        .ledger
+        .query(&Query {
+            since_ms: Some(5),
+            until_ms: Some(4),
+            ..Query::default()
+        })
+        .expect_err("reversed range");
+    assert_eq!(reversed.code(), "ledger_invalid_query");
+    let long = fixture
+        .ledger
+        .query(&Query {
+            text: Some("x".repeat(5000)),
+            ..Query::default()
+        })
+        .expect_err("long text");
+    assert_eq!(long.code(), "ledger_invalid_query");
+    let cursor = fixture
+        .ledger
+        .query(&Query {
+            before_seq: Some(u64::MAX),
+            ..Query::default()
+        })
+        .expect_err("cursor out of range");
+    assert_eq!(cursor.code(), "ledger_invalid_query");
+}
+
+#[test]
+fn a_malformed_row_fails_the_query_naming_its_seq() {
+    let fixture = history();
+    fixture
+        .raw()
+        .execute("UPDATE entries SET body = '{broken' WHERE seq = 6", [])
+        .expect("tamper");
+    let err = fixture
+        .ledger
+        .query(&Query::default())
+        .expect_err("malformed");
+    assert_eq!(err.code(), "ledger_corrupt");
+    assert!(err.to_string().contains("entry 6"), "{err}");
+    // Queries that do not touch the row still work.
+    assert_eq!(
+        run(
+            &fixture,
+            Query {
+                job_id: Some("job-1".into()),
+                ..Query::default()
+            }
+        ),
+        vec![5, 4, 2]
+    );
+}
