@@ -40,8 +40,10 @@ lint: ui-deps
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 	cd ui && npm run --silent typecheck && npm run --silent lint
 
+# Inside a private D-Bus session with a real, unlocked gnome-keyring: the client's keychain
+# tests use the real Secret Service, never a mock.
 test-rust:
-	$(CARGO) test --workspace --locked
+	scripts/with-session-services.sh $(CARGO) test --workspace --locked
 
 # ts-rs regenerates ui/src/bindings while the Rust tests run; the committed copy must match.
 bindings-check:
