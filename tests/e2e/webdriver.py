@@ -16,23 +16,40 @@ class WebDriverError(RuntimeError):
 class Session:
     def __init__(self, endpoint: str, application: str, timeout: float = 60.0):
         self.endpoint = endpoint.rstrip("/")
-        deadline = time.monotonic() + timeout
+        self._wait_until_ready(timeout)
         capabilities = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": application}}}}
+        # On a loaded machine tauri-driver's proxy sometimes drops the new-session request
+        # before WebKitWebDriver answers. WebKitWebDriver holds one session at a time, so a
+        # retry cannot leave two app instances behind: it either creates the session or fails.
+        for attempt in range(3):
+            try:
+                self.session_id = self._call("POST", "/session", capabilities)["sessionId"]
+                return
+            except ConnectionError:
+                if attempt == 2:
+                    raise
+                time.sleep(1)
+
+    def _wait_until_ready(self, timeout: float):
+        """tauri-driver and the WebKitWebDriver behind it start asynchronously; /status
+        answers only once both accept requests."""
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                value = self._call("POST", "/session", capabilities)
-                break
-            except (urllib.error.URLError, ConnectionError) as error:
-                # tauri-driver may still be binding its port.
+                self._call("GET", "/status")
+                return
+            except (WebDriverError, urllib.error.URLError, ConnectionError) as error:
                 if time.monotonic() > deadline:
-                    raise WebDriverError(f"no WebDriver at {self.endpoint}: {error}") from error
+                    raise WebDriverError(f"no WebDriver ready at {self.endpoint}: {error}") from error
                 time.sleep(0.2)
-        self.session_id = value["sessionId"]
 
     def _call(self, method: str, path: str, body=None):
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.endpoint + path, data=data, method=method,
-                                         headers={"Content-Type": "application/json"})
+        # tauri-driver forwards our headers to WebKitWebDriver. "Connection: close" stops its
+        # proxy from pooling connections that WebKitWebDriver may close while idle, which
+        # otherwise surfaces under load as a dropped request ("client error (SendRequest)").
+        headers = {"Content-Type": "application/json", "Connection": "close"}
+        request = urllib.request.Request(self.endpoint + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
                 return json.loads(response.read() or b"{}").get("value")
@@ -41,7 +58,15 @@ class Session:
             raise WebDriverError(f"{method} {path}: HTTP {error.code}: {detail}") from error
 
     def _session(self, method: str, path: str, body=None):
-        return self._call(method, f"/session/{self.session_id}{path}", body)
+        # Every command these tests send inside a session only reads, so repeating one that
+        # the proxy dropped (see _call) is safe.
+        for attempt in range(3):
+            try:
+                return self._call(method, f"/session/{self.session_id}{path}", body)
+            except ConnectionError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
 
     def quit(self):
         try:
