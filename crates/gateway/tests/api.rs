@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::*;
 use countersign_gateway::demo::{DemoConfig, DemoDriver, DemoStep};
 use futures_util::StreamExt;
+use reqwest::Method;
 use serde_json::{json, Value};
 
 #[tokio::test]
@@ -33,29 +34,21 @@ async fn submit_validation_errors_are_clear() {
         ),
     ];
     for (body, message) in cases {
-        let got = h.post(AGENT, "/api/v1/jobs", body).await;
+        let got = h.submit(AGENT, body).await;
         assert_error(&got, 400, None, message);
     }
     let labels: serde_json::Map<String, Value> =
         (0..51).map(|i| (format!("k{i}"), json!("v"))).collect();
     let got = h
-        .post(
-            AGENT,
-            "/api/v1/jobs",
-            json!({"prompt": "x", "labels": labels}),
-        )
+        .submit(AGENT, json!({"prompt": "x", "labels": labels}))
         .await;
     assert_error(&got, 400, None, "too many labels (max 50)");
     let got = h
-        .post(
-            AGENT,
-            "/api/v1/jobs",
-            json!({"prompt": "x", "tenant_id": "acme"}),
-        )
+        .submit(AGENT, json!({"prompt": "x", "tenant_id": "acme"}))
         .await;
     assert_error(&got, 403, None, "tenant access denied");
     // Topics need no `job.` prefix, and the default topic is job.default.
-    let (s, body) = h.post(AGENT, "/api/v1/jobs", json!({"prompt": "x"})).await;
+    let (s, body) = h.submit(AGENT, json!({"prompt": "x"})).await;
     assert_eq!(s, 200, "{body}");
     let (_, job) = h
         .get(
@@ -71,22 +64,11 @@ async fn idempotency_keys_replay_the_first_answer() {
     let h = Harness::start().await;
     let body = json!({"prompt": "pay", "topic": "finance.payment.execute", "labels": {"env": "production"}});
     let send = |header: Option<(&'static str, &'static str)>, body: Value| {
-        let mut req = h
-            .http
-            .post(h.url("/api/v1/jobs"))
-            .header("X-API-Key", AGENT)
-            .json(&body);
+        let mut req = h.keyed(Method::POST, AGENT, "/api/v1/jobs").json(&body);
         if let Some((k, v)) = header {
             req = req.header(k, v);
         }
-        async move {
-            req.send()
-                .await
-                .expect("sent")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }
+        async move { call(req).await.1 }
     };
     let first = send(Some(("Idempotency-Key", "k-1")), body.clone()).await;
     let again = send(Some(("X-Idempotency-Key", "k-1")), body.clone()).await;
@@ -104,18 +86,7 @@ async fn idempotency_keys_replay_the_first_answer() {
 async fn policy_publishing_is_admin_only_and_rejects_invalid_yaml() {
     let h = Harness::start().await;
     let put = |key: &'static str, yaml: String| {
-        let req = h
-            .http
-            .put(h.url("/api/v1/policy"))
-            .header("X-API-Key", key)
-            .body(yaml);
-        async move {
-            let resp = req.send().await.expect("sent");
-            (
-                resp.status().as_u16(),
-                resp.json::<Value>().await.expect("json"),
-            )
-        }
+        call(h.keyed(Method::PUT, key, "/api/v1/policy").body(yaml))
     };
     let (_, before) = h.get(VIEWER, "/api/v1/policy/snapshots").await;
     let (s, body) = put(ALICE, POLICY.to_owned()).await;
@@ -237,16 +208,7 @@ async fn password_login_sessions_and_logout() {
         });
     })
     .await;
-    let login = |body: Value| {
-        let req = h.http.post(h.url("/api/v1/auth/login")).json(&body);
-        async move {
-            let resp = req.send().await.expect("sent");
-            (
-                resp.status().as_u16(),
-                resp.json::<Value>().await.expect("json"),
-            )
-        }
-    };
+    let login = |body: Value| call(h.http.post(h.url("/api/v1/auth/login")).json(&body));
     let got = login(json!({"username": "rita", "password": "wrong"})).await;
     assert_error(&got, 401, None, "invalid credentials");
     let got = login(json!({"username": "rita", "password": ""})).await;
@@ -260,42 +222,20 @@ async fn password_login_sessions_and_logout() {
     assert_eq!(session["user"]["roles"], json!(["operator"]));
     assert_eq!(session["user"]["source"], "user");
 
-    let current = h
-        .http
-        .get(h.url("/api/v1/auth/session"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let with_session = |method, path: &str| sent(h.bearer(method, &token, path));
+    let current = with_session(Method::GET, "/api/v1/auth/session").await;
     assert_eq!(current.status(), 200);
     let id = h.payment().await;
-    let resp = h
-        .http
-        .post(h.url(&format!("/api/v1/approvals/{id}/approve")))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let approve = format!("/api/v1/approvals/{id}/approve");
+    let resp = with_session(Method::POST, &approve).await;
     assert_eq!(resp.status(), 200);
     // A session token is not an API key.
     let (s, _) = h.get(&token, "/api/v1/approvals").await;
     assert_eq!(s, 401);
 
-    let out = h
-        .http
-        .post(h.url("/api/v1/auth/logout"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let out = with_session(Method::POST, "/api/v1/auth/logout").await;
     assert_eq!(out.status(), 204);
-    let after = h
-        .http
-        .get(h.url("/api/v1/auth/session"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("sent");
+    let after = with_session(Method::GET, "/api/v1/auth/session").await;
     assert_eq!(after.status(), 401);
 
     let (s, masked) = login(json!({"password": ALICE})).await;
@@ -357,14 +297,11 @@ async fn read_required(resp: reqwest::Response, count: usize) -> Vec<SseEvent> {
 }
 
 async fn open_stream(h: &Harness, last_event_id: Option<i64>) -> reqwest::Response {
-    let mut req = h
-        .http
-        .get(h.url("/api/v1/approvals/events"))
-        .header("X-API-Key", ALICE);
+    let mut req = h.keyed(Method::GET, ALICE, "/api/v1/approvals/events");
     if let Some(id) = last_event_id {
         req = req.header("Last-Event-ID", id.to_string());
     }
-    let resp = req.send().await.expect("sent");
+    let resp = sent(req).await;
     assert_eq!(resp.status(), 200);
     assert!(resp.headers()["content-type"]
         .to_str()
@@ -407,12 +344,7 @@ async fn sse_delivers_every_approval_once_across_a_reconnect() {
     // Resolutions and policy changes are announced too.
     let last = all.last().expect("events").id;
     h.approve(ALICE, &submitted[0], json!({})).await;
-    let snapshot = h
-        .running
-        .gateway()
-        .publish_overlay(json!({"x": 1}), "test")
-        .await
-        .expect("overlay");
+    let snapshot = h.overlay(json!({"x": 1})).await;
     let tail = read_until(open_stream(&h, Some(last)).await, "policy.snapshot", 1).await;
     let kinds: Vec<&str> = tail.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["approval.resolved", "policy.snapshot"]);
@@ -425,7 +357,7 @@ async fn sse_delivers_every_approval_once_across_a_reconnect() {
 #[tokio::test]
 async fn health_and_unknown_routes() {
     let h = Harness::start().await;
-    let resp = h.http.get(h.url("/health")).send().await.expect("sent");
+    let resp = sent(h.http.get(h.url("/health"))).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.expect("text"), "ok");
     let got = h.get(ALICE, "/api/v1/nope").await;
@@ -467,13 +399,12 @@ async fn policy_file_changes_are_picked_up_and_invalid_files_ignored() {
     tokio::time::timeout(Duration::from_secs(20), wait)
         .await
         .expect("watcher reloads");
-    let got = h.post(AGENT, "/api/v1/jobs", json!({"prompt": "x"})).await;
+    let got = h.submit(AGENT, json!({"prompt": "x"})).await;
     assert_error(&got, 403, None, "policy denied");
 }
 
-#[tokio::test]
-async fn demo_driver_submits_publishes_and_mutates() {
-    let h = Harness::start().await;
+/// A driver with a fixed seed acting as `AGENT`, its policy installed.
+async fn seeded_driver(h: &Harness) -> DemoDriver {
     let gw = h.running.gateway().clone();
     let agent = gw.auth().api_key(AGENT).expect("agent");
     let config = DemoConfig {
@@ -482,8 +413,15 @@ async fn demo_driver_submits_publishes_and_mutates() {
         mutate_every: 5,
         ..DemoConfig::default()
     };
-    let mut driver = DemoDriver::new(gw.clone(), agent, config);
+    let driver = DemoDriver::new(gw, agent, config);
     driver.install_policy().await.expect("policy");
+    driver
+}
+
+#[tokio::test]
+async fn demo_driver_submits_publishes_and_mutates() {
+    let h = Harness::start().await;
+    let mut driver = seeded_driver(&h).await;
     let mut steps = Vec::new();
     for _ in 0..30 {
         steps.push(driver.step().await.expect("step"));
@@ -500,23 +438,7 @@ async fn demo_driver_submits_publishes_and_mutates() {
     ));
     // Same seed, same sequence of topics.
     let fresh = Harness::start().await;
-    let agent = fresh
-        .running
-        .gateway()
-        .auth()
-        .api_key(AGENT)
-        .expect("agent");
-    let mut twin = DemoDriver::new(
-        fresh.running.gateway().clone(),
-        agent,
-        DemoConfig {
-            seed: 42,
-            publish_every: 9,
-            mutate_every: 5,
-            ..DemoConfig::default()
-        },
-    );
-    twin.install_policy().await.expect("policy");
+    let mut twin = seeded_driver(&fresh).await;
     for step in steps.iter().take(4) {
         let other = twin.step().await.expect("step");
         if let (DemoStep::Submitted { topic: a, .. }, DemoStep::Submitted { topic: b, .. }) =

@@ -53,10 +53,7 @@ async fn twenty_clients_fifty_jobs_exactly_once() {
     }
     assert_eq!(fresh_total, 50, "each job approved freshly exactly once");
     for id in jobs.iter() {
-        assert_eq!(
-            h.running.gateway().dispatch_count(id).await.expect("count"),
-            1
-        );
+        assert_eq!(h.dispatches(id).await, 1);
         let (_, job) = h.get(ALICE, &format!("/api/v1/jobs/{id}")).await;
         assert_eq!(job["state"], "PENDING");
     }

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{AGENT, ALICE, POLICY};
+use common::{call, sent, AGENT, ALICE, POLICY};
 use serde_json::{json, Value};
 
 const KEYS_FILE: &str = r#"keys:
@@ -84,7 +84,8 @@ struct Acked {
     rejected: Vec<String>,
 }
 
-async fn call(
+/// A POST that may fail: the gateway can be killed mid-request.
+async fn try_post(
     http: &reqwest::Client,
     base: &str,
     key: &str,
@@ -120,7 +121,7 @@ async fn kill_dash_nine_mid_load_loses_nothing() {
         workers.push(tokio::spawn(async move {
             let submit = json!({"prompt": "pay", "topic": "finance.payment.execute", "labels": {"env": "production"}});
             for round in 0.. {
-                let Some((200, body)) = call(&http, &base, AGENT, "/api/v1/jobs", submit.clone()).await else { return };
+                let Some((200, body)) = try_post(&http, &base, AGENT, "/api/v1/jobs", submit.clone()).await else { return };
                 let id = body["job_id"].as_str().unwrap_or_default().to_owned();
                 acked.lock().expect("lock").pending.push(id.clone());
                 if round % 3 == 0 {
@@ -128,7 +129,7 @@ async fn kill_dash_nine_mid_load_loses_nothing() {
                 }
                 let verb = if (round + worker) % 2 == 0 { "approve" } else { "reject" };
                 let path = format!("/api/v1/approvals/{id}/{verb}");
-                let Some((200, _)) = call(&http, &base, ALICE, &path, json!({})).await else { return };
+                let Some((200, _)) = try_post(&http, &base, ALICE, &path, json!({})).await else { return };
                 let mut a = acked.lock().expect("lock");
                 if verb == "approve" { a.approved.push(id) } else { a.rejected.push(id) }
             }
@@ -151,16 +152,7 @@ async fn kill_dash_nine_mid_load_loses_nothing() {
     let (child, base) = spawn_gateway(dir.path());
     let acked = std::mem::take(&mut *acked.lock().expect("lock"));
     assert!(!acked.approved.is_empty() && !acked.rejected.is_empty());
-    let get = |path: String| {
-        let req = http.get(format!("{base}{path}")).header("X-API-Key", ALICE);
-        async move {
-            let resp = req.send().await.expect("sent");
-            (
-                resp.status().as_u16(),
-                resp.json::<Value>().await.expect("json"),
-            )
-        }
-    };
+    let get = |path: String| call(http.get(format!("{base}{path}")).header("X-API-Key", ALICE));
     for id in &acked.pending {
         let (s, job) = get(format!("/api/v1/jobs/{id}")).await;
         assert_eq!(s, 200, "acknowledged job {id} lost");
@@ -235,13 +227,11 @@ async fn demo_mode_serves_simulated_traffic() {
         .expect("client");
     let wait_for_item = async {
         loop {
-            let resp = http
-                .get(format!("{base}/api/v1/approvals?include_resolved=false"))
-                .header("X-API-Key", &reviewer)
-                .send()
-                .await
-                .expect("sent");
-            let body: Value = resp.json().await.expect("json");
+            let (_, body) = call(
+                http.get(format!("{base}/api/v1/approvals?include_resolved=false"))
+                    .header("X-API-Key", &reviewer),
+            )
+            .await;
             if let Some(id) = body["items"][0]["job"]["id"].as_str() {
                 return id.to_owned();
             }
@@ -251,23 +241,18 @@ async fn demo_mode_serves_simulated_traffic() {
     let job_id = tokio::time::timeout(Duration::from_secs(45), wait_for_item)
         .await
         .expect("the demo produced an approval");
-    let login: Value = http
-        .post(format!("{base}/api/v1/auth/login"))
-        .json(&json!({"username": "demo", "password": password}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let (_, login) = call(
+        http.post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "demo", "password": password})),
+    )
+    .await;
     let token = login["token"].as_str().expect("session token");
-    let resp = http
-        .post(format!("{base}/api/v1/approvals/{job_id}/reject"))
-        .bearer_auth(token)
-        .json(&json!({"reason": "demo test"}))
-        .send()
-        .await
-        .expect("sent");
+    let resp = sent(
+        http.post(format!("{base}/api/v1/approvals/{job_id}/reject"))
+            .bearer_auth(token)
+            .json(&json!({"reason": "demo test"})),
+    )
+    .await;
     assert_eq!(resp.status(), 200);
     terminate(child);
 }

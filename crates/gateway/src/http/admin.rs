@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::extract::{body_bytes, require, Auth};
+use super::extract::{body_bytes, query_param, require, Auth};
 use crate::apierror::ApiError;
+use crate::auth::Caller;
 use crate::config::Permission;
 use crate::error::GatewayError;
 use crate::service::Gateway;
@@ -53,14 +54,13 @@ pub(super) async fn publish_policy(
     }
 }
 
-fn tenant_param(caller_tenant: &str, query: &HashMap<String, String>) -> Result<String, ApiError> {
-    match query
-        .get("tenant")
-        .map(|t| t.trim())
-        .filter(|t| !t.is_empty())
-    {
-        Some(t) if t != caller_tenant => Err(ApiError::tenant_denied()),
-        _ => Ok(caller_tenant.to_owned()),
+/// The tenant whose audit chain is read: always the caller's own; a `?tenant=` naming another
+/// tenant is refused rather than ignored.
+fn audit_tenant(caller: &Caller, query: &HashMap<String, String>) -> Result<String, ApiError> {
+    require(caller, Permission::AuditRead)?;
+    match query_param(query, "tenant") {
+        Some(t) if t != caller.tenant => Err(ApiError::tenant_denied()),
+        _ => Ok(caller.tenant.clone()),
     }
 }
 
@@ -69,15 +69,14 @@ pub(super) async fn audit_events(
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, Permission::AuditRead)?;
-    let tenant = tenant_param(&caller.tenant, &query)?;
+    let tenant = audit_tenant(&caller, &query)?;
     let bad = |what: &str| ApiError::legacy(StatusCode::BAD_REQUEST, format!("invalid {what}"));
-    let after = match query.get("cursor").map(|c| c.trim()) {
-        None | Some("") => 0,
+    let after = match query_param(&query, "cursor") {
+        None => 0,
         Some(c) => c.parse::<i64>().map_err(|_| bad("cursor"))?,
     };
-    let limit = match query.get("limit").map(|c| c.trim()) {
-        None | Some("") => AUDIT_DEFAULT_LIMIT,
+    let limit = match query_param(&query, "limit") {
+        None => AUDIT_DEFAULT_LIMIT,
         Some(l) => l
             .parse::<usize>()
             .map_err(|_| bad("limit"))?
@@ -111,8 +110,7 @@ pub(super) async fn audit_verify(
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, Permission::AuditRead)?;
-    let tenant = tenant_param(&caller.tenant, &query)?;
+    let tenant = audit_tenant(&caller, &query)?;
     let result = gw
         .store()
         .run(move |c| Ok::<_, GatewayError>(audit::verify(&c.db, &tenant)?))

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::extract::{json_body, require, Auth};
+use super::extract::{json_body, query_param, require, Auth};
 use crate::apierror::ApiError;
+use crate::auth::Caller;
 use crate::config::Permission;
 use crate::error::GatewayError;
 use crate::service::{DecisionBody, Gateway, Verb};
@@ -31,16 +32,16 @@ pub(super) async fn list(
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::JobsApprove)?;
-    let limit = match query.get("limit").map(|v| v.trim()) {
-        None | Some("") => DEFAULT_LIMIT,
+    let limit = match query_param(&query, "limit") {
+        None => DEFAULT_LIMIT,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n <= 0 => DEFAULT_LIMIT,
             Ok(n) => usize::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
             Err(_) => return Err(bad_request("invalid limit")),
         },
     };
-    let cursor = match query.get("cursor").map(|v| v.trim()) {
-        None | Some("") => i64::MAX,
+    let cursor = match query_param(&query, "cursor") {
+        None => i64::MAX,
         Some(v) => v
             .parse::<i64>()
             .map_err(|_| bad_request("invalid cursor"))?,
@@ -67,9 +68,11 @@ pub(super) async fn list(
     Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
 }
 
-/// The caller's job, or 404 (other tenants' jobs are invisible).
-async fn own_job(gw: &Gateway, tenant: &str, job_id: String) -> Result<JobRow, ApiError> {
-    let tenant = tenant.to_owned();
+/// The caller's job, once the caller may review it; 404 for other tenants' jobs, which are
+/// invisible.
+async fn own_job(gw: &Gateway, caller: &Caller, job_id: String) -> Result<JobRow, ApiError> {
+    require(caller, Permission::JobsApprove)?;
+    let tenant = caller.tenant.clone();
     gw.store()
         .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &job_id)?))
         .await?
@@ -82,8 +85,7 @@ pub(super) async fn context(
     Auth(caller): Auth,
     Path(job_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, Permission::JobsApprove)?;
-    let job = own_job(&gw, &caller.tenant, job_id).await?;
+    let job = own_job(&gw, &caller, job_id).await?;
     let now = gw.now_us();
     let (tenant, topic, id) = (job.tenant.clone(), job.topic.clone(), job.id.clone());
     let prior = gw
@@ -113,8 +115,7 @@ pub(super) async fn request(
     Auth(caller): Auth,
     Path(job_id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    require(&caller, Permission::JobsApprove)?;
-    let job = own_job(&gw, &caller.tenant, job_id).await?;
+    let job = own_job(&gw, &caller, job_id).await?;
     let request: Value = serde_json::from_str(&job.request)
         .map_err(|_| ApiError::approval(StatusCode::NOT_FOUND, "job request not found"))?;
     Ok(Json(json!({
@@ -126,7 +127,7 @@ pub(super) async fn request(
 
 async fn decide(
     gw: Gateway,
-    caller: crate::auth::Caller,
+    caller: Caller,
     job_id: String,
     verb: Verb,
     body: Result<Bytes, BytesRejection>,

@@ -2,6 +2,8 @@
 //! session cookie, with the `X-Tenant-ID` check), permission checks and JSON bodies that fail
 //! as JSON errors instead of axum's plain-text rejections.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::FromRequestParts;
@@ -124,6 +126,11 @@ pub fn json_body<T: DeserializeOwned + Default>(
         return Ok(T::default());
     }
     serde_json::from_slice(&bytes).map_err(|_| ApiError::bad_body())
+}
+
+/// A query parameter, trimmed, if present and non-empty: an empty parameter means "not given".
+pub fn query_param<'a>(query: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
+    query.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
 }
 
 /// A header value, trimmed, if present and non-empty.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use countersign_gateway::config::{ApiKeyConfig, Credentials, Role};
 use countersign_gateway::{start, GatewayConfig, RunningGateway};
+use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
 pub const AGENT: &str = "agent-key-000000001";
@@ -102,17 +103,30 @@ impl Harness {
         format!("{}{path}", self.base)
     }
 
+    /// A request carrying `key` as `X-API-Key`, for tests that need extra headers, a raw body
+    /// or the response headers.
+    pub fn keyed(&self, method: Method, key: &str, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("X-API-Key", key)
+    }
+
+    /// A request carrying `token` as a Bearer token (session tokens travel only this way).
+    pub fn bearer(&self, method: Method, token: &str, path: &str) -> RequestBuilder {
+        self.http.request(method, self.url(path)).bearer_auth(token)
+    }
+
     pub async fn send(
         &self,
-        method: reqwest::Method,
+        method: Method,
         key: Option<&str>,
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        let mut req = self.http.request(method, self.url(path));
-        if let Some(k) = key {
-            req = req.header("X-API-Key", k);
-        }
+        let mut req = match key {
+            Some(k) => self.keyed(method, k, path),
+            None => self.http.request(method, self.url(path)),
+        };
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -126,20 +140,22 @@ impl Harness {
     }
 
     pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
-        self.send(reqwest::Method::GET, Some(key), path, None).await
+        self.send(Method::GET, Some(key), path, None).await
     }
 
     pub async fn post(&self, key: &str, path: &str, body: Value) -> (u16, Value) {
-        self.send(reqwest::Method::POST, Some(key), path, Some(body))
-            .await
+        self.send(Method::POST, Some(key), path, Some(body)).await
+    }
+
+    pub async fn submit(&self, key: &str, body: Value) -> (u16, Value) {
+        self.post(key, "/api/v1/jobs", body).await
     }
 
     /// Submits a job that needs approval; returns its id.
     pub async fn pending_job(&self, key: &str, labels: Value) -> String {
         let (status, body) = self
-            .post(
+            .submit(
                 key,
-                "/api/v1/jobs",
                 json!({
                     "prompt": "pay the invoice",
                     "topic": "finance.payment.execute",
@@ -167,6 +183,46 @@ impl Harness {
         self.post(key, &format!("/api/v1/approvals/{job_id}/reject"), body)
             .await
     }
+
+    /// Publishes a policy as an operator would; returns the new snapshot.
+    pub async fn publish(&self, yaml: &str) -> String {
+        self.running
+            .gateway()
+            .publish_policy(yaml, "test")
+            .await
+            .expect("publish")
+    }
+
+    /// Publishes a config overlay (the policy stays); returns the new snapshot.
+    pub async fn overlay(&self, overlay: Value) -> String {
+        self.running
+            .gateway()
+            .publish_overlay(overlay, "test")
+            .await
+            .expect("overlay")
+    }
+
+    /// How often the job was dispatched (approval must dispatch exactly once).
+    pub async fn dispatches(&self, job_id: &str) -> i64 {
+        self.running
+            .gateway()
+            .dispatch_count(job_id)
+            .await
+            .expect("dispatch count")
+    }
+}
+
+pub async fn sent(req: RequestBuilder) -> Response {
+    req.send().await.expect("sent")
+}
+
+/// Sends `req` and reads a JSON answer (failing on anything else, unlike [`Harness::send`]).
+pub async fn call(req: RequestBuilder) -> (u16, Value) {
+    let resp = sent(req).await;
+    (
+        resp.status().as_u16(),
+        resp.json::<Value>().await.expect("json"),
+    )
 }
 
 /// Asserts an error body's status, code and message.

@@ -72,13 +72,7 @@ fn empty_ledger_is_intact_at_genesis() {
 #[test]
 fn an_edited_body_is_found_at_its_seq() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute(
-            "UPDATE entries SET body = '{\"ok\":false}' WHERE seq = 3",
-            [],
-        )
-        .expect("tamper");
+    fixture.tamper("UPDATE entries SET body = '{\"ok\":false}' WHERE seq = 3");
     assert_eq!(broken(&fixture), (3, ChainProblem::EntryEdited));
     assert_eq!(fixture.ledger.verify().expect("verify").entries_checked, 2);
 }
@@ -86,20 +80,14 @@ fn an_edited_body_is_found_at_its_seq() {
 #[test]
 fn an_edited_indexed_column_is_found() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("UPDATE entries SET outcome = 'stale' WHERE seq = 3", [])
-        .expect("tamper");
+    fixture.tamper("UPDATE entries SET outcome = 'stale' WHERE seq = 3");
     assert_eq!(broken(&fixture), (3, ChainProblem::EntryEdited));
 }
 
 #[test]
 fn a_deleted_entry_is_found_at_its_seq() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM entries WHERE seq = 3", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM entries WHERE seq = 3");
     assert_eq!(
         broken(&fixture),
         (3, ChainProblem::EntryMissing { next_seq: 4 })
@@ -109,10 +97,7 @@ fn a_deleted_entry_is_found_at_its_seq() {
 #[test]
 fn a_deleted_first_entry_is_found() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM entries WHERE seq = 1", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM entries WHERE seq = 1");
     assert_eq!(
         broken(&fixture),
         (1, ChainProblem::EntryMissing { next_seq: 2 })
@@ -198,10 +183,7 @@ fn swapping_the_first_and_a_later_entry_is_found() {
 #[test]
 fn a_truncated_tail_is_found_through_the_anchor() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM entries WHERE seq > 3", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM entries WHERE seq > 3");
     let report = fixture.ledger.verify().expect("verify");
     assert_eq!(report.entries_checked, 3);
     assert_eq!(report.head_seq, 5);
@@ -217,10 +199,7 @@ fn a_truncated_tail_is_found_through_the_anchor() {
 #[test]
 fn deleting_every_entry_is_found() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM entries", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM entries");
     assert_eq!(
         broken(&fixture),
         (1, ChainProblem::TailTruncated { head_seq: 5 })
@@ -230,10 +209,7 @@ fn deleting_every_entry_is_found() {
 #[test]
 fn a_missing_anchor_is_found() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM chain_head", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM chain_head");
     let (at_seq, problem) = broken(&fixture);
     assert_eq!(at_seq, 5);
     assert!(
@@ -245,10 +221,7 @@ fn a_missing_anchor_is_found() {
 #[test]
 fn appending_after_tampering_is_refused() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("DELETE FROM entries WHERE seq = 5", [])
-        .expect("tamper");
+    fixture.tamper("DELETE FROM entries WHERE seq = 5");
     let err = fixture
         .ledger
         .append(NewEntry::new(EntryKind::Login, json!({})))
@@ -305,10 +278,7 @@ fn a_consistent_rewrite_is_caught_only_against_an_exported_head() {
 #[test]
 fn a_malformed_body_is_an_error_naming_its_seq() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("UPDATE entries SET body = 'not json' WHERE seq = 2", [])
-        .expect("tamper");
+    fixture.tamper("UPDATE entries SET body = 'not json' WHERE seq = 2");
     let err = fixture.ledger.entry(2).expect_err("unreadable");
     assert_eq!(err.code(), "ledger_corrupt");
     assert!(err.to_string().contains("entry 2"), "{err}");
@@ -318,10 +288,7 @@ fn a_malformed_body_is_an_error_naming_its_seq() {
 #[test]
 fn a_wrongly_typed_column_is_reported_not_panicked_on() {
     let fixture = five();
-    fixture
-        .raw()
-        .execute("UPDATE entries SET body = x'00ff' WHERE seq = 4", [])
-        .expect("tamper");
+    fixture.tamper("UPDATE entries SET body = x'00ff' WHERE seq = 4");
     let (at_seq, problem) = broken(&fixture);
     assert_eq!(at_seq, 4);
     assert!(

@@ -42,6 +42,11 @@ impl Fixture {
     pub fn raw(&self) -> rusqlite::Connection {
         rusqlite::Connection::open(&self.path).expect("raw connection")
     }
+
+    /// Runs one statement on the file behind the ledger's back.
+    pub fn tamper(&self, sql: &str) {
+        self.raw().execute(sql, []).expect("tamper");
+    }
 }
 
 /// A clock reading `time`, advancing 1 ms per reading so entries are ordered in time too.

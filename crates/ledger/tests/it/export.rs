@@ -117,86 +117,74 @@ fn jsonl_export_round_trips_and_verifies() {
     assert_eq!(names, vec![std::ffi::OsString::from("ledger.jsonl")]);
 }
 
-fn rewrite_lines(path: &std::path::Path, edit: impl FnOnce(&mut Vec<String>)) {
+/// Exports afresh over `path`, applies `edit` to the file's lines, and verifies the result
+/// without the ledger.
+fn status_after_editing(
+    fixture: &Fixture,
+    path: &std::path::Path,
+    edit: impl FnOnce(&mut Vec<String>),
+) -> ChainStatus {
+    fixture.ledger.export_jsonl(path).expect("export");
     let text = std::fs::read_to_string(path).expect("read");
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
     edit(&mut lines);
     std::fs::write(path, lines.join("\n") + "\n").expect("write");
+    verify_export(path).expect("verify").status
 }
 
 #[test]
 fn a_tampered_export_is_caught_offline() {
     let fixture = story();
     let path = fixture.dir.path().join("ledger.jsonl");
-    fixture.ledger.export_jsonl(&path).expect("export");
+    let status = |edit: fn(&mut Vec<String>)| status_after_editing(&fixture, &path, edit);
 
-    rewrite_lines(&path, |lines| {
-        lines[3] = lines[3].replace("other", "edited");
-    });
-    let report = verify_export(&path).expect("verify");
     assert_eq!(
-        report.status,
+        status(|lines| lines[3] = lines[3].replace("other", "edited")),
         ChainStatus::Broken {
             at_seq: 3,
             problem: ChainProblem::EntryEdited
         }
     );
-
-    fixture
-        .ledger
-        .export_jsonl(&path)
-        .expect("export again over the old file");
-    rewrite_lines(&path, |lines| {
+    // Each edit below starts from a fresh export written over the previous file.
+    let truncated = status(|lines| {
         lines.pop();
     });
-    let report = verify_export(&path).expect("verify");
     assert!(
         matches!(
-            report.status,
+            truncated,
             ChainStatus::Broken {
                 problem: ChainProblem::TailTruncated { .. },
                 ..
             }
         ),
-        "{report:?}"
+        "{truncated:?}"
     );
-
-    fixture.ledger.export_jsonl(&path).expect("export again");
-    rewrite_lines(&path, |lines| lines.swap(2, 3));
-    let report = verify_export(&path).expect("verify");
     assert_eq!(
-        report.status,
+        status(|lines| lines.swap(2, 3)),
         ChainStatus::Broken {
             at_seq: 2,
             problem: ChainProblem::EntryMoved { belongs_at: 3 }
         }
     );
-
-    fixture.ledger.export_jsonl(&path).expect("export again");
-    rewrite_lines(&path, |lines| {
-        lines.remove(2);
-    });
-    let report = verify_export(&path).expect("verify");
     assert_eq!(
-        report.status,
+        status(|lines| {
+            lines.remove(2);
+        }),
         ChainStatus::Broken {
             at_seq: 2,
             problem: ChainProblem::EntryMissing { next_seq: 3 }
         }
     );
-
-    fixture.ledger.export_jsonl(&path).expect("export again");
-    rewrite_lines(&path, |lines| lines[4] = "{oops".into());
-    let report = verify_export(&path).expect("verify");
+    let malformed = status(|lines| lines[4] = "{oops".into());
     assert!(
         matches!(
-            report.status,
+            malformed,
             ChainStatus::Broken {
                 at_seq: 4,
                 problem: ChainProblem::Malformed { .. }
             }
         ),
-        "{report:?}"
+        "{malformed:?}"
     );
 
     std::fs::write(&path, "not an export\n").expect("write");

@@ -1,7 +1,7 @@
 //! The decision outbox.
 
 use countersign_core::outcome::{classify, DecisionAction};
-use countersign_ledger::{DecisionIntent, DecisionOutcome, EntryKind};
+use countersign_ledger::{DecisionIntent, DecisionOutcome, Entry, EntryKind, Ledger, Result};
 use serde_json::json;
 
 use crate::common::Fixture;
@@ -27,13 +27,24 @@ fn outcome(code: &str, is_final: bool) -> DecisionOutcome {
     }
 }
 
+fn record(
+    ledger: &Ledger,
+    decision_id: &str,
+    job_id: &str,
+    action: DecisionAction,
+) -> Result<Entry> {
+    ledger.record_intent(&intent(decision_id, job_id, action))
+}
+
+fn close(ledger: &Ledger, decision_id: &str, code: &str, is_final: bool) -> Result<Entry> {
+    ledger.close_intent(decision_id, &outcome(code, is_final))
+}
+
 #[test]
 fn intent_then_final_outcome_closes_and_chains() {
     let fixture = Fixture::new();
-    let recorded = fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
-        .expect("record intent");
+    let recorded =
+        record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record intent");
     assert_eq!(recorded.kind, EntryKind::DecisionIntent);
     assert_eq!(recorded.decision.as_deref(), Some("approve"));
     assert_eq!(recorded.topic.as_deref(), Some("finance.payment.execute"));
@@ -48,10 +59,7 @@ fn intent_then_final_outcome_closes_and_chains() {
     assert_eq!(open[0].intent_seq, recorded.seq);
     assert_eq!(open[0].attempts, 0);
 
-    let answer = fixture
-        .ledger
-        .close_intent("d-1", &outcome("success", true))
-        .expect("close");
+    let answer = close(&fixture.ledger, "d-1", "success", true).expect("close");
     assert_eq!(answer.kind, EntryKind::DecisionOutcome);
     assert_eq!(answer.outcome.as_deref(), Some("success"));
     assert_eq!(answer.decision.as_deref(), Some("approve"));
@@ -74,23 +82,14 @@ fn intent_then_final_outcome_closes_and_chains() {
 #[test]
 fn a_non_final_outcome_keeps_the_decision_open() {
     let fixture = Fixture::new();
-    fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-1", DecisionAction::Reject))
-        .expect("record");
-    fixture
-        .ledger
-        .close_intent("d-1", &outcome("retryable_lock", false))
-        .expect("first attempt");
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Reject).expect("record");
+    close(&fixture.ledger, "d-1", "retryable_lock", false).expect("first attempt");
     let open = fixture.ledger.open_intents().expect("open");
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].attempts, 1);
     assert_eq!(open[0].last_code.as_deref(), Some("retryable_lock"));
 
-    let last = fixture
-        .ledger
-        .close_intent("d-1", &outcome("already_rejected", true))
-        .expect("second attempt");
+    let last = close(&fixture.ledger, "d-1", "already_rejected", true).expect("second attempt");
     assert_eq!(last.body["attempt"], 2);
     assert!(fixture.ledger.open_intents().expect("open").is_empty());
 }
@@ -98,19 +97,10 @@ fn a_non_final_outcome_keeps_the_decision_open() {
 #[test]
 fn closing_twice_is_an_error_with_a_clear_code() {
     let fixture = Fixture::new();
-    fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
-        .expect("record");
-    fixture
-        .ledger
-        .close_intent("d-1", &outcome("success", true))
-        .expect("close");
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
+    close(&fixture.ledger, "d-1", "success", true).expect("close");
     let count = fixture.ledger.entry_count().expect("count");
-    let err = fixture
-        .ledger
-        .close_intent("d-1", &outcome("success", true))
-        .expect_err("second close");
+    let err = close(&fixture.ledger, "d-1", "success", true).expect_err("second close");
     assert_eq!(err.code(), "ledger_intent_closed");
     assert!(err.to_string().contains("success"), "{err}");
     assert_eq!(
@@ -123,42 +113,25 @@ fn closing_twice_is_an_error_with_a_clear_code() {
 #[test]
 fn unknown_duplicate_and_concurrent_decisions_are_refused() {
     let fixture = Fixture::new();
-    let err = fixture
-        .ledger
-        .close_intent("nope", &outcome("success", true))
-        .expect_err("unknown");
+    let err = close(&fixture.ledger, "nope", "success", true).expect_err("unknown");
     assert_eq!(err.code(), "ledger_not_found");
 
-    fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
-        .expect("record");
-    let dup = fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-2", DecisionAction::Approve))
-        .expect_err("duplicate id");
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
+    let dup =
+        record(&fixture.ledger, "d-1", "job-2", DecisionAction::Approve).expect_err("duplicate id");
     assert_eq!(dup.code(), "ledger_duplicate_decision");
-    let pending = fixture
-        .ledger
-        .record_intent(&intent("d-2", "job-1", DecisionAction::Reject))
+    let pending = record(&fixture.ledger, "d-2", "job-1", DecisionAction::Reject)
         .expect_err("job already has an open decision");
     assert_eq!(pending.code(), "ledger_intent_pending");
     assert!(pending.to_string().contains("d-1"), "{pending}");
 
     // Once settled, the job may be decided again (for example after a conflict).
-    fixture
-        .ledger
-        .close_intent("d-1", &outcome("stale_request", true))
-        .expect("close");
-    fixture
-        .ledger
-        .record_intent(&intent("d-2", "job-1", DecisionAction::Reject))
+    close(&fixture.ledger, "d-1", "stale_request", true).expect("close");
+    record(&fixture.ledger, "d-2", "job-1", DecisionAction::Reject)
         .expect("new decision after close");
 
-    let empty = fixture
-        .ledger
-        .record_intent(&intent(" ", "job-3", DecisionAction::Approve))
-        .expect_err("empty id");
+    let empty =
+        record(&fixture.ledger, " ", "job-3", DecisionAction::Approve).expect_err("empty id");
     assert_eq!(empty.code(), "ledger_invalid_input");
     assert!(fixture.ledger.verify().expect("verify").is_intact());
 }
@@ -166,26 +139,15 @@ fn unknown_duplicate_and_concurrent_decisions_are_refused() {
 #[test]
 fn open_intents_survive_a_restart() {
     let fixture = Fixture::new();
-    fixture
-        .ledger
-        .record_intent(&intent("d-1", "job-1", DecisionAction::Approve))
-        .expect("record");
-    fixture
-        .ledger
-        .record_intent(&intent("d-2", "job-2", DecisionAction::Reject))
-        .expect("record");
-    fixture
-        .ledger
-        .close_intent("d-2", &outcome("success", true))
-        .expect("close");
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
+    record(&fixture.ledger, "d-2", "job-2", DecisionAction::Reject).expect("record");
+    close(&fixture.ledger, "d-2", "success", true).expect("close");
 
     let after_restart = fixture.reopen();
     let open = after_restart.open_intents().expect("open intents");
     assert_eq!(open.len(), 1);
     assert_eq!(open[0].intent.decision_id, "d-1");
-    after_restart
-        .close_intent("d-1", &outcome("already_approved", true))
-        .expect("recovery closes it");
+    close(&after_restart, "d-1", "already_approved", true).expect("recovery closes it");
     assert!(fixture.ledger.open_intents().expect("open").is_empty());
 }
 

@@ -43,8 +43,12 @@ fn seqs(page: &Page) -> Vec<u64> {
     page.entries.iter().map(|e| e.seq).collect()
 }
 
+fn page(fixture: &Fixture, query: Query) -> Page {
+    fixture.ledger.query(&query).expect("query")
+}
+
 fn run(fixture: &Fixture, query: Query) -> Vec<u64> {
-    seqs(&fixture.ledger.query(&query).expect("query"))
+    seqs(&page(fixture, query))
 }
 
 #[test]
@@ -57,107 +61,85 @@ fn no_filter_returns_newest_first() {
 fn each_filter_selects_its_entries() {
     let fixture = history();
     let q = Query::default;
-    assert_eq!(
-        run(
-            &fixture,
+    let some = |t: &str| Some(t.to_owned());
+    let cases = [
+        (
             Query {
                 since_ms: Some(3000),
                 until_ms: Some(5000),
                 ..q()
-            }
+            },
+            vec![4, 3],
         ),
-        vec![4, 3]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
                 since_ms: Some(6000),
                 ..q()
-            }
+            },
+            vec![7, 6],
         ),
-        vec![7, 6]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
                 until_ms: Some(2000),
                 ..q()
-            }
+            },
+            vec![1],
         ),
-        vec![1]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
-                job_id: Some("job-1".into()),
+                job_id: some("job-1"),
                 ..q()
-            }
+            },
+            vec![5, 4, 2],
         ),
-        vec![5, 4, 2]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
-                topic: Some("finance.payment.execute".into()),
+                topic: some("finance.payment.execute"),
                 ..q()
-            }
+            },
+            vec![3, 2],
         ),
-        vec![3, 2]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
-                decision: Some("reject".into()),
+                decision: some("reject"),
                 ..q()
-            }
+            },
+            vec![7, 6],
         ),
-        vec![7, 6]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
-                outcome: Some("success".into()),
+                outcome: some("success"),
                 ..q()
-            }
+            },
+            vec![5],
         ),
-        vec![5]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
                 kinds: vec![EntryKind::Login, EntryKind::DecisionOutcome],
                 ..q()
-            }
+            },
+            vec![7, 5, 1],
         ),
-        vec![7, 5, 1]
-    );
-    assert_eq!(
-        run(
-            &fixture,
+        (
             Query {
-                job_id: Some("job-2".into()),
-                decision: Some("reject".into()),
-                outcome: Some("stale_request".into()),
+                job_id: some("job-2"),
+                decision: some("reject"),
+                outcome: some("stale_request"),
                 ..q()
-            }
+            },
+            vec![7],
         ),
-        vec![7]
-    );
-    assert!(run(
-        &fixture,
-        Query {
-            job_id: Some("job-9".into()),
-            ..q()
-        }
-    )
-    .is_empty());
+        (
+            Query {
+                job_id: some("job-9"),
+                ..q()
+            },
+            vec![],
+        ),
+    ];
+    for (query, expected) in cases {
+        assert_eq!(run(&fixture, query.clone()), expected, "{query:?}");
+    }
 }
 
 #[test]
@@ -191,17 +173,17 @@ fn paging_walks_every_entry_once() {
     let mut all = Vec::new();
     let mut pages = 0;
     loop {
-        let page = fixture
-            .ledger
-            .query(&Query {
+        let current = page(
+            &fixture,
+            Query {
                 limit: Some(3),
                 before_seq: cursor,
                 ..Query::default()
-            })
-            .expect("page");
+            },
+        );
         pages += 1;
-        all.extend(seqs(&page));
-        match page.next_cursor {
+        all.extend(seqs(&current));
+        match current.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
@@ -210,34 +192,34 @@ fn paging_walks_every_entry_once() {
     assert_eq!(pages, 3);
 
     // A page that ends exactly at the last entry says so.
-    let exact = fixture
-        .ledger
-        .query(&Query {
+    let exact = page(
+        &fixture,
+        Query {
             limit: Some(7),
             ..Query::default()
-        })
-        .expect("page");
+        },
+    );
     assert_eq!(exact.next_cursor, None);
     // Paging composes with filters.
-    let filtered = fixture
-        .ledger
-        .query(&Query {
+    let filtered = page(
+        &fixture,
+        Query {
             job_id: Some("job-1".into()),
             limit: Some(2),
             ..Query::default()
-        })
-        .expect("page");
+        },
+    );
     assert_eq!(seqs(&filtered), vec![5, 4]);
     assert_eq!(filtered.next_cursor, Some(4));
-    let rest = fixture
-        .ledger
-        .query(&Query {
+    let rest = page(
+        &fixture,
+        Query {
             job_id: Some("job-1".into()),
             limit: Some(2),
             before_seq: Some(4),
             ..Query::default()
-        })
-        .expect("page");
+        },
+    );
     assert_eq!((seqs(&rest), rest.next_cursor), (vec![2], None));
 }
 
@@ -250,15 +232,15 @@ fn limits_are_clamped() {
         .mirror_gateway_events(&events)
         .expect("mirror");
     let count = |limit| {
-        fixture
-            .ledger
-            .query(&Query {
+        page(
+            &fixture,
+            Query {
                 limit,
                 ..Query::default()
-            })
-            .expect("query")
-            .entries
-            .len()
+            },
+        )
+        .entries
+        .len()
     };
     assert_eq!(count(Some(0)), 1);
     assert_eq!(count(None), DEFAULT_LIMIT as usize);
@@ -268,40 +250,40 @@ fn limits_are_clamped() {
 #[test]
 fn invalid_queries_are_refused() {
     let fixture = history();
-    let reversed = fixture
-        .ledger
-        .query(&Query {
-            since_ms: Some(5),
-            until_ms: Some(4),
-            ..Query::default()
-        })
-        .expect_err("reversed range");
-    assert_eq!(reversed.code(), "ledger_invalid_query");
-    let long = fixture
-        .ledger
-        .query(&Query {
-            text: Some("x".repeat(5000)),
-            ..Query::default()
-        })
-        .expect_err("long text");
-    assert_eq!(long.code(), "ledger_invalid_query");
-    let cursor = fixture
-        .ledger
-        .query(&Query {
-            before_seq: Some(u64::MAX),
-            ..Query::default()
-        })
-        .expect_err("cursor out of range");
-    assert_eq!(cursor.code(), "ledger_invalid_query");
+    let cases = [
+        (
+            "reversed range",
+            Query {
+                since_ms: Some(5),
+                until_ms: Some(4),
+                ..Query::default()
+            },
+        ),
+        (
+            "long text",
+            Query {
+                text: Some("x".repeat(5000)),
+                ..Query::default()
+            },
+        ),
+        (
+            "cursor out of range",
+            Query {
+                before_seq: Some(u64::MAX),
+                ..Query::default()
+            },
+        ),
+    ];
+    for (what, query) in cases {
+        let err = fixture.ledger.query(&query).expect_err(what);
+        assert_eq!(err.code(), "ledger_invalid_query", "{what}");
+    }
 }
 
 #[test]
 fn a_malformed_row_fails_the_query_naming_its_seq() {
     let fixture = history();
-    fixture
-        .raw()
-        .execute("UPDATE entries SET body = '{broken' WHERE seq = 6", [])
-        .expect("tamper");
+    fixture.tamper("UPDATE entries SET body = '{broken' WHERE seq = 6");
     let err = fixture
         .ledger
         .query(&Query::default())
