@@ -1,4 +1,80 @@
-//! `countersign-client` will own everything the app and the CLI do with a gateway: profiles
-//! and sessions, the queue watch, and the decision protocol (verify locally, record intent,
-//! send, retry, reconcile). It is built in the issue after the foundation; until then it is
-//! an empty package so the workspace layout and dependency directions are fixed from day one.
+//! `countersign-client` owns everything the app and the CLI do with a gateway:
+//!
+//! * [`profile`]: profiles (gateway URL, tenant, auth method) persisted as JSON in a directory
+//!   the caller chooses, with the transport rule (https, or plain http to loopback only);
+//! * [`secrets`]: the [`SecretStore`] trait and its OS-keychain implementation; secrets never
+//!   reach files, logs or the ledger;
+//! * [`session`]: signing in with an API key or a password (exchanged for a session token);
+//! * [`http`]: [`GatewayClient`], the typed calls, for both Cordum API generations, with
+//!   [`generation`] detecting which one (and which extensions) a gateway speaks;
+//! * [`decide`]: the decision protocol ([`Decider`]): verify, record intent, send, retry,
+//!   reconcile, close, and [`Decider::recover`] at start-up;
+//! * [`watch`]: [`QueueWatch`], a task keeping an up-to-date view of pending approvals and
+//!   emitting typed events, over the gateway's event stream or by polling;
+//! * [`audit`]: mirroring the gateway's audit log into the ledger;
+//! * [`error`]: [`ClientError`] with stable codes.
+//!
+//! The ledger (`countersign-ledger`) is the client's durable memory: the decision outbox and
+//! the seen set live there.
+//!
+//! A session of the app or the CLI, in order:
+//!
+//! ```no_run
+//! # async fn run(dir: std::path::PathBuf) -> countersign_client::Result<()> {
+//! use std::sync::Arc;
+//! use countersign_client::*;
+//! use countersign_core::verify::SeenItem;
+//!
+//! let profile = ProfileStore::new(&dir).get("work")?;
+//! let client = GatewayClient::from_profile(&profile, &KeyringStore, &HttpConfig::default())?;
+//! let ledger = Arc::new(countersign_ledger::Ledger::open(dir.join("work.ledger"))?);
+//! let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default());
+//! // Finish whatever a crash left open before anything else.
+//! for recovered in decider.recover().await? {
+//!     println!("{}: {:?}", recovered.job_id, recovered.result.map(|r| r.settlement));
+//! }
+//! let mut watch = QueueWatch::spawn(client, ledger, WatchConfig::default());
+//! while let Some(event) = watch.next().await {
+//!     if let WatchEvent::Arrived(item) = event {
+//!         // The reviewer looks at the item, then decides on exactly what they saw.
+//!         let report = decider.approve(&SeenItem::from(item.as_ref()), "checked", "").await?;
+//!         println!("{:?}", report.settlement);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+
+pub mod audit;
+pub mod decide;
+pub mod error;
+pub mod generation;
+pub mod http;
+pub mod profile;
+pub mod secrets;
+pub mod session;
+pub mod watch;
+
+use std::sync::Arc;
+
+use countersign_ledger::{Ledger, LedgerError};
+
+pub use decide::{Decider, DecisionReport, Recovered, RetryPolicy, Settlement};
+pub use error::{ClientError, Result};
+pub use generation::{Capabilities, Generation};
+pub use http::{Credential, GatewayClient, HttpConfig, JobStatus, SessionInfo};
+pub use profile::{AuthMethod, Profile, ProfileStore};
+pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretKind, SecretStore};
+pub use watch::{QueueWatch, WatchConfig, WatchEvent};
+
+/// Runs a ledger call on the blocking pool: SQLite blocks, and writes wait for `fsync`.
+pub(crate) async fn ledger_call<T, F>(ledger: &Arc<Ledger>, f: F) -> Result<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&Ledger) -> Result<T, LedgerError> + Send + 'static,
+{
+    let ledger = Arc::clone(ledger);
+    tokio::task::spawn_blocking(move || f(&ledger))
+        .await
+        .map_err(|e| ClientError::Io(format!("ledger task failed: {e}")))?
+        .map_err(ClientError::from)
+}

@@ -1,0 +1,491 @@
+//! [`QueueWatch`]: a tokio task that keeps an up-to-date view of pending approvals and emits
+//! typed [`WatchEvent`]s.
+//!
+//! It prefers the gateway's event stream (`GET /api/v1/approvals/events`, an extension) and
+//! falls back to polling `GET /api/v1/approvals?include_resolved=false` when the gateway does
+//! not offer it. Either way every (re)connect starts with a full list (all `next_cursor`
+//! pages): the stream resumes with `Last-Event-ID`, but a server may have trimmed its history.
+//! Errors back off exponentially with jitter. Arrivals are deduplicated through the ledger's
+//! seen set (see `view.rs`), across reconnects and restarts.
+//!
+//! Only waits (network, sleeps) are interrupted by [`QueueWatch::stop`]; applying a batch
+//! (ledger write, then event) always completes, so a stopped watch loses no event.
+
+mod sse;
+mod view;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use countersign_core::approval::ApprovalItem;
+use countersign_ledger::Ledger;
+use futures_util::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use view::ItemChange;
+
+use self::sse::SseParser;
+use crate::decide::backoff;
+use crate::error::{ClientError, Result};
+use crate::generation::Feature;
+use crate::http::{error_message, GatewayClient, JobStatus, RawAnswer};
+
+/// Tuning; the defaults suit the app.
+#[derive(Debug, Clone)]
+pub struct WatchConfig {
+    /// Time between polls when polling.
+    pub poll_interval: Duration,
+    /// First wait after a failure; doubles per failure.
+    pub initial_backoff: Duration,
+    /// Longest wait after repeated failures.
+    pub max_backoff: Duration,
+    /// Items per list page (the gateway caps at 500).
+    pub page_limit: u32,
+    /// Pages per full list; a longer queue is shown truncated (and nothing is reported
+    /// resolved from an incomplete list).
+    pub max_pages: usize,
+    /// Use the event stream when the gateway offers it.
+    pub use_events: bool,
+}
+
+impl Default for WatchConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(2),
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            page_limit: 500,
+            max_pages: 100,
+            use_events: true,
+        }
+    }
+}
+
+/// How the watch currently learns about changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WatchMode {
+    Events,
+    Polling,
+}
+
+/// What the watch reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum WatchEvent {
+    /// A job never shown before.
+    Arrived(Box<ApprovalItem>),
+    /// A pending job's hash, snapshot, revision or state changed.
+    Changed {
+        item: Box<ApprovalItem>,
+        changes: Vec<ItemChange>,
+    },
+    /// A job left the queue; `by` and `status` when the gateway said.
+    Resolved {
+        job_id: String,
+        by: Option<String>,
+        status: Option<String>,
+    },
+    /// The gateway published a policy snapshot: pending verdicts may have changed.
+    PolicyChanged { snapshot: Option<String> },
+    /// A full list completed; [`QueueWatch::pending`] is now current.
+    Synced { pending: usize, mode: WatchMode },
+    /// The gateway is unreachable or refused; the watch retries after `retry_in`. With code
+    /// `reauth_required` it keeps failing until [`QueueWatch::set_client`] hands it a client
+    /// with a fresh session.
+    Disconnected {
+        code: String,
+        message: String,
+        retry_in: Duration,
+    },
+}
+
+/// The handle of a running watch. Dropping it stops the task.
+#[derive(Debug)]
+pub struct QueueWatch {
+    events: mpsc::UnboundedReceiver<WatchEvent>,
+    shared: view::Shared,
+    client: watch::Sender<GatewayClient>,
+    stop: watch::Sender<bool>,
+    task: Option<JoinHandle<()>>,
+}
+
+impl QueueWatch {
+    /// Starts watching (on the current tokio runtime). The ledger is the seen set; pass the
+    /// profile's ledger so arrivals are remembered across restarts.
+    pub fn spawn(client: GatewayClient, ledger: Arc<Ledger>, config: WatchConfig) -> Self {
+        let (tx, events) = mpsc::unbounded_channel();
+        let shared = view::Shared::default();
+        let (client_tx, client_rx) = watch::channel(client);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = Task {
+            config,
+            ledger,
+            shared: Arc::clone(&shared),
+            events: tx,
+            client: client_rx,
+            stop: stop_rx,
+            last_event_id: None,
+            failures: 0,
+        };
+        Self {
+            events,
+            shared,
+            client: client_tx,
+            stop,
+            task: Some(tokio::spawn(task.run())),
+        }
+    }
+
+    /// The next event; `None` once the watch has stopped and every event was read.
+    pub async fn next(&mut self) -> Option<WatchEvent> {
+        self.events.recv().await
+    }
+
+    /// The pending items, newest first.
+    pub fn pending(&self) -> Vec<ApprovalItem> {
+        let mut items: Vec<ApprovalItem> = view::read(&self.shared).values().cloned().collect();
+        items.sort_by(|a, b| {
+            b.job
+                .updated_at
+                .cmp(&a.job.updated_at)
+                .then(a.job.id.cmp(&b.job.id))
+        });
+        items
+    }
+
+    /// Points the watch at another client (the gateway moved, or a new session): it
+    /// reconnects and resyncs.
+    pub fn set_client(&self, client: GatewayClient) {
+        self.client.send_replace(client);
+    }
+
+    /// Stops the task and waits for it; events already produced stay readable.
+    pub async fn stop(&mut self) {
+        self.stop.send_replace(true);
+        if let Some(task) = self.task.take() {
+            if let Err(error) = task.await {
+                tracing::warn!(%error, "queue watch task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for QueueWatch {
+    fn drop(&mut self) {
+        self.stop.send_replace(true);
+    }
+}
+
+struct Task {
+    config: WatchConfig,
+    ledger: Arc<Ledger>,
+    shared: view::Shared,
+    events: mpsc::UnboundedSender<WatchEvent>,
+    client: watch::Receiver<GatewayClient>,
+    stop: watch::Receiver<bool>,
+    last_event_id: Option<String>,
+    failures: u32,
+}
+
+/// Why a round ended early.
+enum Halt {
+    Stop,
+    /// [`QueueWatch::set_client`] was called: reconnect with the new client.
+    NewClient,
+    /// A failure, already reported as [`WatchEvent::Disconnected`]: back off, then retry.
+    Failed,
+}
+
+impl Task {
+    async fn run(mut self) {
+        while !*self.stop.borrow() {
+            let client = self.client.borrow_and_update().clone();
+            let use_events =
+                self.config.use_events && client.detected().get(Feature::Events) != Some(false);
+            let result = if use_events {
+                self.stream_round(&client).await
+            } else {
+                self.poll_round(&client).await
+            };
+            match result {
+                Ok(()) => {}
+                Err(Halt::Stop) => break,
+                Err(Halt::NewClient) => self.last_event_id = None,
+                Err(Halt::Failed) => {
+                    if let Err(Halt::Stop) = self.back_off().await {
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn emit(&self, events: Vec<WatchEvent>) {
+        for event in events {
+            // A dropped receiver means nobody listens any more; the stop signal follows.
+            let _ = self.events.send(event);
+        }
+    }
+
+    fn failed(&mut self, error: &ClientError) -> Halt {
+        self.failures = self.failures.saturating_add(1);
+        let retry_in = self.retry_in();
+        tracing::debug!(code = error.code(), %error, "queue watch failure");
+        self.emit(vec![WatchEvent::Disconnected {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+            retry_in,
+        }]);
+        Halt::Failed
+    }
+
+    fn retry_in(&self) -> Duration {
+        backoff(
+            self.config.initial_backoff,
+            self.config.max_backoff,
+            self.failures,
+        )
+    }
+
+    async fn back_off(&mut self) -> Result<(), Halt> {
+        let pause = self.retry_in();
+        wait(&mut self.stop, &mut self.client, tokio::time::sleep(pause)).await
+    }
+
+    /// Lists everything and applies it.
+    async fn resync(&mut self, client: &GatewayClient, mode: WatchMode) -> Result<(), Halt> {
+        let listed = wait(
+            &mut self.stop,
+            &mut self.client,
+            list_all(client, &self.config),
+        )
+        .await?;
+        let (items, complete) = listed.map_err(|e| self.failed(&e))?;
+        let mut events = view::apply(&self.shared, &self.ledger, items, complete)
+            .await
+            .map_err(|e| self.failed(&e))?;
+        name_resolvers(client, &mut events).await;
+        self.emit(events);
+        let pending = view::read(&self.shared).len();
+        self.emit(vec![WatchEvent::Synced { pending, mode }]);
+        self.failures = 0;
+        Ok(())
+    }
+
+    async fn poll_round(&mut self, client: &GatewayClient) -> Result<(), Halt> {
+        self.resync(client, WatchMode::Polling).await?;
+        let interval = self.config.poll_interval;
+        wait(
+            &mut self.stop,
+            &mut self.client,
+            tokio::time::sleep(interval),
+        )
+        .await
+    }
+
+    /// Opens the stream, resyncs, then applies events until the stream ends.
+    async fn stream_round(&mut self, client: &GatewayClient) -> Result<(), Halt> {
+        let opened = wait(
+            &mut self.stop,
+            &mut self.client,
+            open_stream(client, self.last_event_id.as_deref()),
+        )
+        .await?;
+        let response = match opened {
+            Ok(Some(response)) => response,
+            Ok(None) => {
+                tracing::info!("gateway has no event stream; polling");
+                client.detected().set(Feature::Events, false);
+                return Ok(());
+            }
+            Err(error) => return Err(self.failed(&error)),
+        };
+        client.detected().set(Feature::Events, true);
+        self.resync(client, WatchMode::Events).await?;
+        let mut parser = SseParser::default();
+        let mut body = response.bytes_stream();
+        loop {
+            let chunk = match wait(&mut self.stop, &mut self.client, body.next()).await? {
+                Some(Ok(chunk)) => chunk,
+                Some(Err(error)) => return Err(self.failed(&ClientError::from(error))),
+                None => {
+                    return Err(self.failed(&ClientError::Network("the event stream ended".into())))
+                }
+            };
+            let events = match parser.feed(&chunk) {
+                Ok(events) => events,
+                Err(message) => return Err(self.failed(&ClientError::GatewayProtocol(message))),
+            };
+            for event in events {
+                if let Err(error) = self.on_event(&event.kind, &event.data).await {
+                    return Err(self.failed(&error));
+                }
+                // Only applied events count as received for `Last-Event-ID`.
+                if event.id.is_some() {
+                    self.last_event_id = event.id;
+                }
+            }
+        }
+    }
+
+    async fn on_event(&mut self, kind: &str, data: &str) -> Result<()> {
+        let data: Value = serde_json::from_str(data)
+            .map_err(|e| ClientError::GatewayProtocol(format!("{kind} event is not JSON: {e}")))?;
+        let text = |key: &str| {
+            data.get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        match kind {
+            "approval.required" => {
+                let item = ApprovalItem::from_value(data.clone())
+                    .map_err(|e| ClientError::GatewayProtocol(format!("{kind} event: {e}")))?;
+                let events = view::apply(&self.shared, &self.ledger, vec![item], false).await?;
+                self.emit(events);
+            }
+            "approval.resolved" => {
+                if let Some(job_id) = text("job_id") {
+                    let event =
+                        view::resolve(&self.shared, &job_id, text("resolved_by"), text("status"));
+                    self.emit(event.into_iter().collect());
+                }
+            }
+            "policy.snapshot" => self.emit(vec![WatchEvent::PolicyChanged {
+                snapshot: text("snapshot"),
+            }]),
+            other => tracing::debug!(kind = other, "ignoring unknown event"),
+        }
+        Ok(())
+    }
+}
+
+/// Runs `future` unless the watch is stopped or given a new client first.
+async fn wait<F: std::future::Future>(
+    stop: &mut watch::Receiver<bool>,
+    client: &mut watch::Receiver<GatewayClient>,
+    future: F,
+) -> Result<F::Output, Halt> {
+    tokio::select! {
+        output = future => Ok(output),
+        _ = stop.changed() => Err(Halt::Stop),
+        changed = client.changed() => match changed {
+            Ok(()) => Err(Halt::NewClient),
+            Err(_) => Err(Halt::Stop),
+        },
+    }
+}
+
+/// A list only shows that an item left the queue; the job record says who resolved it and
+/// how. Best effort: an unreadable record leaves the event as it is.
+async fn name_resolvers(client: &GatewayClient, events: &mut [WatchEvent]) {
+    let unnamed: Vec<String> = events
+        .iter()
+        .filter_map(|event| match event {
+            WatchEvent::Resolved {
+                job_id, by: None, ..
+            } => Some(job_id.clone()),
+            _ => None,
+        })
+        .collect();
+    if unnamed.is_empty() {
+        return;
+    }
+    let records: HashMap<String, JobStatus> = futures_util::stream::iter(unnamed)
+        .map(|job_id| {
+            let client = client.clone();
+            async move {
+                let record = client.job_status(&job_id).await.ok();
+                record.map(|record| (job_id, record))
+            }
+        })
+        .buffer_unordered(8)
+        .filter_map(std::future::ready)
+        .collect()
+        .await;
+    for event in events {
+        if let WatchEvent::Resolved {
+            job_id,
+            by: by @ None,
+            status,
+        } = event
+        {
+            if let Some(record) = records.get(job_id.as_str()) {
+                *by = [&record.approval_by, &record.rejected_by]
+                    .into_iter()
+                    .find(|who| !who.is_empty())
+                    .cloned();
+                // The event stream's words for it, so both modes report alike.
+                *status = Some(if !record.approval_by.is_empty() {
+                    "approved".to_owned()
+                } else if record.state == "DENIED" {
+                    "rejected".to_owned()
+                } else {
+                    record.state.to_ascii_lowercase()
+                })
+                .filter(|s| !s.is_empty());
+            }
+        }
+    }
+}
+
+/// Every pending item, following `next_cursor`; `complete` is false when `max_pages` cut it.
+async fn list_all(
+    client: &GatewayClient,
+    config: &WatchConfig,
+) -> Result<(Vec<ApprovalItem>, bool)> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    for _ in 0..config.max_pages.max(1) {
+        let page = client
+            .list_approvals(cursor, config.page_limit, false)
+            .await?;
+        if !page.rejected.is_empty() {
+            tracing::warn!(
+                count = page.rejected.len(),
+                "gateway sent unreadable approval items"
+            );
+        }
+        items.extend(page.items);
+        match page.next_cursor {
+            Some(next) if Some(next) != cursor => cursor = Some(next),
+            _ => return Ok((items, true)),
+        }
+    }
+    Ok((items, false))
+}
+
+/// `Ok(None)` when the gateway has no event stream.
+async fn open_stream(
+    client: &GatewayClient,
+    last_event_id: Option<&str>,
+) -> Result<Option<reqwest::Response>> {
+    let mut request = client
+        .stream_request("api/v1/approvals/events")?
+        .header("Accept", "text/event-stream");
+    if let Some(id) = last_event_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    let response = request.send().await?;
+    let status = response.status().as_u16();
+    let is_stream = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if (200..300).contains(&status) && is_stream {
+        return Ok(Some(response));
+    }
+    if matches!(status, 404 | 405 | 501) || (200..300).contains(&status) {
+        return Ok(None);
+    }
+    let body = response.text().await.unwrap_or_default();
+    let answer = RawAnswer { status, body };
+    tracing::debug!(status, message = %error_message(&answer.body), "event stream refused");
+    Err(client.error_for(&answer))
+}

@@ -1,0 +1,11 @@
+//! Integration tests against the reference gateway embedded on 127.0.0.1:0, with real ledger
+//! files in temp dirs. One binary, so the gateway and client compile once.
+
+mod auth;
+mod decide;
+mod drift;
+mod faults;
+mod hostile;
+mod keyring;
+mod support;
+mod watch;

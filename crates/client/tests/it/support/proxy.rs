@@ -1,0 +1,188 @@
+//! A loopback HTTP/1.1 proxy the tests control: one request per connection, forwarded to the
+//! gateway with `Connection: close`. Decision POSTs can be given faults per job, and a v0.9
+//! mode makes the gateway look like Cordum v0.9 (no extensions, 409 on repeats).
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// What happens to one decision POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward, let the gateway commit, then close without answering.
+    DropAfterCommit,
+    /// Answer 503 without forwarding.
+    Unavailable,
+    /// Forward, let the gateway commit, then hold the answer this long.
+    Stall(Duration),
+}
+
+#[derive(Debug, Default)]
+struct Plan {
+    faults: HashMap<String, VecDeque<Fault>>,
+    v09: bool,
+}
+
+#[derive(Debug)]
+pub struct Proxy {
+    pub addr: SocketAddr,
+    plan: Arc<Mutex<Plan>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Proxy {
+    pub async fn start(upstream: SocketAddr, v09: bool) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
+        let addr = listener.local_addr().expect("proxy addr");
+        let plan = Arc::new(Mutex::new(Plan {
+            v09,
+            ..Plan::default()
+        }));
+        let shared = Arc::clone(&plan);
+        let task = tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket, upstream, Arc::clone(&shared)));
+            }
+        });
+        Self { addr, plan, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Faults for the next decision POSTs of `job_id`, in order.
+    pub fn set_faults(&self, job_id: &str, faults: Vec<Fault>) {
+        self.plan
+            .lock()
+            .expect("plan")
+            .faults
+            .insert(job_id.to_owned(), faults.into());
+    }
+
+    /// No more faults for anyone.
+    pub fn heal(&self) {
+        self.plan.lock().expect("plan").faults.clear();
+    }
+}
+
+pub async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 8192];
+    let header_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..header_end]).into_owned();
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    while buf.len() < header_end + length {
+        let n = socket.read(&mut chunk).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    Some((head, buf))
+}
+
+/// The request with `Connection: close` added after the request line.
+fn with_close(head: &str, raw: &[u8]) -> Vec<u8> {
+    let line_end = head.find("\r\n").unwrap_or(0) + 2;
+    let mut out = raw[..line_end].to_vec();
+    out.extend_from_slice(b"Connection: close\r\n");
+    out.extend_from_slice(&raw[line_end..]);
+    out
+}
+
+async fn forward(upstream: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+    let mut up = TcpStream::connect(upstream).await.ok()?;
+    up.write_all(request).await.ok()?;
+    let mut response = Vec::new();
+    up.read_to_end(&mut response).await.ok()?;
+    Some(response)
+}
+
+fn plain(status: &str, body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan>>) {
+    let Some((head, raw)) = read_request(&mut socket).await else {
+        return;
+    };
+    let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+    let path = target.split('?').next().unwrap_or("").to_owned();
+    let is_decision =
+        head.starts_with("POST ") && (path.ends_with("/approve") || path.ends_with("/reject"));
+    let (fault, v09) = {
+        let mut plan = plan.lock().expect("plan");
+        let job = path.split('/').nth(4).unwrap_or("").to_owned();
+        let fault = if is_decision {
+            plan.faults.get_mut(&job).and_then(VecDeque::pop_front)
+        } else {
+            None
+        };
+        (fault, plan.v09)
+    };
+    let v09_missing = ["/context", "/request", "/events", "/auth/session"];
+    if v09 && v09_missing.iter().any(|suffix| path.ends_with(suffix)) {
+        let _ = socket
+            .write_all(&plain("404 Not Found", "404 page not found\n"))
+            .await;
+        return;
+    }
+    if fault == Some(Fault::Unavailable) {
+        let _ = socket
+            .write_all(&plain("503 Service Unavailable", "service unavailable"))
+            .await;
+        return;
+    }
+    let Some(mut response) = forward(upstream, &with_close(&head, &raw)).await else {
+        return;
+    };
+    if v09 && is_decision && contains(&response, b"\"status\":\"already_") {
+        // v0.9 answers a repeat with a plain 409 that does not say who decided.
+        response = plain("409 Conflict", "job not awaiting approval\n");
+    }
+    match fault {
+        Some(Fault::DropAfterCommit) => {}
+        Some(Fault::Stall(how_long)) => {
+            tokio::time::sleep(how_long).await;
+            let _ = socket.write_all(&response).await;
+        }
+        _ => {
+            let _ = socket.write_all(&response).await;
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
