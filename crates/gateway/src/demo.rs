@@ -1,6 +1,6 @@
 //! Demo traffic: simulated agents that submit a realistic mix of jobs through the same code
 //! path as `POST /api/v1/jobs`, now and then publish a changed policy (so pending approvals
-//! drift) and tamper with a pending request (so `approval_stale_request` can be seen).
+//! are re-evaluated: refreshed or invalidated) and tamper with a pending request (so `approval_stale_request` can be seen).
 //!
 //! Randomness comes from a seeded generator and time from the gateway's clock, so a test can
 //! drive [`DemoDriver::step`] deterministically; [`DemoTraffic::spawn`] runs it on a timer.
@@ -48,7 +48,7 @@ rules:
 "#;
 
 /// The tightened variant the demo alternates with: external customer messages become denied,
-/// so pending ones fail re-evaluation on approve while payments are merely refreshed.
+/// so publishing it invalidates the pending ones while payments are merely refreshed.
 fn tightened_policy() -> String {
     DEMO_POLICY.replace(
         "    decision: require_human\n    reason: Messages to customers need a human.",

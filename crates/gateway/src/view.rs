@@ -1,6 +1,7 @@
 //! JSON views of stored jobs: the approval item of `GET /api/v1/approvals` (and of
-//! `approval.required` events), the job record of `GET /api/v1/jobs/{id}` and the body of
-//! `/context`. Field names follow CONTRACT.md §1.1.1 and the live transcript.
+//! `approval.required` / `approval.updated` events), the job record of
+//! `GET /api/v1/jobs/{id}` and the body of `/context`. Field names follow CONTRACT.md §1.1.1
+//! and the live transcript.
 
 use countersign_core::jobrequest::JobRequest;
 use serde_json::{json, Map, Value};
@@ -9,6 +10,9 @@ use crate::clock::rfc3339_us;
 use crate::policy::Policy;
 use crate::request;
 use crate::store::jobs::{state, JobRow};
+
+/// The approval status (and actionability) of an item a policy change refused.
+pub const INVALIDATED: &str = "invalidated";
 
 fn put_nonempty(map: &mut Map<String, Value>, key: &str, value: &str) {
     if !value.is_empty() {
@@ -28,6 +32,8 @@ fn status(job: &JobRow) -> &str {
 fn actionability(job: &JobRow) -> &'static str {
     if job.state == state::APPROVAL_REQUIRED {
         "actionable"
+    } else if job.approval.status == INVALIDATED {
+        INVALIDATED
     } else {
         "resolved"
     }
@@ -210,6 +216,18 @@ pub fn approval_item(job: &JobRow) -> Value {
     let mut m = approval_fields(job, req.as_ref());
     m.insert("job".into(), job_record(job));
     Value::Object(m)
+}
+
+/// The data of an `approval.resolved` event.
+pub fn resolved_event(job: &JobRow) -> Value {
+    json!({
+        "job_id": job.id,
+        "status": job.approval.status,
+        "resolved_by": job.approval.resolved_by,
+        "resolved_at": job.approval.resolved_at,
+        "approval_revision": job.approval.revision,
+        "item": approval_item(job),
+    })
 }
 
 /// The job record of `GET /api/v1/jobs/{id}` (the v0.9 transcript's shape).

@@ -247,67 +247,8 @@ async fn password_login_sessions_and_logout() {
     assert_eq!(masked["user"]["source"], "api_key");
 }
 
-struct SseEvent {
-    id: i64,
-    kind: String,
-    data: Value,
-}
-
-/// Reads events until `count` events of kind `kind` arrived; returns all events read.
-async fn read_until(resp: reqwest::Response, kind: &str, count: usize) -> Vec<SseEvent> {
-    let mut stream = resp.bytes_stream();
-    let mut text = String::new();
-    let mut out: Vec<SseEvent> = Vec::new();
-    let reading = async {
-        while out.iter().filter(|e| e.kind == kind).count() < count {
-            let chunk = stream.next().await.expect("stream open").expect("chunk");
-            text.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = text.find("\n\n") {
-                let block: String = text.drain(..end + 2).collect();
-                let (mut id, mut event, mut data) = (None, String::new(), String::new());
-                for line in block.lines() {
-                    if let Some(v) = line.strip_prefix("id:") {
-                        id = Some(v.trim().parse().expect("numeric id"));
-                    } else if let Some(v) = line.strip_prefix("event:") {
-                        event = v.trim().to_owned();
-                    } else if let Some(v) = line.strip_prefix("data:") {
-                        data.push_str(v.trim_start());
-                    }
-                }
-                // Keep-alive comments carry no id.
-                if let Some(id) = id {
-                    let data = serde_json::from_str(&data).expect("json data");
-                    out.push(SseEvent {
-                        id,
-                        kind: event,
-                        data,
-                    });
-                }
-            }
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), reading)
-        .await
-        .expect("events arrive");
-    out
-}
-
 async fn read_required(resp: reqwest::Response, count: usize) -> Vec<SseEvent> {
     read_until(resp, "approval.required", count).await
-}
-
-async fn open_stream(h: &Harness, last_event_id: Option<i64>) -> reqwest::Response {
-    let mut req = h.keyed(Method::GET, ALICE, "/api/v1/approvals/events");
-    if let Some(id) = last_event_id {
-        req = req.header("Last-Event-ID", id.to_string());
-    }
-    let resp = sent(req).await;
-    assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"]
-        .to_str()
-        .expect("ct")
-        .starts_with("text/event-stream"));
-    resp
 }
 
 #[tokio::test]

@@ -343,7 +343,9 @@ impl Task {
                 .map(str::to_owned)
         };
         match kind {
-            "approval.required" => {
+            // `approval.updated` carries the same item after a re-evaluation; the view turns
+            // it into a `Changed` event.
+            "approval.required" | "approval.updated" => {
                 let item = ApprovalItem::from_value(data.clone())
                     .map_err(|e| ClientError::GatewayProtocol(format!("{kind} event: {e}")))?;
                 let events = view::apply(&self.shared, &self.ledger, vec![item], false).await?;

@@ -1,18 +1,19 @@
 //! The queue watch reports every item exactly once: through a 1,000-submission burst, a
-//! gateway restart and a client restart; and by polling when there is no event stream.
+//! gateway restart and a client restart; and by polling when there is no event stream. A
+//! policy re-evaluation arrives as a change.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use countersign_client::watch::WatchMode;
+use countersign_client::watch::{ItemChange, WatchMode};
 use countersign_client::{QueueWatch, WatchConfig, WatchEvent};
 use countersign_ledger::Ledger;
 use futures_util::StreamExt;
 use serde_json::json;
 
 use crate::support::proxy::Proxy;
-use crate::support::{client_for, fast_http, submit_to, Harness, AGENT, ALICE};
+use crate::support::{client_for, fast_http, submit_to, Harness, AGENT, ALICE, POLICY_V2};
 
 fn config(use_events: bool) -> WatchConfig {
     WatchConfig {
@@ -174,4 +175,59 @@ async fn event_stream_names_who_resolved() {
     assert_eq!(tally.resolved.get(&job), Some(&Some("alice".to_owned())));
     assert!(watch.pending().is_empty());
     watch.stop().await;
+}
+
+/// A publish makes the gateway re-evaluate pending items: the watch reports the new snapshot
+/// as a change, and an approval bound to the refreshed item verifies and goes through, while
+/// one bound to the item as first seen is refused locally.
+#[tokio::test]
+async fn policy_reevaluation_arrives_as_a_change_the_reviewer_can_approve() {
+    let h = Harness::start().await;
+    let mut watch = QueueWatch::spawn(h.client(ALICE), h.ledger("reeval"), config(true));
+    let job = h.submit().await;
+    let mut before = None;
+    while before.is_none() {
+        match tokio::time::timeout(Duration::from_secs(60), watch.next()).await {
+            Ok(Some(WatchEvent::Arrived(item))) if item.job.id == job => before = Some(item),
+            Ok(Some(_)) => {}
+            other => panic!("no arrival for {job}: {other:?}"),
+        }
+    }
+    let first_seen = h.seen(&job).await;
+
+    h.running()
+        .gateway()
+        .publish_policy(POLICY_V2, "test")
+        .await
+        .expect("publish");
+    let (item, changes) = loop {
+        match tokio::time::timeout(Duration::from_secs(60), watch.next()).await {
+            Ok(Some(WatchEvent::Changed { item, changes })) if item.job.id == job => {
+                break (item, changes)
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no change for {job}: {other:?}"),
+        }
+    };
+    watch.stop().await;
+    assert!(changes.contains(&ItemChange::PolicySnapshot), "{changes:?}");
+    let before = before.expect("arrived");
+    assert_ne!(item.policy_snapshot, before.policy_snapshot);
+    assert_eq!(item.job_hash, before.job_hash, "the request did not change");
+
+    let stale = h
+        .decider(ALICE, "reeval-stale")
+        .approve(&first_seen, "", "")
+        .await;
+    assert!(
+        stale.is_err(),
+        "approval bound to the old snapshot: {stale:?}"
+    );
+    let refreshed = h.seen(&job).await;
+    assert_eq!(refreshed.policy_snapshot, item.policy_snapshot);
+    h.decider(ALICE, "reeval")
+        .approve(&refreshed, "", "")
+        .await
+        .expect("approved under the current policy");
+    assert_eq!(h.dispatches(&job).await, 1);
 }

@@ -1,5 +1,5 @@
 //! Extension: `GET /api/v1/approvals/events`, Server-Sent Events for `approval.required`,
-//! `approval.resolved` and `policy.snapshot`. Events are read from the database, so a client
+//! `approval.updated`, `approval.resolved` and `policy.snapshot`. Events are read from the database, so a client
 //! that reconnects with `Last-Event-ID` gets exactly the events it missed, each once. Without
 //! it the stream starts at the newest event (clients list first, then listen).
 

@@ -1,19 +1,21 @@
 //! Approve and reject with the new generation's semantics (CONTRACT.md §1.1.3, §1.1.4, §2, §3):
 //! per-job lock, self-approval block, idempotent repeats, optional client preconditions (an
 //! extension), snapshot drift with re-evaluation as the original requester, the request hash
-//! check, and one transaction that resolves, dispatches (approve), audits and announces.
+//! check, and one transaction that resolves, dispatches (approve), audits and announces. An
+//! item a policy change invalidated answers 409 `approval_not_actionable` "approval
+//! invalidated" (CONTRACT.md §2.2).
 
 use axum::http::StatusCode;
 use countersign_core::snapshot::same_policy;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::reevaluate::{record_verdict, reevaluate, Reevaluation};
 use super::Gateway;
 use crate::apierror::{code, ApiError};
 use crate::auth::{identities_overlap, Caller};
 use crate::dispatch;
 use crate::error::GatewayError;
-use crate::policy::Subject;
 use crate::request;
 use crate::store::audit::AuditEvent;
 use crate::store::jobs::{self, state, JobRow};
@@ -70,6 +72,9 @@ impl Gateway {
             .acquire(job_id, self.inner.lock_wait)
             .await
             .ok_or_else(|| ApiError::conflict(code::RETRYABLE_LOCK, busy))?;
+        // Taken before the read: a publish re-evaluating this job finishes first, so the
+        // decision is made on the row as it is now, under the policy that is current now.
+        let _policy_stable = self.inner.publish.read().await;
 
         let id = job_id.to_owned();
         let job = self
@@ -97,10 +102,6 @@ impl Gateway {
 
         let mut job = job;
         let mut audits = Vec::new();
-        let _policy_stable = match verb {
-            Verb::Approve => Some(self.inner.publish.read().await),
-            Verb::Reject => None,
-        };
         if verb == Verb::Approve {
             check_preconditions(&job, &body)?;
             if let Some(refresh) = self.check_drift(&mut job, caller)? {
@@ -113,7 +114,8 @@ impl Gateway {
 
     /// Snapshot drift: if the base changed, re-evaluate as the original requester; a verdict
     /// that still lets the approval proceed refreshes the safety record (returned as an audit
-    /// event), anything else is a stale-snapshot conflict.
+    /// event), anything else is a stale-snapshot conflict. A publish already re-evaluates every
+    /// pending item, so this is the safety net for rows no publish of this process reached.
     fn check_drift(
         &self,
         job: &mut JobRow,
@@ -126,46 +128,24 @@ impl Gateway {
                 "approval policy snapshot unavailable",
             ));
         }
-        let current = self.current_snapshot();
+        let (policy, current) = self.current_policy();
         if same_policy(&stored, &current) {
             return Ok(None);
         }
-        let req = request::decode(&job.request).map_err(|_| stale_request())?;
-        if request::requester_of(&req).is_empty() {
-            return Err(ApiError::conflict(
-                code::STALE_SNAPSHOT,
-                "original requester identity unavailable; resubmit under current policy",
-            ));
-        }
-        let labels = request::policy_labels(&req);
-        let (verdict, now_snapshot) = self.evaluate(Subject {
-            topic: &req.topic,
-            labels: &labels,
-        });
-        if !verdict.decision.lets_approval_proceed() {
-            return Err(ApiError::conflict(
-                code::STALE_SNAPSHOT,
-                format!(
-                    "policy drift denies this request under current snapshot (was={stored} now={now_snapshot} decision={})",
-                    verdict.decision.wire_name()
-                ),
-            ));
-        }
+        let verdict = match reevaluate(job, &policy, &current) {
+            Reevaluation::Proceeds(verdict) => verdict,
+            Reevaluation::Refused { error, .. } => return Err(error),
+        };
         let mut event = self.audit_event(&job.tenant, "approval", "approve_snapshot_refreshed");
         event.job_id = job.id.clone();
         event.decision = verdict.decision.wire_name().into();
         event.matched_rule = verdict.rule_id.clone();
-        event.policy_version = now_snapshot.clone();
+        event.policy_version = current.clone();
         event.identity = caller.identity();
         event
             .extra
             .insert("previous_snapshot".into(), json!(stored));
-        job.safety.snapshot = now_snapshot;
-        job.safety.rule_id = verdict.rule_id;
-        job.safety.reason = verdict.reason;
-        job.safety.constraints = verdict.constraints;
-        job.safety.checked_at = self.now_us();
-        job.approval.revision = job.approval.revision.max(1) + 1;
+        record_verdict(job, verdict, &current, self.now_us());
         Ok(Some(event))
     }
 
@@ -246,19 +226,11 @@ impl Gateway {
                 for e in audits {
                     audit::append(&tx, e)?;
                 }
-                let data = json!({
-                    "job_id": job.id,
-                    "status": job.approval.status,
-                    "resolved_by": job.approval.resolved_by,
-                    "resolved_at": job.approval.resolved_at,
-                    "approval_revision": job.approval.revision,
-                    "item": view::approval_item(&job),
-                });
                 let event_id = events::append(
                     &tx,
                     &job.tenant,
                     events::kind::APPROVAL_RESOLVED,
-                    &data,
+                    &view::resolved_event(&job),
                     now,
                 )?;
                 tx.commit()?;
@@ -280,7 +252,7 @@ impl Gateway {
     }
 }
 
-fn stale_request() -> ApiError {
+pub(super) fn stale_request() -> ApiError {
     ApiError::conflict(
         code::STALE_REQUEST,
         "job request changed; approval no longer valid",
@@ -307,6 +279,10 @@ fn repeat_or_conflict(job: &JobRow, verb: Verb) -> Result<Value, ApiError> {
         (_, "approved" | "rejected") => Err(ApiError::conflict(
             code::ALREADY_RESOLVED,
             "job not awaiting approval",
+        )),
+        (_, view::INVALIDATED) => Err(ApiError::conflict(
+            code::NOT_ACTIONABLE,
+            "approval invalidated",
         )),
         _ => Err(ApiError::conflict(
             code::NOT_ACTIONABLE,

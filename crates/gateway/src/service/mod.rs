@@ -1,10 +1,12 @@
 //! The gateway's behaviour, independent of HTTP: submit with its policy gate, approve and
-//! reject with their integrity checks, policy publishing, sessions, and the hooks the demo
-//! and tests use. [`Gateway`] is a cheap handle; clone it freely.
+//! reject with their integrity checks, policy publishing with the re-evaluation of pending
+//! approvals, sessions, and the hooks the demo and tests use. [`Gateway`] is a cheap handle;
+//! clone it freely.
 
 mod decide;
 mod locks;
 mod policy;
+mod reevaluate;
 mod session;
 mod submit;
 
@@ -39,9 +41,11 @@ struct Inner {
     auth: AuthBook,
     clock: Arc<dyn Clock>,
     policy: RwLock<policy::PolicyState>,
-    /// Publishers hold it exclusively, so that "is it new?" and "store it" cannot interleave;
-    /// approvals hold it shared from the drift check to the commit, so that no policy can
-    /// change between the check and the approval it justifies.
+    /// Publishers hold it exclusively, so that "is it new?", "store it" and "re-evaluate the
+    /// pending items" cannot interleave. Submits hold it shared from evaluation to commit (so a
+    /// new item cannot miss the re-evaluation of the policy it was not decided under), and
+    /// approve and reject from reading the job to the commit (so no decision is made on a row
+    /// a publish is rewriting, and no policy changes between a drift check and its approval).
     publish: tokio::sync::RwLock<()>,
     policy_file: Option<PathBuf>,
     locks: locks::JobLocks,
@@ -84,6 +88,7 @@ impl Gateway {
         if gateway.inner.policy_file.is_some() {
             gateway.reload_policy_file().await?;
         }
+        gateway.reevaluate_stale().await?;
         Ok(gateway)
     }
 
@@ -130,14 +135,7 @@ impl Gateway {
 
     /// A fresh audit event stamped now.
     fn audit_event(&self, tenant: &str, event_type: &str, action: &str) -> AuditEvent {
-        AuditEvent {
-            timestamp: rfc3339_us(self.now_us()),
-            event_type: event_type.into(),
-            severity: "INFO".into(),
-            tenant_id: tenant.into(),
-            action: action.into(),
-            ..AuditEvent::default()
-        }
+        stamped_audit_event(self.now_us(), tenant, event_type, action)
     }
 
     /// Records a failed authentication in the audit chain of the tenant it claimed (only a
@@ -216,5 +214,17 @@ impl Gateway {
         self.store()
             .run(move |c| Ok(jobs::pending_ids(&c.db, limit)?))
             .await
+    }
+}
+
+/// An audit event stamped at `now_us`, for code that has a time but no gateway at hand.
+fn stamped_audit_event(now_us: i64, tenant: &str, event_type: &str, action: &str) -> AuditEvent {
+    AuditEvent {
+        timestamp: rfc3339_us(now_us),
+        event_type: event_type.into(),
+        severity: "INFO".into(),
+        tenant_id: tenant.into(),
+        action: action.into(),
+        ..AuditEvent::default()
     }
 }

@@ -1,13 +1,16 @@
 //! The current policy and its publication: from `PUT /api/v1/policy`, the watched policy file,
 //! a configuration overlay change, or the demo. Every publication is stored, audited in every
-//! tenant's chain (a policy change affects them all) and announced as a `policy.snapshot`
-//! event, in one transaction.
+//! tenant's chain (a policy change affects them all), announced as a `policy.snapshot` event,
+//! and followed by the re-evaluation of the pending approvals it makes stale, all in one
+//! transaction.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use rusqlite::TransactionBehavior;
 use serde_json::{json, Value};
 
+use super::reevaluate::{Applied, Batch};
 use super::Gateway;
 use crate::error::GatewayError;
 use crate::policy::{snapshot_id, Evaluation, Policy, Subject};
@@ -73,6 +76,12 @@ impl Gateway {
     /// The current snapshot id (`base|cfg:overlay`).
     pub fn current_snapshot(&self) -> String {
         self.policy_state().current_id.clone()
+    }
+
+    /// The current policy and its snapshot id, read together.
+    pub(super) fn current_policy(&self) -> (Arc<Policy>, String) {
+        let state = self.policy_state();
+        (Arc::clone(&state.current), state.current_id.clone())
     }
 
     /// Evaluates a job under the current policy; returns the verdict and the snapshot id.
@@ -169,22 +178,27 @@ impl Gateway {
         });
         let now = self.now_us();
         let source = source.to_owned();
-        let event_id = self
+        let policy = Arc::new(policy);
+        let new_policy = Arc::clone(&policy);
+        let snapshot = id.clone();
+        let (event_id, applied) = self
             .store()
             .run(move |c| {
-                let tx = c.db.transaction()?;
+                let batch = Batch::plan(c, &new_policy, &snapshot, &source, now)?;
+                let tx =
+                    c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 snapshots::insert(&tx, &stored, &source, now)?;
                 for e in audits {
                     audit::append(&tx, e)?;
                 }
                 let event_id = events::append(&tx, "", events::kind::POLICY_SNAPSHOT, &data, now)?;
+                let applied = batch.apply(&tx, now)?;
                 tx.commit()?;
-                Ok::<_, GatewayError>(event_id)
+                Ok::<_, GatewayError>((applied.last_event.unwrap_or(event_id), applied))
             })
             .await?;
         {
             let mut state = self.inner.policy.write().unwrap_or_else(|p| p.into_inner());
-            let policy = Arc::new(policy);
             state.by_base.insert(policy.base_id(), Arc::clone(&policy));
             state.current = policy;
             state.current_id = id.clone();
@@ -192,6 +206,40 @@ impl Gateway {
         }
         self.notify_events(Some(event_id));
         tracing::info!(snapshot = %id, previous = %previous, "policy snapshot published");
+        log_applied(&applied);
         Ok(id)
+    }
+
+    /// Re-evaluates pending items whose snapshot base is not the current one. A publish does
+    /// this in its own transaction; at start-up it catches what no publish reached (a database
+    /// written by an older gateway, or edited behind this one's back).
+    pub(super) async fn reevaluate_stale(&self) -> Result<(), GatewayError> {
+        let _serial = self.inner.publish.write().await;
+        let (policy, snapshot) = self.current_policy();
+        let now = self.now_us();
+        let applied = self
+            .store()
+            .run(move |c| {
+                let batch = Batch::plan(c, &policy, &snapshot, "startup", now)?;
+                let tx =
+                    c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let applied = batch.apply(&tx, now)?;
+                tx.commit()?;
+                Ok::<_, GatewayError>(applied)
+            })
+            .await?;
+        self.notify_events(applied.last_event);
+        log_applied(&applied);
+        Ok(())
+    }
+}
+
+fn log_applied(applied: &Applied) {
+    if applied.refreshed + applied.invalidated > 0 {
+        tracing::info!(
+            refreshed = applied.refreshed,
+            invalidated = applied.invalidated,
+            "pending approvals re-evaluated under the current policy"
+        );
     }
 }

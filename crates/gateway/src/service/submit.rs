@@ -85,6 +85,9 @@ impl Gateway {
         let trace_id = uuid::Uuid::new_v4().to_string();
         let req = request::build(&job_id, &body, &who, &key);
         let labels = request::policy_labels(&req);
+        // Held to the commit: a publish in between would re-evaluate the pending items without
+        // this one, leaving it under a policy that is no longer current.
+        let _policy_stable = self.inner.publish.read().await;
         let (verdict, snapshot) = self.evaluate(Subject {
             topic: &req.topic,
             labels: &labels,

@@ -11,6 +11,8 @@ use super::from_json;
 pub mod kind {
     pub const APPROVAL_REQUIRED: &str = "approval.required";
     pub const APPROVAL_RESOLVED: &str = "approval.resolved";
+    /// A pending item's safety record changed (re-evaluated under a new policy).
+    pub const APPROVAL_UPDATED: &str = "approval.updated";
     pub const POLICY_SNAPSHOT: &str = "policy.snapshot";
 }
 

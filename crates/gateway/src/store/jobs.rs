@@ -30,10 +30,10 @@ pub struct SafetyRecord {
 /// The approval record; empty `status` for jobs that never needed one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApprovalRecord {
-    /// `pending` / `approved` / `rejected`.
+    /// `pending` / `approved` / `rejected` / `invalidated` (a policy change refused it).
     pub status: String,
     pub revision: i64,
-    /// `approve` / `reject` once resolved.
+    /// `approve` / `reject` / `invalidate` once resolved.
     pub decision: String,
     pub resolved_by: String,
     pub resolved_at: i64,
@@ -201,7 +201,8 @@ pub fn list_approvals(
 ) -> rusqlite::Result<Vec<JobRow>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
-         AND (state = 'APPROVAL_REQUIRED' OR (?3 AND approval_status IN ('approved', 'rejected'))) \
+         AND (state = 'APPROVAL_REQUIRED' \
+              OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated'))) \
          ORDER BY updated_at DESC LIMIT ?4"
     ))?;
     let rows = stmt.query_map(
@@ -241,6 +242,27 @@ pub fn update_guarded(
     job: &JobRow,
     expected_state: &str,
 ) -> rusqlite::Result<bool> {
+    update_where(db, job, expected_state, None)
+}
+
+/// Like [`update_guarded`], and additionally only while the stored safety record still names
+/// `expected_snapshot`: a re-evaluation must not overwrite a record that an approve (here or in
+/// another process on the same file) refreshed or resolved since it was read.
+pub fn update_if_snapshot(
+    db: &Connection,
+    job: &JobRow,
+    expected_state: &str,
+    expected_snapshot: &str,
+) -> rusqlite::Result<bool> {
+    update_where(db, job, expected_state, Some(expected_snapshot))
+}
+
+fn update_where(
+    db: &Connection,
+    job: &JobRow,
+    expected_state: &str,
+    expected_snapshot: Option<&str>,
+) -> rusqlite::Result<bool> {
     let s = &job.safety;
     let a = &job.approval;
     let changed = db.execute(
@@ -249,7 +271,7 @@ pub fn update_guarded(
          safety_job_hash = ?9, checked_at = ?10, approval_status = ?11, approval_revision = ?12, \
          approval_decision = ?13, resolved_by = ?14, resolved_at = ?15, resolution = ?16, \
          resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19 \
-         WHERE id = ?20 AND state = ?21",
+         WHERE id = ?20 AND state = ?21 AND (?22 IS NULL OR safety_snapshot = ?22)",
         params![
             job.state,
             job.request,
@@ -272,6 +294,7 @@ pub fn update_guarded(
             a.snapshot,
             job.id,
             expected_state,
+            expected_snapshot,
         ],
     )?;
     Ok(changed == 1)
@@ -284,6 +307,15 @@ pub fn set_request(db: &Connection, id: &str, request: &str) -> rusqlite::Result
         "UPDATE jobs SET request = ?1 WHERE id = ?2",
         params![request, id],
     )? == 1)
+}
+
+/// Every job awaiting approval, in any tenant, oldest first.
+pub fn pending(db: &Connection) -> rusqlite::Result<Vec<JobRow>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY updated_at"
+    ))?;
+    let rows = stmt.query_map([], read_row)?;
+    rows.collect()
 }
 
 /// Ids of pending approvals across all tenants, newest first (for the demo).

@@ -1,4 +1,5 @@
-//! Drift between what the reviewer saw and what is current: policy snapshots, overlays, the
+//! Drift between what the reviewer saw and what is current, at approve time: policy snapshots
+//! (the safety net behind publish-time re-evaluation, see `reevaluation.rs`), overlays, the
 //! stored request, and the reviewer's own preconditions.
 
 use serde_json::json;
@@ -14,6 +15,23 @@ async fn item_snapshot(h: &Harness, job_id: &str) -> String {
         .to_owned()
 }
 
+/// Publishes `yaml` without its re-evaluation reaching `job_id`: the row is briefly moved out
+/// of `APPROVAL_REQUIRED` behind the gateway's back. This stands for a row the publish could
+/// not see (written under an older policy by another process on the same file, or by a gateway
+/// older than publish-time re-evaluation), where approve's own drift check is the safety net.
+async fn publish_unreached(h: &Harness, job_id: &str, yaml: &str) -> String {
+    let set_state = |state: &str| {
+        rusqlite::Connection::open(h.dir.path().join("gw.db"))
+            .expect("open")
+            .execute("UPDATE jobs SET state = ?1 WHERE id = ?2", [state, job_id])
+            .expect("state set");
+    };
+    set_state("HIDDEN_FROM_PUBLISH");
+    let now = h.publish(yaml).await;
+    set_state("APPROVAL_REQUIRED");
+    now
+}
+
 #[tokio::test]
 async fn snapshot_drift_that_still_allows_refreshes_and_approves() {
     let h = Harness::start().await;
@@ -22,7 +40,12 @@ async fn snapshot_drift_that_still_allows_refreshes_and_approves() {
     let changed = format!(
         "{POLICY}  - id: unrelated\n    when: {{ topic: other.topic }}\n    decision: deny\n"
     );
-    let now = h.publish(&changed).await;
+    let now = publish_unreached(&h, &id, &changed).await;
+    assert_eq!(
+        item(&h, &id).await["policy_snapshot"],
+        before,
+        "not re-evaluated"
+    );
     assert_ne!(before, now.as_str());
     let (s, body) = h.approve(ALICE, &id, json!({})).await;
     assert_eq!(s, 200, "{body}");
@@ -44,7 +67,7 @@ async fn snapshot_drift_that_denies_is_a_stale_snapshot_conflict() {
         "    decision: require_human\n    reason: Payments need a human.",
         "    decision: deny\n    reason: Payments are frozen.",
     );
-    let now = h.publish(&denying).await;
+    let now = publish_unreached(&h, &id, &denying).await;
     let got = h.approve(ALICE, &id, json!({})).await;
     let message = format!(
         "policy drift denies this request under current snapshot (was={was} now={now} decision=DENY)"
@@ -61,9 +84,19 @@ async fn overlay_only_change_keeps_the_approval_valid() {
     let h = Harness::start().await;
     let id = h.payment().await;
     let was = item_snapshot(&h, &id).await;
+    let stream = open_stream(&h, None).await;
     let now = h.overlay(json!({"throttle_retry_after_s": 90})).await;
     assert_ne!(was, now);
     assert_eq!(was.split('|').next(), now.split('|').next());
+    // Same base: nothing is re-evaluated, and the item keeps the snapshot string it has.
+    let sentinel = h.payment().await;
+    let events = read_until(stream, "approval.required", 1).await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["policy.snapshot", "approval.required"]);
+    assert_eq!(events[1].data["job"]["id"], sentinel.as_str());
+    let it = item(&h, &id).await;
+    assert_eq!(it["policy_snapshot"], was.as_str());
+    assert_eq!(it["approval_revision"], 1);
     let (s, body) = h.approve(ALICE, &id, json!({})).await;
     assert_eq!(s, 200, "{body}");
     assert_eq!(

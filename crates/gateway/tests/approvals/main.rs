@@ -7,6 +7,7 @@ mod common;
 mod access;
 mod drift;
 mod items;
+mod reevaluation;
 mod resolution;
 mod validation;
 

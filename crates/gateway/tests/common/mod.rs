@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use countersign_gateway::config::{ApiKeyConfig, Credentials, Role};
 use countersign_gateway::{start, GatewayConfig, RunningGateway};
+use futures_util::StreamExt;
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 
@@ -86,6 +87,24 @@ impl Harness {
             .publish_policy(POLICY, "test")
             .await
             .expect("policy publishes");
+        Self::serving(running, dir)
+    }
+
+    /// Stops the gateway, lets `while_down` change its database file (as a crash or an older
+    /// gateway could have left it), and starts a new gateway on the same file. Nothing is
+    /// published on the way back up.
+    pub async fn restart(self, while_down: impl FnOnce(&rusqlite::Connection)) -> Self {
+        let Self { running, dir, .. } = self;
+        running.shutdown().await.expect("clean shutdown");
+        let path = dir.path().join("gw.db");
+        while_down(&rusqlite::Connection::open(&path).expect("open the file"));
+        let mut config = GatewayConfig::new("127.0.0.1:0".parse().expect("addr"), path);
+        config.credentials = credentials();
+        let running = start(config).await.expect("gateway restarts");
+        Self::serving(running, dir)
+    }
+
+    fn serving(running: RunningGateway, dir: tempfile::TempDir) -> Self {
         let base = format!("http://{}", running.addr);
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
@@ -235,4 +254,65 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: Option<&str>, message
         Some(c) => assert_eq!(body["code"], c, "{body}"),
         None => assert!(body.get("code").is_none(), "{body}"),
     }
+}
+
+/// One Server-Sent Event of the approvals stream.
+pub struct SseEvent {
+    pub id: i64,
+    pub kind: String,
+    pub data: Value,
+}
+
+/// Reads events until `count` events of kind `kind` arrived; returns all events read.
+pub async fn read_until(resp: reqwest::Response, kind: &str, count: usize) -> Vec<SseEvent> {
+    let mut stream = resp.bytes_stream();
+    let mut text = String::new();
+    let mut out: Vec<SseEvent> = Vec::new();
+    let reading = async {
+        while out.iter().filter(|e| e.kind == kind).count() < count {
+            let chunk = stream.next().await.expect("stream open").expect("chunk");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = text.find("\n\n") {
+                let block: String = text.drain(..end + 2).collect();
+                let (mut id, mut event, mut data) = (None, String::new(), String::new());
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("id:") {
+                        id = Some(v.trim().parse().expect("numeric id"));
+                    } else if let Some(v) = line.strip_prefix("event:") {
+                        event = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim_start());
+                    }
+                }
+                // Keep-alive comments carry no id.
+                if let Some(id) = id {
+                    let data = serde_json::from_str(&data).expect("json data");
+                    out.push(SseEvent {
+                        id,
+                        kind: event,
+                        data,
+                    });
+                }
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(20), reading)
+        .await
+        .expect("events arrive");
+    out
+}
+
+/// Opens the approvals event stream as alice, resuming after `last_event_id` if given.
+pub async fn open_stream(h: &Harness, last_event_id: Option<i64>) -> reqwest::Response {
+    let mut req = h.keyed(Method::GET, ALICE, "/api/v1/approvals/events");
+    if let Some(id) = last_event_id {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    let resp = sent(req).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .expect("ct")
+        .starts_with("text/event-stream"));
+    resp
 }

@@ -1,0 +1,201 @@
+//! `audit list | verify | export | mirror`: the profile's local ledger. Everything but
+//! `mirror` opens only the ledger file, so it works offline and without credentials.
+
+use std::path::PathBuf;
+
+use anyhow::anyhow;
+use clap::{Args, Subcommand};
+use countersign_client::audit::mirror_audit;
+use countersign_ledger::{ChainStatus, Entry, EntryKind, Query};
+use serde_json::{json, Value};
+
+use super::output::table;
+use super::time::{format_ms, parse_instant};
+use super::{context, CliError, Output};
+
+/// Pages of the gateway's audit log copied by one `audit mirror`.
+const MIRROR_MAX_PAGES: usize = 1000;
+/// Characters of an entry body shown in the text table.
+const SUMMARY_CHARS: usize = 80;
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List ledger entries, newest first.
+    List(ListArgs),
+    /// Check the hash chain; exits 7 naming the first broken entry.
+    Verify,
+    /// Export the ledger as JSON Lines, or one job's evidence pack with --job.
+    Export(ExportArgs),
+    /// Copy the gateway's audit log into the ledger (needs the gateway).
+    Mirror,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[arg(long, value_name = "JOB")]
+    job: Option<String>,
+    #[arg(long, value_name = "TOPIC")]
+    topic: Option<String>,
+    /// An entry kind (item_seen, job_request, verdict, decision_intent, decision_outcome,
+    /// conflict, login, logout, gateway_audit); repeatable.
+    #[arg(long, value_name = "KIND", value_parser = parse_kind)]
+    kind: Vec<EntryKind>,
+    /// Recorded at or after (RFC 3339 or Unix milliseconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    since: Option<i64>,
+    /// Recorded before (RFC 3339 or Unix milliseconds).
+    #[arg(long, value_name = "TIME", value_parser = parse_instant)]
+    until: Option<i64>,
+    /// A substring of the body, topic or job id.
+    #[arg(long, value_name = "TEXT")]
+    text: Option<String>,
+    /// Entries per page (at most 500).
+    #[arg(long, value_name = "N")]
+    limit: Option<u32>,
+    /// Continue after a previous page (its next_cursor).
+    #[arg(long, value_name = "SEQ")]
+    cursor: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The file to write (replaced atomically).
+    #[arg(long, value_name = "FILE")]
+    out: PathBuf,
+    /// Export this job's evidence pack instead of the whole ledger.
+    #[arg(long, value_name = "JOB")]
+    job: Option<String>,
+}
+
+fn parse_kind(text: &str) -> Result<EntryKind, String> {
+    text.parse()
+        .map_err(|e: countersign_ledger::LedgerError| e.to_string())
+}
+
+pub fn run(out: &Output, flag: Option<&str>, command: AuditCommand) -> Result<(), CliError> {
+    match command {
+        AuditCommand::List(args) => list(out, flag, args),
+        AuditCommand::Verify => verify(out, flag),
+        AuditCommand::Export(args) => export(out, flag, &args),
+        AuditCommand::Mirror => super::block_on(mirror(out, flag)),
+    }
+}
+
+/// The profile's ledger, which must exist: offline, no credentials needed.
+fn ledger(flag: Option<&str>) -> Result<std::sync::Arc<countersign_ledger::Ledger>, CliError> {
+    let (data, name) = context::ledger_name(flag)?;
+    context::existing_ledger(&data, &name)
+}
+
+fn list(out: &Output, flag: Option<&str>, args: ListArgs) -> Result<(), CliError> {
+    let page = ledger(flag)?.query(&Query {
+        since_ms: args.since,
+        until_ms: args.until,
+        kinds: args.kind,
+        job_id: args.job,
+        topic: args.topic,
+        text: args.text,
+        before_seq: args.cursor,
+        limit: args.limit,
+        ..Query::default()
+    })?;
+    if out.is_json() {
+        out.json(&page);
+    } else {
+        out.line(&entries_table(&page.entries));
+        if let Some(cursor) = page.next_cursor {
+            out.note(&format!("more: --cursor {cursor}"));
+        }
+    }
+    Ok(())
+}
+
+fn verify(out: &Output, flag: Option<&str>) -> Result<(), CliError> {
+    let report = ledger(flag)?.verify()?;
+    if let ChainStatus::Broken { at_seq, problem } = &report.status {
+        let detail = serde_json::to_value(&report).unwrap_or(Value::Null);
+        let code = detail["status"]["problem"]["code"]
+            .as_str()
+            .unwrap_or("broken")
+            .to_owned();
+        return Err(CliError::new(
+            "ledger_tampered",
+            anyhow!("the ledger is broken at seq {at_seq}: {code} ({problem:?})"),
+        )
+        .with_detail(detail));
+    }
+    if out.is_json() {
+        out.json(&report);
+    } else {
+        out.line(&format!(
+            "intact: {} entries, head seq {} hash {}",
+            report.entries_checked, report.head_seq, report.head_hash
+        ));
+    }
+    Ok(())
+}
+
+fn export(out: &Output, flag: Option<&str>, args: &ExportArgs) -> Result<(), CliError> {
+    let ledger = ledger(flag)?;
+    let summary = match &args.job {
+        Some(job) => {
+            let pack = ledger.export_evidence_pack(job, &args.out)?;
+            json!({ "path": args.out, "job_id": job, "entries": pack.proof.links.len(),
+                    "proof": pack.proof })
+        }
+        None => {
+            let header = ledger.export_jsonl(&args.out)?;
+            json!({ "path": args.out, "entries": header.entry_count, "header": header })
+        }
+    };
+    if out.is_json() {
+        out.json(&summary);
+    } else {
+        out.line(&format!(
+            "wrote {} entries to {}",
+            summary["entries"],
+            args.out.display()
+        ));
+    }
+    Ok(())
+}
+
+async fn mirror(out: &Output, flag: Option<&str>) -> Result<(), CliError> {
+    let session = context::connect(flag)?;
+    // The ledger keeps each event once, so reading from the start again is harmless.
+    let mirrored = mirror_audit(&session.client, &session.ledger, None, MIRROR_MAX_PAGES).await?;
+    if out.is_json() {
+        out.json(&json!({ "added": mirrored.added, "cursor": mirrored.cursor }));
+    } else {
+        out.line(&format!(
+            "mirrored {} new gateway audit events",
+            mirrored.added
+        ));
+    }
+    Ok(())
+}
+
+fn entries_table(entries: &[Entry]) -> String {
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|entry| {
+            let body = entry.body.to_string();
+            vec![
+                entry.seq.to_string(),
+                format_ms(entry.recorded_at),
+                entry.kind.to_string(),
+                entry.job_id.clone().unwrap_or_default(),
+                entry
+                    .outcome
+                    .clone()
+                    .or_else(|| entry.decision.clone())
+                    .unwrap_or_default(),
+                body.chars().take(SUMMARY_CHARS).collect(),
+            ]
+        })
+        .collect();
+    table(
+        &["SEQ", "RECORDED", "KIND", "JOB", "OUTCOME", "BODY"],
+        &rows,
+    )
+}

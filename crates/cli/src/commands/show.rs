@@ -1,0 +1,151 @@
+//! `show JOB`: one pending approval in full, and the verdict an approve would get right now
+//! (the core drift check, with the job hash recomputed from the full request when the gateway
+//! serves it).
+//!
+//! What is shown is recorded in the ledger: the item (`item_seen`, once per job hash), the
+//! request it was checked against, and the verdict with the item's identity as seen. A later
+//! `approve` binds to that record, so it approves exactly what this command displayed.
+
+use anyhow::anyhow;
+use clap::Args;
+use countersign_core::approval::{ApprovalCard, ApprovalItem};
+use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
+use countersign_ledger::{ItemSighting, NewEntry};
+use serde_json::{json, Value};
+
+use super::output::sanitize_for_terminal;
+use super::{context, CliError, Output};
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The job id.
+    job: String,
+}
+
+pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<(), CliError> {
+    let session = context::connect(flag)?;
+    let client = &session.client;
+    let item = client.pending_item(&args.job).await?.ok_or_else(|| {
+        CliError::new(
+            "not_found",
+            anyhow!("job {:?} is not pending approval", args.job),
+        )
+    })?;
+    let (snapshots, request) =
+        tokio::join!(client.policy_snapshots(), client.job_request(&args.job));
+    let (snapshots, request) = (snapshots?, request?);
+    let seen = SeenItem::from(&item);
+    let verdict = verify(&VerifyInput {
+        seen: &seen,
+        now: Some(&item),
+        current_snapshots: &snapshots,
+        request: request.as_ref().map(|doc| doc.job_request.as_slice()),
+    });
+
+    let ledger = &session.ledger;
+    ledger.mark_seen(&ItemSighting::from_item(&item)?)?;
+    if let Some(doc) = &request {
+        let body = serde_json::from_slice(&doc.job_request).unwrap_or(Value::Null);
+        ledger.append(NewEntry::job_request(&args.job, body))?;
+    }
+    ledger.append(NewEntry::verdict(&seen, &verdict)?)?;
+
+    let card = ApprovalCard::from(&item);
+    if out.is_json() {
+        out.json(&json!({
+            "item": item,
+            "card": card,
+            "verdict": verdict,
+            "verdict_message": verdict.message(),
+            "current_snapshot": snapshots.first(),
+        }));
+    } else {
+        out.line(&render(&item, &card, &verdict, snapshots.first()));
+    }
+    Ok(())
+}
+
+/// The card as `label: value` lines; every value is sanitized.
+fn render(
+    item: &ApprovalItem,
+    card: &ApprovalCard,
+    verdict: &Verdict,
+    current_snapshot: Option<&String>,
+) -> String {
+    let mut fields: Vec<(&str, String)> = vec![
+        ("job", card.job_id.clone()),
+        ("title", card.title.clone()),
+        ("topic", card.topic.clone()),
+        ("tenant", card.tenant.clone()),
+        ("requested by", card.requester.clone()),
+    ];
+    if let Some(workflow) = &card.workflow {
+        let name = [&workflow.name, &workflow.id]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        let step = [&workflow.step_name, &workflow.step_id]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .cloned()
+            .unwrap_or_default();
+        fields.push((
+            "workflow",
+            format!("{name} run {} step {step}", workflow.run_id),
+        ));
+    }
+    if let Some(summary) = &item.decision_summary {
+        fields.push(("why", summary.why.clone()));
+        fields.push(("next effect", summary.next_effect.clone()));
+    }
+    fields.extend([
+        ("rule", card.rule_id.clone()),
+        ("reason", card.reason.clone()),
+        ("risk tags", card.risk_tags.join(", ")),
+        ("constraints", compact(&card.constraints)),
+        ("input", compact(&item.job_input)),
+        ("policy snapshot", card.policy_snapshot.clone()),
+        (
+            "current policy",
+            current_snapshot.cloned().unwrap_or_default(),
+        ),
+        ("job hash", card.job_hash.clone()),
+        (
+            "revision",
+            card.approval_revision
+                .map(|r| r.to_string())
+                .unwrap_or_default(),
+        ),
+        (
+            "verdict",
+            format!("{} — {}", verdict.code(), verdict.message()),
+        ),
+    ]);
+    let width = fields
+        .iter()
+        .map(|(label, _)| label.len())
+        .max()
+        .unwrap_or(0);
+    fields
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(label, value)| {
+            format!(
+                "{:<width$}  {}",
+                format!("{label}:"),
+                sanitize_for_terminal(value),
+                width = width + 1
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn compact(value: &Value) -> String {
+    match value {
+        Value::Null => String::new(),
+        Value::Object(map) if map.is_empty() => String::new(),
+        other => other.to_string(),
+    }
+}

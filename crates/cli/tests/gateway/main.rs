@@ -1,0 +1,8 @@
+//! `countersign-cli` as a reviewer runs it against a real gateway: the built binary in its own
+//! process, the reference gateway on loopback, credentials in the environment.
+
+mod audit;
+mod login;
+mod review;
+mod support;
+mod watch;
