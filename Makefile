@@ -12,7 +12,7 @@ UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.
 help:
 	@echo "make run    start the desktop app (needs a display)"
 	@echo "make test   formatting, lints, every test, and the real app end to end"
-	@echo "make bench  benchmarks (results go to BENCHMARKS.md by hand)"
+	@echo "make bench  benchmarks (BENCHMARKS.md records the results)"
 
 system-deps:
 	@scripts/ensure-system-deps.sh build
@@ -61,8 +61,10 @@ test-e2e: e2e-deps ui
 	$(CARGO) build --package countersign --locked
 	tests/e2e/run.sh target/debug/countersign
 
+# Wall-clock (criterion) and instruction counts (callgrind, load-independent).
 bench:
 	$(CARGO) bench --package countersign-core --bench job_hash
+	scripts/bench-instructions.sh
 
 clean:
 	$(CARGO) clean
