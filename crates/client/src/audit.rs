@@ -7,6 +7,7 @@ use std::sync::Arc;
 use countersign_ledger::Ledger;
 use serde_json::Value;
 
+use crate::body::LIST_BODY_BYTES;
 use crate::error::{ClientError, Result};
 use crate::http::GatewayClient;
 use crate::ledger_call;
@@ -38,7 +39,10 @@ impl GatewayClient {
             query.push(("cursor", cursor.to_owned()));
         }
         let body = self
-            .send_json(self.get_with_query("api/v1/audit/events", &query)?)
+            .send_json(
+                self.get_with_query("api/v1/audit/events", &query)?,
+                LIST_BODY_BYTES,
+            )
             .await?;
         let items = match body.get("items") {
             None | Some(Value::Null) => Vec::new(),

@@ -18,6 +18,9 @@ pub enum ClientError {
     Forbidden(String),
     #[error("not found on the gateway: {0}")]
     NotFound(String),
+    /// No saved profile has this name (a local matter, unlike [`ClientError::NotFound`]).
+    #[error("no saved profile named {0:?}")]
+    ProfileNotFound(String),
     /// The gateway could not be reached or the connection broke.
     #[error("network error: {0}")]
     Network(String),
@@ -53,6 +56,22 @@ pub enum ClientError {
         decision_id: String,
         last_error: String,
     },
+    /// The gateway applied the decision but the ledger could not record it; the outbox row
+    /// stays open and [`crate::Decider::recover`] records it from the job record.
+    #[error(
+        "decision {decision_id} was applied by the gateway but could not be recorded: {message}"
+    )]
+    AppliedNotRecorded {
+        decision_id: String,
+        message: String,
+    },
+    /// Recovery gave up on a decision the gateway kept refusing while the job still waits
+    /// (so it did not land): the reviewer decides again.
+    #[error("decision {decision_id} was given up ({message}); decide again")]
+    Abandoned {
+        decision_id: String,
+        message: String,
+    },
     /// Another decision for this job is being made or is still open in the outbox
     /// (`decision_id` names the open outbox row; finish it with [`crate::Decider::recover`]).
     #[error("job {job_id} already has a decision in flight")]
@@ -76,6 +95,7 @@ impl ClientError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound(_) => "not_found",
+            Self::ProfileNotFound(_) => "profile_not_found",
             Self::Network(_) => "network",
             Self::Timeout => "timeout",
             Self::Unavailable { .. } => "gateway_unavailable",
@@ -87,6 +107,8 @@ impl ClientError {
             Self::SelfApprovalDenied(_) => "self_approval_denied",
             Self::GatewayProtocol(_) => "gateway_protocol",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
+            Self::AppliedNotRecorded { .. } => "applied_not_recorded",
+            Self::Abandoned { .. } => "decision_abandoned",
             Self::DecisionInFlight { .. } => "decision_in_flight",
             Self::SecretStore(_) => "secret_store",
             Self::Ledger(_) => "ledger",

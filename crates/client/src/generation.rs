@@ -3,6 +3,8 @@
 //! items, `/context`) and the reference gateway's extensions (`/request`, the event stream).
 //! Every feature starts unknown, is tried when it would help, and a missing route switches it
 //! off for the rest of the client's life, so a v0.9 gateway costs one extra 404 per feature.
+//! A feature seen working is never switched off again: a later missing-route answer is a
+//! passing fault (a proxy mid-restart), not a gateway that lost the endpoint.
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -10,7 +12,8 @@ use countersign_core::approval::ApprovalItem;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::http::{error_message, RawAnswer};
+use crate::body::error_message;
+use crate::http::RawAnswer;
 
 /// The API generation, as far as it is known.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -89,6 +92,15 @@ impl Detected {
         }
     }
 
+    /// A missing-route answer for `feature`: records it as absent and returns `true`, unless
+    /// it was seen working, which a single answer does not undo.
+    pub fn route_missing(&self, feature: Feature) -> bool {
+        let cell = self.cell(feature);
+        // Only an unknown or absent feature becomes absent; a working one stays working.
+        let previous = cell.compare_exchange(0, NO, Ordering::Relaxed, Ordering::Relaxed);
+        previous.unwrap_or_else(|current| current) != YES
+    }
+
     /// Enriched keys (`approval_status`, ...) exist only in the new generation.
     pub fn observe_items(&self, items: &[ApprovalItem]) {
         if let Some(item) = items.first() {
@@ -165,6 +177,16 @@ mod tests {
         assert_eq!(d.snapshot().generation, Generation::New);
         d.set(Feature::Events, false);
         assert_eq!(d.snapshot().events, Some(false));
+    }
+
+    #[test]
+    fn a_feature_seen_working_is_not_lost_to_one_missing_route() {
+        let d = Detected::default();
+        assert!(d.route_missing(Feature::Context), "unknown: absent");
+        assert_eq!(d.get(Feature::Context), Some(false));
+        d.set(Feature::RequestEndpoint, true);
+        assert!(!d.route_missing(Feature::RequestEndpoint));
+        assert_eq!(d.get(Feature::RequestEndpoint), Some(true));
     }
 
     #[test]

@@ -1,28 +1,32 @@
 //! [`GatewayClient`]: the typed HTTP calls to one gateway, with authentication, the tenant
 //! header, timeouts, bounded body reads and the mapping of error answers to [`ClientError`].
 //!
-//! Bodies from the gateway are hostile: they are read up to [`MAX_BODY_BYTES`], parsed
-//! leniently, and never panic the client.
+//! Bodies from the gateway are hostile: they are read up to a ceiling per endpoint (see
+//! [`crate::body`]), parsed leniently, and never panic the client.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use countersign_core::approval::{ApprovalItem, ApprovalPage};
 use countersign_core::outcome::DecisionAction;
+use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, Response, Url};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::body::{
+    error_message, read_capped, read_error_body, DOCUMENT_BODY_BYTES, LIST_BODY_BYTES,
+    SMALL_BODY_BYTES,
+};
 use crate::error::{ClientError, Result};
 use crate::generation::{is_missing_route, Capabilities, Detected, Feature};
-use crate::profile::{checked_base_url, AuthMethod, Profile};
+use crate::profile::{checked_base_url, tenant_header, AuthMethod, Profile};
 use crate::secrets::{Secret, SecretKind, SecretStore};
-
-/// Largest gateway answer read; more is a protocol error (a list page of 500 rich items is
-/// a few MiB at most).
-pub const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
-const MAX_ERROR_CHARS: usize = 300;
+use crate::session::session_info;
+use crate::text::clip;
+use crate::transport::{build_http, AuthHeader};
 
 /// How the client proves who it is.
 #[derive(Debug, Clone)]
@@ -80,16 +84,29 @@ pub struct JobStatus {
     pub state: String,
     pub approval_by: String,
     pub approval_job_hash: String,
+    /// The snapshot the approval was granted under (`approval_policy_snapshot`).
+    pub approval_policy_snapshot: String,
+    /// The request label `approval_granted` is `"true"` (CONTRACT.md §3).
+    pub approval_granted: bool,
     pub rejected_by: String,
 }
 
 /// `GET /api/v1/approvals/{id}/request` (extension).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestDoc {
-    pub job_id: String,
-    pub job_hash: String,
-    /// The protojson object, re-serialized for [`countersign_core::jobrequest`].
+    /// The protojson object exactly as served: [`countersign_core::jobrequest`] must judge
+    /// the bytes the gateway sent (duplicate keys, number spellings), not a re-serialization.
     pub job_request: Vec<u8>,
+}
+
+/// The wire form of a [`RequestDoc`]. The answer's own `job_hash` is not read: the hash
+/// that counts is the one the item claims, which the request is checked against.
+#[derive(Deserialize)]
+struct RequestAnswer<'a> {
+    #[serde(default)]
+    job_id: Option<String>,
+    #[serde(borrow)]
+    job_request: &'a RawValue,
 }
 
 /// One gateway, one tenant, one credential. Cheap to clone.
@@ -104,35 +121,15 @@ struct Inner {
     /// Without a whole-request timeout: event streams stay open indefinitely.
     stream_http: reqwest::Client,
     base: Url,
-    tenant: String,
-    credential: Credential,
+    /// Both headers are built once: a value a header cannot carry is refused when the
+    /// client is made, not reported as a network error on every call.
+    tenant: HeaderValue,
+    auth: AuthHeader,
+    /// How long to wait for the body of an error answer on the stream client, which has no
+    /// whole-request timeout of its own.
+    timeout: Duration,
     detected: Detected,
     identity: OnceCell<Option<SessionInfo>>,
-}
-
-pub(crate) fn build_http(config: &HttpConfig, total: Option<Duration>) -> Result<reqwest::Client> {
-    let mut builder = reqwest::Client::builder()
-        .connect_timeout(config.connect_timeout)
-        .read_timeout(config.stream_idle_timeout)
-        // The transport rule is checked on the base URL; never follow a redirect elsewhere.
-        .redirect(reqwest::redirect::Policy::none())
-        .user_agent(concat!("countersign/", env!("CARGO_PKG_VERSION")));
-    if let Some(total) = total {
-        builder = builder.timeout(total);
-    }
-    if let Some(pem) = &config.extra_root_pem {
-        let roots = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| ClientError::InvalidProfile(format!("extra CA certificates: {e}")))?;
-        if roots.is_empty() {
-            return Err(ClientError::InvalidProfile(
-                "extra CA certificates: no PEM certificate found".into(),
-            ));
-        }
-        builder = builder.tls_certs_merge(roots);
-    }
-    builder
-        .build()
-        .map_err(|e| ClientError::Network(format!("cannot build the HTTP client: {e}")))
 }
 
 impl GatewayClient {
@@ -153,8 +150,9 @@ impl GatewayClient {
                 http: build_http(config, Some(config.timeout))?,
                 stream_http: build_http(config, None)?,
                 base,
-                tenant: tenant.to_owned(),
-                credential,
+                tenant: tenant_header(tenant)?,
+                auth: AuthHeader::new(&credential)?,
+                timeout: config.timeout,
                 detected: Detected::default(),
                 identity: OnceCell::new(),
             }),
@@ -211,11 +209,9 @@ impl GatewayClient {
     }
 
     fn authed(&self, builder: RequestBuilder) -> RequestBuilder {
-        let builder = builder.header("X-Tenant-ID", &self.inner.tenant);
-        match &self.inner.credential {
-            Credential::ApiKey(key) => builder.header("X-API-Key", key.expose()),
-            Credential::Session(token) => builder.bearer_auth(token.expose()),
-        }
+        builder
+            .header("X-Tenant-ID", self.inner.tenant.clone())
+            .header(self.inner.auth.name.clone(), self.inner.auth.value.clone())
     }
 
     pub(crate) fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {
@@ -243,17 +239,34 @@ impl GatewayClient {
         Ok(self.authed(self.inner.stream_http.get(self.url(path)?)))
     }
 
-    /// Sends and reads the whole answer, whatever its status.
-    pub(crate) async fn send_raw(&self, builder: RequestBuilder) -> Result<RawAnswer> {
+    /// Sends and reads the answer, whatever its status: a 2xx body up to `limit` bytes (more
+    /// is an error), any other only as far as its message needs.
+    pub(crate) async fn send_raw(
+        &self,
+        builder: RequestBuilder,
+        limit: usize,
+    ) -> Result<RawAnswer> {
         let response = builder.send().await?;
         let status = response.status().as_u16();
-        let body = read_capped(response).await?;
+        let body = if response.status().is_success() {
+            read_capped(response, limit).await?
+        } else {
+            read_error_body(response, self.inner.timeout).await
+        };
         Ok(RawAnswer { status, body })
     }
 
-    /// Sends and returns the JSON body of a 2xx answer; other answers become errors.
-    pub(crate) async fn send_json(&self, builder: RequestBuilder) -> Result<Value> {
-        let answer = self.send_raw(builder).await?;
+    /// The error a refused (non-2xx) response stands for, reading little of its body.
+    pub(crate) async fn refusal(&self, response: Response) -> ClientError {
+        let status = response.status().as_u16();
+        let body = read_error_body(response, self.inner.timeout).await;
+        self.error_for(&RawAnswer { status, body })
+    }
+
+    /// Sends and returns the JSON body of a 2xx answer (up to `limit` bytes); other answers
+    /// become errors.
+    pub(crate) async fn send_json(&self, builder: RequestBuilder, limit: usize) -> Result<Value> {
+        let answer = self.send_raw(builder, limit).await?;
         if !(200..300).contains(&answer.status) {
             return Err(self.error_for(&answer));
         }
@@ -283,10 +296,28 @@ impl GatewayClient {
 
     /// A 401: for a session it means sign in again, for an API key the key is refused.
     pub(crate) fn unauthorized(&self, message: String) -> ClientError {
-        match self.inner.credential {
-            Credential::Session(_) => ClientError::ReauthRequired,
-            Credential::ApiKey(_) => ClientError::Unauthorized(message),
+        if self.inner.auth.session {
+            ClientError::ReauthRequired
+        } else {
+            ClientError::Unauthorized(message)
         }
+    }
+
+    /// A missing-route answer from an optional endpoint: `Ok` when the feature is absent
+    /// (now recorded so). One that already worked does not vanish on one answer (a load
+    /// balancer in the middle of a restart says 404 too), so then the answer is an error
+    /// worth retrying.
+    pub(crate) fn confirm_absent(&self, feature: Feature, answer: &RawAnswer) -> Result<()> {
+        if self.detected().route_missing(feature) {
+            return Ok(());
+        }
+        Err(ClientError::Unavailable {
+            status: answer.status,
+            message: format!(
+                "an endpoint that worked before answered as missing: {}",
+                error_message(&answer.body)
+            ),
+        })
     }
 
     /// One page of `GET /api/v1/approvals`.
@@ -304,7 +335,7 @@ impl GatewayClient {
             query.push(("cursor", cursor.to_string()));
         }
         let builder = self.get_with_query("api/v1/approvals", &query)?;
-        let body = self.send_json(builder).await?;
+        let body = self.send_json(builder, LIST_BODY_BYTES).await?;
         let page = ApprovalPage::from_value(body)
             .map_err(|e| ClientError::GatewayProtocol(e.to_string()))?;
         self.detected().observe_items(&page.items);
@@ -322,7 +353,10 @@ impl GatewayClient {
     /// `GET /api/v1/policy/snapshots`; element 0 is current.
     pub async fn policy_snapshots(&self) -> Result<Vec<String>> {
         let body = self
-            .send_json(self.request(Method::GET, "api/v1/policy/snapshots")?)
+            .send_json(
+                self.request(Method::GET, "api/v1/policy/snapshots")?,
+                SMALL_BODY_BYTES,
+            )
             .await?;
         match body.get("snapshots") {
             None | Some(Value::Null) => Ok(Vec::new()),
@@ -342,8 +376,10 @@ impl GatewayClient {
 
     /// `GET /api/v1/jobs/{id}`.
     pub async fn job_status(&self, job_id: &str) -> Result<JobStatus> {
-        let path = format!("api/v1/jobs/{}", path_segment(job_id));
-        let body = self.send_json(self.request(Method::GET, &path)?).await?;
+        let path = format!("api/v1/jobs/{}", path_segment(job_id)?);
+        let body = self
+            .send_json(self.request(Method::GET, &path)?, SMALL_BODY_BYTES)
+            .await?;
         let text = |key: &str| {
             body.get(key)
                 .and_then(Value::as_str)
@@ -355,6 +391,11 @@ impl GatewayClient {
             state: text("state"),
             approval_by: text("approval_by"),
             approval_job_hash: text("approval_job_hash"),
+            approval_policy_snapshot: text("approval_policy_snapshot"),
+            approval_granted: body
+                .pointer("/labels/approval_granted")
+                .and_then(Value::as_str)
+                == Some("true"),
             rejected_by: text("rejected_by"),
         })
     }
@@ -365,28 +406,19 @@ impl GatewayClient {
         if self.detected().get(Feature::RequestEndpoint) == Some(false) {
             return Ok(None);
         }
-        let path = format!("api/v1/approvals/{}/request", path_segment(job_id));
-        let answer = self.send_raw(self.request(Method::GET, &path)?).await?;
+        let path = format!("api/v1/approvals/{}/request", path_segment(job_id)?);
+        let answer = self
+            .send_raw(self.request(Method::GET, &path)?, DOCUMENT_BODY_BYTES)
+            .await?;
         if is_missing_route(&answer) {
-            self.detected().set(Feature::RequestEndpoint, false);
+            self.confirm_absent(Feature::RequestEndpoint, &answer)?;
             return Ok(None);
         }
         if !(200..300).contains(&answer.status) {
             return Err(self.error_for(&answer));
         }
         self.detected().set(Feature::RequestEndpoint, true);
-        let body: Value = serde_json::from_str(&answer.body)
-            .map_err(|e| ClientError::GatewayProtocol(format!("request answer: {e}")))?;
-        let text = |key: &str| body.get(key).and_then(Value::as_str).map(str::to_owned);
-        let request = body
-            .get("job_request")
-            .filter(|r| r.is_object())
-            .ok_or_else(|| ClientError::GatewayProtocol("`job_request` is not an object".into()))?;
-        Ok(Some(RequestDoc {
-            job_id: text("job_id").unwrap_or_default(),
-            job_hash: text("job_hash").unwrap_or_default(),
-            job_request: request.to_string().into_bytes(),
-        }))
+        request_doc(job_id, &answer.body).map(Some)
     }
 
     /// `GET /api/v1/approvals/{id}/context` (new generation); `None` when not offered.
@@ -394,10 +426,12 @@ impl GatewayClient {
         if self.detected().get(Feature::Context) == Some(false) {
             return Ok(None);
         }
-        let path = format!("api/v1/approvals/{}/context", path_segment(job_id));
-        let answer = self.send_raw(self.request(Method::GET, &path)?).await?;
+        let path = format!("api/v1/approvals/{}/context", path_segment(job_id)?);
+        let answer = self
+            .send_raw(self.request(Method::GET, &path)?, DOCUMENT_BODY_BYTES)
+            .await?;
         if is_missing_route(&answer) {
-            self.detected().set(Feature::Context, false);
+            self.confirm_absent(Feature::Context, &answer)?;
             return Ok(None);
         }
         if !(200..300).contains(&answer.status) {
@@ -418,11 +452,14 @@ impl GatewayClient {
     ) -> Result<RawAnswer> {
         let path = format!(
             "api/v1/approvals/{}/{}",
-            path_segment(job_id),
+            path_segment(job_id)?,
             action.as_str()
         );
         let answer = self
-            .send_raw(self.request(Method::POST, &path)?.json(body))
+            .send_raw(
+                self.request(Method::POST, &path)?.json(body),
+                SMALL_BODY_BYTES,
+            )
             .await?;
         self.detected().observe_error_body(&answer);
         Ok(answer)
@@ -456,71 +493,46 @@ impl GatewayClient {
     /// `GET /api/v1/auth/session`.
     pub async fn session(&self) -> Result<SessionInfo> {
         let body = self
-            .send_json(self.request(Method::GET, "api/v1/auth/session")?)
+            .send_json(
+                self.request(Method::GET, "api/v1/auth/session")?,
+                SMALL_BODY_BYTES,
+            )
             .await?;
         session_info(&body)
     }
 }
 
-pub(crate) fn session_info(user: &Value) -> Result<SessionInfo> {
-    let user = user.get("user").unwrap_or(user);
-    let principal = user
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|p| !p.is_empty())
-        .ok_or_else(|| ClientError::GatewayProtocol("session answer has no user id".into()))?;
-    Ok(SessionInfo {
-        principal: principal.to_owned(),
-        tenant: user
-            .get("tenant")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
-        roles: user
-            .get("roles")
-            .and_then(Value::as_array)
-            .map(|roles| {
-                roles
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default(),
+/// Parses a `/request` answer for `job_id`, keeping the request's bytes as served.
+fn request_doc(job_id: &str, body: &str) -> Result<RequestDoc> {
+    let answer: RequestAnswer<'_> = serde_json::from_str(body)
+        .map_err(|e| ClientError::GatewayProtocol(format!("request answer: {e}")))?;
+    if let Some(served) = answer.job_id.filter(|served| !served.is_empty()) {
+        if served != job_id {
+            return Err(ClientError::GatewayProtocol(format!(
+                "asked for the request of job {:?}, the gateway served job {:?}",
+                clip(job_id),
+                clip(&served)
+            )));
+        }
+    }
+    let raw = answer.job_request.get();
+    if !raw.starts_with('{') {
+        return Err(ClientError::GatewayProtocol(
+            "`job_request` is not an object".into(),
+        ));
+    }
+    Ok(RequestDoc {
+        job_request: raw.as_bytes().to_vec(),
     })
 }
 
-/// Reads the body up to [`MAX_BODY_BYTES`].
-pub(crate) async fn read_capped(mut response: Response) -> Result<String> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(ClientError::GatewayProtocol(format!(
-                "answer larger than {MAX_BODY_BYTES} bytes"
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
+/// A job id as one path segment: ids come from the gateway and must not add segments. An
+/// empty id, `.` and `..` would name another endpoint, and URL parsing treats `%2e` as a dot,
+/// so encoding cannot save them: they are refused.
+pub(crate) fn path_segment(id: &str) -> Result<String> {
+    if matches!(id, "" | "." | "..") {
+        return Err(ClientError::InvalidInput(format!("{id:?} is not a job id")));
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
-}
-
-/// The human message of an error answer: `error`, else `message`, else the text itself.
-pub(crate) fn error_message(body: &str) -> String {
-    let parsed = serde_json::from_str::<Value>(body.trim()).ok();
-    let field = parsed.as_ref().and_then(|v| {
-        v.get("error")
-            .or_else(|| v.get("message"))
-            .and_then(Value::as_str)
-    });
-    clip(field.unwrap_or(body.trim()))
-}
-
-fn clip(text: &str) -> String {
-    text.chars().take(MAX_ERROR_CHARS).collect()
-}
-
-/// A job id as one path segment: ids come from the gateway and must not add segments.
-pub(crate) fn path_segment(id: &str) -> String {
     let mut out = String::with_capacity(id.len());
     for byte in id.bytes() {
         match byte {
@@ -530,7 +542,7 @@ pub(crate) fn path_segment(id: &str) -> String {
             other => out.push_str(&format!("%{other:02X}")),
         }
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -556,18 +568,13 @@ mod tests {
 
     #[test]
     fn ids_stay_one_segment() {
-        assert_eq!(path_segment("b5901a94-eff3"), "b5901a94-eff3");
-        assert_eq!(path_segment("../x/y?z"), "..%2Fx%2Fy%3Fz");
-    }
-
-    #[test]
-    fn error_messages_prefer_json_fields() {
-        assert_eq!(error_message(r#"{"error":"nope","status":409}"#), "nope");
-        assert_eq!(error_message(r#"{"message":"m"}"#), "m");
-        assert_eq!(
-            error_message("job not awaiting approval\n"),
-            "job not awaiting approval"
-        );
-        assert_eq!(error_message(&"x".repeat(1000)).len(), MAX_ERROR_CHARS);
+        let segment = |id| path_segment(id).expect(id);
+        assert_eq!(segment("b5901a94-eff3"), "b5901a94-eff3");
+        assert_eq!(segment("../x/y?z"), "..%2Fx%2Fy%3Fz");
+        assert_eq!(segment("..."), "...");
+        for id in ["", ".", ".."] {
+            let error = path_segment(id).expect_err(id);
+            assert_eq!(error.code(), "invalid_input", "{id:?}");
+        }
     }
 }

@@ -45,13 +45,17 @@
 //! ```
 
 pub mod audit;
+mod body;
 pub mod decide;
 pub mod error;
 pub mod generation;
 pub mod http;
+mod paging;
 pub mod profile;
 pub mod secrets;
 pub mod session;
+mod text;
+mod transport;
 pub mod watch;
 
 use std::sync::Arc;

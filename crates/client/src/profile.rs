@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use reqwest::header::HeaderValue;
 use reqwest::Url;
 use serde::{Deserialize, Serialize};
 
@@ -41,9 +42,7 @@ impl Profile {
         if self.name.trim().is_empty() {
             return Err(ClientError::InvalidProfile("the name is empty".into()));
         }
-        if self.tenant.trim().is_empty() {
-            return Err(ClientError::InvalidProfile("the tenant is empty".into()));
-        }
+        tenant_header(&self.tenant)?;
         if let AuthMethod::Password { username } = &self.auth {
             if username.trim().is_empty() {
                 return Err(ClientError::InvalidProfile("the username is empty".into()));
@@ -56,6 +55,19 @@ impl Profile {
     pub fn base_url(&self) -> Result<Url> {
         checked_base_url(&self.gateway_url)
     }
+}
+
+/// The tenant as its `X-Tenant-ID` header value; a tenant a header cannot carry is refused
+/// here, where it reads as a profile problem, rather than on every call as a network error.
+pub(crate) fn tenant_header(tenant: &str) -> Result<HeaderValue> {
+    if tenant.trim().is_empty() {
+        return Err(ClientError::InvalidProfile("the tenant is empty".into()));
+    }
+    HeaderValue::from_str(tenant).map_err(|_| {
+        ClientError::InvalidProfile(format!(
+            "the tenant {tenant:?} contains characters an HTTP header cannot carry"
+        ))
+    })
 }
 
 /// Parses a gateway URL and applies the transport rule. User info, query and fragment are
@@ -124,7 +136,7 @@ impl ProfileStore {
         self.list()?
             .into_iter()
             .find(|p| p.name == name)
-            .ok_or_else(|| ClientError::NotFound(format!("profile {name:?}")))
+            .ok_or_else(|| ClientError::ProfileNotFound(name.to_owned()))
     }
 
     /// Adds the profile, or replaces the one with the same name.
@@ -220,6 +232,12 @@ mod tests {
             let err = profile(invalid).validate().expect_err(invalid);
             assert_eq!(err.code(), "invalid_profile", "{invalid}");
         }
+        for tenant in ["", "  ", "a\nb", "t\u{7f}"] {
+            let mut p = profile("https://gw.example.com");
+            p.tenant = tenant.into();
+            let err = p.validate().expect_err(tenant);
+            assert_eq!(err.code(), "invalid_profile", "{tenant:?}");
+        }
     }
 
     #[test]
@@ -240,7 +258,10 @@ mod tests {
         assert_eq!(store.get("work").expect("get"), p);
         assert!(store.remove("work").expect("remove"));
         assert!(!store.remove("work").expect("remove again"));
-        assert_eq!(store.get("work").expect_err("gone").code(), "not_found");
+        assert_eq!(
+            store.get("work").expect_err("gone").code(),
+            "profile_not_found"
+        );
         assert!(store.save(&profile("http://example.com")).is_err());
     }
 }

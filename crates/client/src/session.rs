@@ -1,15 +1,15 @@
 //! Signing in and out of a profile: where each credential is stored, and the one place a
 //! password is used (exchanged for a session token, then forgotten).
 
+use crate::body::{error_message, read_capped, SMALL_BODY_BYTES};
 use crate::error::{ClientError, Result};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::http::{
-    build_http, error_message, read_capped, session_info, GatewayClient, HttpConfig, SessionInfo,
-};
+use crate::http::{GatewayClient, HttpConfig, SessionInfo};
 use crate::profile::{AuthMethod, Profile};
 use crate::secrets::{Secret, SecretKind, SecretStore};
+use crate::transport::build_http;
 
 /// Stores an API key for an API-key profile and checks it against the gateway.
 pub async fn sign_in_with_api_key(
@@ -95,7 +95,7 @@ async fn login(
         .send()
         .await?;
     let status = response.status();
-    let body = read_capped(response).await?;
+    let body = read_capped(response, SMALL_BODY_BYTES).await?;
     if status == StatusCode::UNAUTHORIZED {
         return Err(ClientError::Unauthorized(error_message(&body)));
     }
@@ -121,4 +121,33 @@ async fn login(
     }
     let info = session_info(value.get("user").unwrap_or(&Value::Null))?;
     Ok((Secret::new(token), info))
+}
+
+/// Who an answer of `GET /api/v1/auth/session` or `POST /api/v1/auth/login` names.
+pub(crate) fn session_info(user: &Value) -> Result<SessionInfo> {
+    let user = user.get("user").unwrap_or(user);
+    let principal = user
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| ClientError::GatewayProtocol("session answer has no user id".into()))?;
+    Ok(SessionInfo {
+        principal: principal.to_owned(),
+        tenant: user
+            .get("tenant")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+        roles: user
+            .get("roles")
+            .and_then(Value::as_array)
+            .map(|roles| {
+                roles
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
 }

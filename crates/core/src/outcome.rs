@@ -92,6 +92,8 @@ pub enum GatewayOutcome {
     BadRequest {
         message: String,
     },
+    /// An answer this classifier does not recognise. With a 2xx `status` it is ambiguous
+    /// ([`GatewayOutcome::is_ambiguous`]): the job record decides whether the decision landed.
     Unexpected {
         status: u16,
         message: String,
@@ -124,12 +126,16 @@ impl GatewayOutcome {
         matches!(self, Self::RetryableLock { .. } | Self::Unavailable { .. })
     }
 
-    /// Whether the decision the client sent is in effect on the gateway.
-    pub fn is_final_success(&self) -> bool {
-        matches!(
-            self,
-            Self::Success { .. } | Self::AlreadyApproved { .. } | Self::AlreadyRejected { .. }
-        )
+    /// Whether the answer leaves open if the decision took effect, so only the job record can
+    /// settle it: a refusal that does not say how the job got resolved, or a 2xx this
+    /// classifier does not recognise (a gateway answering 2xx has most likely applied it, so
+    /// such an answer must never be taken as a refusal).
+    pub fn is_ambiguous(&self) -> bool {
+        match self {
+            Self::NotActionable { ambiguous, .. } => *ambiguous,
+            Self::Unexpected { status, .. } => is_success(*status),
+            _ => false,
+        }
     }
 
     /// The gateway's own text, empty for the success answers that carry none.

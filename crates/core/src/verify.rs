@@ -27,7 +27,7 @@ use ts_rs::TS;
 use crate::approval::{ApprovalCard, ApprovalItem};
 use crate::jobhash::job_hash;
 use crate::jobrequest::JobRequest;
-use crate::snapshot::same_policy;
+use crate::snapshot::{same_policy, snapshot_base};
 
 /// What the reviewer saw when deciding: the identity of the item on their screen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -257,8 +257,14 @@ pub fn verify(input: &VerifyInput<'_>) -> Verdict {
     }
 }
 
+/// Whether a snapshot id names a policy at all. Only the base is compared, so an id whose base
+/// is empty (`"|cfg:x"`) says nothing about the policy and would match any other empty base.
+fn names_a_policy(snapshot: &str) -> bool {
+    !snapshot_base(snapshot.trim()).is_empty()
+}
+
 fn check_policy(seen: &SeenItem, now: &ApprovalItem, current: &[String]) -> Option<Verdict> {
-    if seen.policy_snapshot.trim().is_empty() || now.policy_snapshot.trim().is_empty() {
+    if !names_a_policy(&seen.policy_snapshot) || !names_a_policy(&now.policy_snapshot) {
         return Some(unverifiable(
             UnverifiableReason::MissingItemSnapshot,
             "the approval has no policy snapshot",
@@ -268,7 +274,7 @@ fn check_policy(seen: &SeenItem, now: &ApprovalItem, current: &[String]) -> Opti
         .first()
         .map(|snapshot| snapshot.trim())
         .unwrap_or("");
-    if current.is_empty() {
+    if !names_a_policy(current) {
         return Some(unverifiable(
             UnverifiableReason::MissingCurrentSnapshot,
             "the gateway reported no current policy snapshot",

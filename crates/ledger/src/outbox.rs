@@ -14,6 +14,16 @@
 //! * once a final outcome is recorded, closing again is an error
 //!   ([`LedgerError::IntentClosed`], code `ledger_intent_closed`), not a silent success: a
 //!   second final answer means the decision was sent twice, which must not go unnoticed.
+//!
+//! Leases: a ledger file is shared by every process of a profile (the app, each CLI run), so
+//! "who is sending this decision now" has to live in the file, not in one process's memory.
+//! A row is driven only by the holder of its lease ([`Ledger::record_intent_leased`] gives it
+//! to the creator, [`Ledger::claim_intent`] to a recoverer when it is free or expired); the
+//! holder renews it before every send ([`Ledger::renew_lease`]) and gives it up when it stops
+//! ([`Ledger::release_intent`], or a final outcome). Leases are coordination, not history:
+//! taking and renewing one appends no chain entry.
+
+use std::time::Duration;
 
 use countersign_core::outcome::{DecisionAction, GatewayOutcome};
 use rusqlite::{params, Connection, Row};
@@ -38,6 +48,13 @@ pub struct DecisionIntent {
     /// The policy snapshot the reviewer saw.
     pub policy_snapshot: String,
     pub reason: String,
+    /// The reviewer's note, re-sent as it was when recovery finishes the decision.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
+    /// Whether the reviewer saw a workflow gate (no snapshot check), so recovery re-verifies
+    /// under the same rule instead of guessing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub workflow_gate: bool,
 }
 
 /// The gateway's answer to one attempt at sending a decision.
@@ -83,6 +100,11 @@ pub struct IntentRecord {
     pub last_outcome_seq: Option<u64>,
     /// Set when a final outcome was recorded.
     pub closed_at: Option<i64>,
+    /// Who holds the lease on the row, and until when (ledger clock, ms).
+    pub claimed_by: Option<String>,
+    pub lease_until: Option<i64>,
+    /// How often the row was claimed after its creator let go (recovery, withdrawal).
+    pub recoveries: u64,
 }
 
 /// A fresh random decision id (UUID v4).
@@ -91,8 +113,28 @@ pub fn new_decision_id() -> String {
 }
 
 impl Ledger {
-    /// Writes the outbox row and its `decision_intent` entry in one transaction.
+    /// Writes the outbox row and its `decision_intent` entry in one transaction, unleased: the
+    /// next recovery of any process may drive it (what a crash right after recording leaves).
     pub fn record_intent(&self, intent: &DecisionIntent) -> Result<Entry> {
+        self.insert_intent(intent, None)
+    }
+
+    /// [`Ledger::record_intent`] with the lease held by `holder` for `lease` from now, taken in
+    /// the same transaction, so no recoverer can drive the row while its creator sends it.
+    pub fn record_intent_leased(
+        &self,
+        intent: &DecisionIntent,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Entry> {
+        self.insert_intent(intent, Some((holder, lease)))
+    }
+
+    fn insert_intent(
+        &self,
+        intent: &DecisionIntent,
+        lease: Option<(&str, Duration)>,
+    ) -> Result<Entry> {
         for (name, value) in [
             ("decision_id", &intent.decision_id),
             ("job_id", &intent.job_id),
@@ -121,10 +163,14 @@ impl Ledger {
                 .decision(intent.action.as_str());
             new.topic.clone_from(&intent.topic);
             let entry = writer.append(new)?;
+            let (holder, until) = match lease {
+                Some((holder, lease)) => (Some(holder), Some(lease_end(writer.now_ms(), lease))),
+                None => (None, None),
+            };
             writer.conn().execute(
                 "INSERT INTO outbox (decision_id, job_id, topic, action, job_hash, policy_snapshot,
-                     reason, created_at, intent_seq)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                     reason, created_at, intent_seq, note, workflow_gate, claimed_by, lease_until)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
                 params![
                     intent.decision_id,
                     intent.job_id,
@@ -135,6 +181,10 @@ impl Ledger {
                     intent.reason,
                     entry.recorded_at,
                     to_sql_seq(entry.seq)?,
+                    intent.note,
+                    intent.workflow_gate,
+                    holder,
+                    until,
                 ],
             )?;
             Ok(entry)
@@ -166,9 +216,12 @@ impl Ledger {
             new.topic = record.intent.topic;
             let entry = writer.append(new)?;
             let closed_at = outcome.is_final.then_some(entry.recorded_at);
+            // A closed row has nothing left to drive, so its lease ends with it.
             writer.conn().execute(
                 "UPDATE outbox SET attempts = ?2, last_code = ?3, last_outcome_seq = ?4,
-                     closed_at = ?5
+                     closed_at = ?5,
+                     claimed_by = CASE WHEN ?5 IS NULL THEN claimed_by END,
+                     lease_until = CASE WHEN ?5 IS NULL THEN lease_until END
                  WHERE decision_id = ?1",
                 params![
                     decision_id,
@@ -182,6 +235,58 @@ impl Ledger {
         })
     }
 
+    /// Takes the lease on an open row for `holder` when nobody holds it or the holder's lease
+    /// ran out, counting one more recovery; the row as it stands after the claim, re-read in
+    /// the same transaction. `None` when the row is closed or someone else holds a live lease:
+    /// whoever holds it is driving it, and a closed row must never be sent again.
+    pub fn claim_intent(
+        &self,
+        decision_id: &str,
+        holder: &str,
+        lease: Duration,
+    ) -> Result<Option<IntentRecord>> {
+        self.write(|writer| {
+            let now = writer.now_ms();
+            let claimed = writer.conn().execute(
+                "UPDATE outbox SET claimed_by = ?2, lease_until = ?3, recoveries = recoveries + 1
+                 WHERE decision_id = ?1 AND closed_at IS NULL
+                   AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ?4)",
+                params![decision_id, holder, lease_end(now, lease), now],
+            )?;
+            if claimed == 0 {
+                return Ok(None);
+            }
+            find_intents(writer.conn(), "decision_id = ?1", decision_id)
+        })
+    }
+
+    /// Extends `holder`'s lease on an open row; `false` when the row closed or the lease was
+    /// lost (it expired and someone else claimed it): the caller must stop sending then.
+    pub fn renew_lease(&self, decision_id: &str, holder: &str, lease: Duration) -> Result<bool> {
+        self.write(|writer| {
+            let until = lease_end(writer.now_ms(), lease);
+            let renewed = writer.conn().execute(
+                "UPDATE outbox SET lease_until = ?3
+                 WHERE decision_id = ?1 AND claimed_by = ?2 AND closed_at IS NULL",
+                params![decision_id, holder, until],
+            )?;
+            Ok(renewed == 1)
+        })
+    }
+
+    /// Gives up `holder`'s lease on a row left open, so the next recovery need not wait for it
+    /// to expire. Releasing a lease one does not hold changes nothing.
+    pub fn release_intent(&self, decision_id: &str, holder: &str) -> Result<()> {
+        self.write(|writer| {
+            writer.conn().execute(
+                "UPDATE outbox SET claimed_by = NULL, lease_until = NULL
+                 WHERE decision_id = ?1 AND claimed_by = ?2",
+                params![decision_id, holder],
+            )?;
+            Ok(())
+        })
+    }
+
     /// Decisions without a final outcome, oldest first: what start-up recovery must finish.
     pub fn open_intents(&self) -> Result<Vec<IntentRecord>> {
         self.read(|conn| select_intents(conn, "closed_at IS NULL", None))
@@ -192,6 +297,10 @@ impl Ledger {
         self.read(|conn| find_intents(conn, "decision_id = ?1", decision_id))?
             .ok_or_else(|| LedgerError::not_found(format!("decision {decision_id}")))
     }
+}
+
+fn lease_end(now: i64, lease: Duration) -> i64 {
+    now.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// All decisions for one job, oldest first.
@@ -212,7 +321,8 @@ fn select_intents(
 ) -> Result<Vec<IntentRecord>> {
     let sql = format!(
         "SELECT decision_id, job_id, topic, action, job_hash, policy_snapshot, reason, created_at,
-                intent_seq, attempts, last_code, last_outcome_seq, closed_at
+                intent_seq, attempts, last_code, last_outcome_seq, closed_at, note, workflow_gate,
+                claimed_by, lease_until, recoveries
          FROM outbox WHERE {filter} ORDER BY intent_seq"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -253,6 +363,8 @@ fn intent_from_row(row: &Row<'_>) -> Result<IntentRecord> {
             job_hash: row.get(4)?,
             policy_snapshot: row.get(5)?,
             reason: row.get(6)?,
+            note: row.get(13)?,
+            workflow_gate: row.get(14)?,
         },
         created_at: row.get(7)?,
         intent_seq: from_sql_seq(row.get(8)?)?,
@@ -260,5 +372,8 @@ fn intent_from_row(row: &Row<'_>) -> Result<IntentRecord> {
         last_code: row.get(10)?,
         last_outcome_seq: optional_seq(11)?,
         closed_at: row.get(12)?,
+        claimed_by: row.get(15)?,
+        lease_until: row.get(16)?,
+        recoveries: from_sql_seq(row.get(17)?)?,
     })
 }

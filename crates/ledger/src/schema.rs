@@ -80,6 +80,15 @@ const MIGRATIONS: &[&str] = &[
         entry_seq INTEGER NOT NULL REFERENCES entries (seq)
     );
     ",
+    // v2: what recovery needs to re-send a decision exactly as the reviewer made it (the note,
+    // the gate flag the drift check depends on), and the cross-process lease on a row.
+    "
+    ALTER TABLE outbox ADD COLUMN note TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN workflow_gate INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN claimed_by TEXT;
+    ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
+    ALTER TABLE outbox ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
+    ",
 ];
 
 /// The schema version this build writes.

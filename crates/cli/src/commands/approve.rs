@@ -199,16 +199,16 @@ fn describe(report: &DecisionReport) -> String {
             } else {
                 sanitize_for_terminal(by)
             };
-            let ours = if *by_us {
-                " (an earlier attempt of ours)"
-            } else {
-                ""
-            };
+            // Our principal: an earlier attempt whose answer was lost, or another device.
+            let ours = if *by_us == Some(true) { " (you)" } else { "" };
             format!("{job} was already {done} by {by}{ours}")
         }
     };
     if let Some(verdict) = &report.verdict {
         text.push_str(&format!(" [{}]", verdict.code()));
+    }
+    if let Some(mismatch) = &report.mismatch {
+        text.push_str(&format!("; WARNING: {}", sanitize_for_terminal(mismatch)));
     }
     text
 }

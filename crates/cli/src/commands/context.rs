@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(saved_profile(data, Some("a")).expect("flag").name, "a");
         assert_eq!(
             saved_profile(data, Some("zz")).expect_err("unknown").code(),
-            "not_found"
+            "profile_not_found"
         );
         assert!(saved_profile(data, Some("../a")).is_err());
     }

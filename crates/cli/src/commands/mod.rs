@@ -112,10 +112,14 @@ pub fn exit_code_for(code: &str) -> u8 {
         | "insecure_transport"
         | "ledger_invalid_query"
         | "ledger_invalid_input" => exit::INVALID_INPUT,
-        "drift" | "conflict" | "decision_in_flight" | "ledger_intent_pending" => exit::CONFLICT,
+        "drift"
+        | "conflict"
+        | "decision_in_flight"
+        | "decision_abandoned"
+        | "ledger_intent_pending" => exit::CONFLICT,
         "unauthorized" | "reauth_required" | "forbidden" | "self_approval_denied" => exit::AUTH,
         "network" | "timeout" | "gateway_unavailable" | "outcome_unknown" => exit::NETWORK,
-        "not_found" | "ledger_not_found" => exit::NOT_FOUND,
+        "not_found" | "profile_not_found" | "ledger_not_found" => exit::NOT_FOUND,
         "ledger_tampered" => exit::TAMPERED,
         _ => exit::OTHER,
     }
@@ -250,6 +254,7 @@ mod tests {
     fn exit_codes_follow_the_engine_codes() {
         for (code, exit) in [
             ("drift", exit::CONFLICT),
+            ("decision_abandoned", exit::CONFLICT),
             ("conflict", exit::CONFLICT),
             ("decision_in_flight", exit::CONFLICT),
             ("unauthorized", exit::AUTH),
@@ -263,6 +268,7 @@ mod tests {
             ("insecure_transport", exit::INVALID_INPUT),
             ("ledger_invalid_query", exit::INVALID_INPUT),
             ("not_found", exit::NOT_FOUND),
+            ("profile_not_found", exit::NOT_FOUND),
             ("ledger_tampered", exit::TAMPERED),
             ("gateway_protocol", exit::OTHER),
             ("something_new", exit::OTHER),

@@ -78,6 +78,10 @@ fn print(out: &Output, event: &WatchEvent) {
         )),
         // Progress, not news: on stderr so stdout stays one line per item.
         WatchEvent::Synced { pending, .. } => out.note(&format!("{pending} pending")),
+        WatchEvent::Skipped { code, message } => out.note(&format!(
+            "skipped an unreadable event ({code}): {}",
+            sanitize_for_terminal(message)
+        )),
         WatchEvent::Disconnected {
             code,
             message,

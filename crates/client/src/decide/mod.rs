@@ -3,38 +3,73 @@
 //!
 //! 1. **Verify** (approve only): fetch the item, the snapshots and the request fresh and run
 //!    the drift verdict against what the reviewer saw; any drift refuses locally, nothing sent.
-//! 2. **Record the intent** in the ledger's outbox before the first byte goes out.
+//! 2. **Record the intent** in the ledger's outbox before the first byte goes out, with the
+//!    reason, the note and the gate flag, and the row's lease held by this [`Decider`].
 //! 3. **Send** with the reason/note (512 bytes max) and the `expected_*` preconditions.
-//! 4. **Retry** network errors, 5xx and lock answers with bounded backoff.
-//! 5. **Reconcile** ambiguous answers from the job record.
+//! 4. **Retry** network errors, 5xx and lock answers with bounded backoff, renewing the lease
+//!    and re-verifying an approval before every re-send (Cordum ignores the preconditions, so
+//!    only the client can refuse a retry under a request or policy that changed meanwhile).
+//! 5. **Reconcile** ambiguous answers from the job record ([`reconcile`]).
 //! 6. **Close** the outbox row. At start-up, [`Decider::recover`] finishes every open row
-//!    (re-verifying approvals first) before anything else.
+//!    whose lease is free (re-verifying approvals first) before anything else.
 //!
 //! Rejects skip step 1: refusing a request that changed is safe whatever it became.
+//!
+//! Who drives a row is decided in the ledger file, not in memory, because every process of a
+//! profile (the app, each CLI run) shares it: only the lease holder sends (see
+//! [`countersign_ledger::outbox`]). Whenever a call ends with its row still open, it reports
+//! [`ClientError::OutcomeUnknown`], never an error that looks final.
+//!
+//! A row that stays open blocks new decisions on its job ([`ClientError::DecisionInFlight`]
+//! names it). It is finished by [`Decider::recover`]; a row the gateway keeps refusing while
+//! the job still waits is closed after two identical refusals in one drive, and recovery
+//! gives up on a row after [`MAX_RECOVERIES`] claims (the job still waits, so nothing landed:
+//! [`ClientError::Abandoned`]). Either way the reviewer's next decision is a new row. A
+//! reviewer who does not want to wait can supersede an open row explicitly with
+//! [`Decider::withdraw`], which closes it only once the job record proves it did not land.
+//!
+//! [`Settlement::AlreadyApplied::by_us`] is `Some` only when the gateway tells us who we are
+//! (its session endpoint): an approval in effect under our principal may be an earlier
+//! attempt of ours whose answer was lost, or the same reviewer on another device; the client
+//! does not claim to know which, and without an identity it does not claim either way.
 
 mod reconcile;
 mod retry;
 mod send;
+mod settle;
 mod verify;
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::{SeenItem, Verdict};
-use countersign_ledger::{new_decision_id, DecisionIntent, Ledger, LedgerError, NewEntry};
+use countersign_ledger::{
+    new_decision_id, DecisionIntent, IntentRecord, Ledger, LedgerError, NewEntry,
+};
 use serde::Serialize;
 use serde_json::Value;
 
+pub(crate) use reconcile::{resolution_status, resolver};
 pub(crate) use retry::backoff;
 pub use retry::RetryPolicy;
 pub use send::{free_text, FREE_TEXT_MAX_BYTES};
 pub(crate) use verify::fetch_item;
 
 use self::reconcile::{reconcile, Reconciled};
+use self::settle::JobRead;
 use crate::error::{ClientError, Result};
 use crate::http::GatewayClient;
 use crate::ledger_call;
+
+/// How long an outbox lease lasts without renewal: longer than one send with its
+/// verification (a few requests of at most the HTTP timeout each), so a live holder never
+/// loses it, and short enough that a crashed one blocks recovery only briefly.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// Claims by recovery after which a row the gateway will not settle is given up.
+pub const MAX_RECOVERIES: u64 = 8;
 
 /// How a decision ended, when it is in effect on the gateway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,9 +77,10 @@ use crate::ledger_call;
 pub enum Settlement {
     /// This call made the decision.
     Applied,
-    /// The same decision was already in effect: an earlier attempt of ours (`by_us`), or
-    /// another reviewer or device that got there first. Not an error for the reviewer.
-    AlreadyApplied { by: String, by_us: bool },
+    /// The same decision was already in effect, by `by` (empty when the gateway does not
+    /// say). `by_us`: whether `by` is our own principal, `None` when the gateway cannot tell
+    /// us who we are or does not say who decided (see the module docs).
+    AlreadyApplied { by: String, by_us: Option<bool> },
 }
 
 /// The result of [`Decider::approve`], [`Decider::reject`] or one recovered intent.
@@ -59,6 +95,10 @@ pub struct DecisionReport {
     pub verdict: Option<Verdict>,
     /// Sends made by this call.
     pub attempts: u32,
+    /// Set when the gateway applied our approval but its record binds it to another request
+    /// hash or policy than the reviewer saw (recorded as a `conflict` entry too).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mismatch: Option<String>,
 }
 
 /// One open intent finished by [`Decider::recover`].
@@ -70,13 +110,16 @@ pub struct Recovered {
 }
 
 /// Makes decisions for one gateway and one ledger. Cheap to clone; clones share the set of
-/// jobs being decided, so [`Decider::recover`] never drives an intent a live call is driving.
+/// jobs being decided and the lease holder name.
 #[derive(Debug, Clone)]
 pub struct Decider {
     client: GatewayClient,
     ledger: Arc<Ledger>,
     retry: RetryPolicy,
+    /// Jobs a call of this process is deciding: keeps two calls of one process from both
+    /// verifying and recording; the lease does the same across processes.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    holder: Arc<str>,
 }
 
 /// A job claimed by one call of this process until dropped.
@@ -104,6 +147,7 @@ impl Decider {
             ledger,
             retry,
             in_flight: Arc::default(),
+            holder: Arc::from(format!("decider-{}", new_decision_id())),
         }
     }
 
@@ -160,8 +204,10 @@ impl Decider {
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
             reason: free_text(reason),
+            note: free_text(note),
+            workflow_gate: seen.workflow_gate,
         };
-        self.send_new(intent, &free_text(note), Some(verdict)).await
+        self.send_new(intent, Some(verdict)).await
     }
 
     /// Rejects the job; a reason is required.
@@ -184,19 +230,23 @@ impl Decider {
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
             reason,
+            note: free_text(note),
+            workflow_gate: seen.workflow_gate,
         };
-        self.send_new(intent, &free_text(note), None).await
+        self.send_new(intent, None).await
     }
 
     async fn send_new(
         &self,
         intent: DecisionIntent,
-        note: &str,
         verdict: Option<Verdict>,
     ) -> Result<DecisionReport> {
         let recorded = intent.clone();
-        let written =
-            ledger_call(&self.ledger, move |l| l.record_intent(&recorded).map(drop)).await;
+        let holder = Arc::clone(&self.holder);
+        let written = ledger_call(&self.ledger, move |l| {
+            l.record_intent_leased(&recorded, &holder, LEASE).map(drop)
+        })
+        .await;
         if let Err(ClientError::Ledger(LedgerError::IntentPending {
             job_id,
             decision_id,
@@ -208,15 +258,9 @@ impl Decider {
             });
         }
         written?;
-        let (settlement, attempts) = self.drive(&intent, note).await?;
-        Ok(DecisionReport {
-            job_id: intent.job_id,
-            action: intent.action,
-            decision_id: Some(intent.decision_id),
-            settlement,
-            verdict,
-            attempts,
-        })
+        // The approval was verified just now: the first send needs no second check.
+        let (settlement, attempts, mismatch) = self.drive_leased(&intent, true).await?;
+        Ok(report(&intent, settlement, verdict, attempts, mismatch))
     }
 
     /// The item is resolved already: fine when it went the reviewer's way, else a conflict.
@@ -226,8 +270,23 @@ impl Decider {
         action: DecisionAction,
         verdict: Verdict,
     ) -> Result<DecisionReport> {
-        let job = self.client.job_status(&seen.job_id).await?;
-        match reconcile(action, &job) {
+        let job = match self.read_job(&seen.job_id).await? {
+            JobRead::Record(job) => job,
+            JobRead::Gone(message) => return Err(ClientError::NotFound(message)),
+        };
+        // What the reviewer saw is what an approval in effect must match.
+        let as_seen = DecisionIntent {
+            decision_id: String::new(),
+            job_id: seen.job_id.clone(),
+            topic: None,
+            action,
+            job_hash: seen.job_hash.clone(),
+            policy_snapshot: seen.policy_snapshot.clone(),
+            reason: String::new(),
+            note: String::new(),
+            workflow_gate: seen.workflow_gate,
+        };
+        match reconcile(&as_seen, &job)? {
             Reconciled::Landed { by } => Ok(DecisionReport {
                 job_id: seen.job_id.clone(),
                 action,
@@ -235,6 +294,7 @@ impl Decider {
                 settlement: self.already(&by).await,
                 verdict: Some(verdict),
                 attempts: 0,
+                mismatch: None,
             }),
             // Listed as resolved yet the job waits (a refresh in between): the reviewer retries.
             Reconciled::Pending => Err(ClientError::Drift(verdict)),
@@ -258,111 +318,162 @@ impl Decider {
     }
 
     /// Finishes every decision left open by a crash or an exhausted retry budget, oldest
-    /// first. Call at start-up before anything else, and after the network comes back;
-    /// intents a live call of this process is driving are left to it.
+    /// first. Call at start-up before anything else, and after the network comes back.
+    /// Rows another call or process holds a live lease on are left to it, and so are rows
+    /// closed since the list was read: each row is claimed, and re-read, in one transaction.
     pub async fn recover(&self) -> Result<Vec<Recovered>> {
         let open = ledger_call(&self.ledger, Ledger::open_intents).await?;
         let mut finished = Vec::with_capacity(open.len());
-        for record in open {
-            let intent = record.intent;
-            let Some(_claim) = self.claim(&intent.job_id) else {
+        for listed in open {
+            let (decision_id, job_id) = (listed.intent.decision_id, listed.intent.job_id);
+            let Some(_claim) = self.claim(&job_id) else {
                 continue;
             };
-            let result = self.finish(&intent).await;
+            let (id, holder) = (decision_id.clone(), Arc::clone(&self.holder));
+            let result =
+                match ledger_call(&self.ledger, move |l| l.claim_intent(&id, &holder, LEASE)).await
+                {
+                    Ok(Some(record)) => self.finish(&record).await,
+                    Ok(None) => continue,
+                    Err(error) => Err(error),
+                };
             finished.push(Recovered {
-                decision_id: intent.decision_id.clone(),
-                job_id: intent.job_id.clone(),
+                decision_id,
+                job_id,
                 result,
             });
         }
         Ok(finished)
     }
 
-    /// One open intent: read the job; if the decision landed (or the job went another way)
-    /// close the row; if it still waits, re-verify an approval and send it.
-    async fn finish(&self, intent: &DecisionIntent) -> Result<DecisionReport> {
-        let report = |settlement, verdict, attempts| DecisionReport {
-            job_id: intent.job_id.clone(),
-            action: intent.action,
-            decision_id: Some(intent.decision_id.clone()),
-            settlement,
-            verdict,
-            attempts,
+    /// Withdraws an open decision the reviewer wants to replace: allowed only when nobody is
+    /// driving it (its lease is free) and the job record shows it did not land (the job still
+    /// awaits a decision); the row closes as `withdrawn` and the reviewer decides anew. If
+    /// the job shows it resolved meanwhile, the row is closed as recovery would and the
+    /// report says how (`Some`); an unreadable job leaves the row open.
+    pub async fn withdraw(&self, decision_id: &str) -> Result<Option<DecisionReport>> {
+        let id = decision_id.to_owned();
+        let listed = ledger_call(&self.ledger, move |l| l.intent(&id)).await?;
+        let job_id = listed.intent.job_id;
+        let busy = || ClientError::DecisionInFlight {
+            job_id: job_id.clone(),
+            decision_id: Some(decision_id.to_owned()),
         };
-        let job = match self.client.job_status(&intent.job_id).await {
-            Ok(job) => job,
-            Err(ClientError::NotFound(message)) => {
+        let _claim = self.claim(&job_id).ok_or_else(busy)?;
+        let (id, holder) = (decision_id.to_owned(), Arc::clone(&self.holder));
+        let Some(record) =
+            ledger_call(&self.ledger, move |l| l.claim_intent(&id, &holder, LEASE)).await?
+        else {
+            return Err(busy());
+        };
+        let intent = &record.intent;
+        let result = self.withdraw_claimed(intent).await;
+        self.release(intent).await;
+        result
+    }
+
+    async fn withdraw_claimed(&self, intent: &DecisionIntent) -> Result<Option<DecisionReport>> {
+        let job = match self.read_job(&intent.job_id).await? {
+            JobRead::Record(job) => job,
+            JobRead::Gone(message) => {
                 self.record(intent, "not_found", &message, Value::Null, true)
                     .await?;
                 return Err(ClientError::NotFound(message));
             }
-            Err(error) => return Err(error),
         };
-        match reconcile(intent.action, &job) {
+        let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
+        match reconcile(intent, &job)? {
+            Reconciled::Pending => {
+                let message = "withdrawn by the reviewer; the job still awaits a decision";
+                self.record(intent, "withdrawn", message, job_json, true)
+                    .await?;
+                Ok(None)
+            }
             Reconciled::Landed { by } => {
-                let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
-                self.record(
-                    intent,
-                    "reconciled",
-                    &format!("resolved by {by}"),
-                    job_json,
-                    true,
-                )
-                .await?;
-                Ok(report(self.already(&by).await, None, 0))
+                let message = format!("resolved by {by}");
+                self.record(intent, "reconciled", &message, job_json, true)
+                    .await?;
+                let settlement = self.already(&by).await;
+                Ok(Some(report(intent, settlement, None, 0, None)))
             }
             Reconciled::Conflict(outcome) => {
-                let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
-                self.record(
-                    intent,
-                    outcome.code(),
-                    outcome.server_message(),
-                    job_json,
-                    true,
-                )
-                .await?;
+                self.record_outcome(intent, &outcome, job_json, true)
+                    .await?;
                 Err(self.refusal(outcome))
-            }
-            Reconciled::Pending => {
-                let verdict = match intent.action {
-                    DecisionAction::Approve => Some(self.reverify(intent).await?),
-                    DecisionAction::Reject => None,
-                };
-                let (settlement, attempts) = self.drive(intent, "").await?;
-                Ok(report(settlement, verdict, attempts))
             }
         }
     }
 
-    /// Re-runs the drift check for a recovered approval against what the reviewer saw then.
-    async fn reverify(&self, intent: &DecisionIntent) -> Result<Verdict> {
-        let mut seen = SeenItem {
-            job_id: intent.job_id.clone(),
-            job_hash: intent.job_hash.clone(),
-            policy_snapshot: intent.policy_snapshot.clone(),
-            workflow_gate: false,
+    /// One claimed intent: read the job; if the decision landed (or the job went another way)
+    /// close the row; if it still waits, send it again (re-verifying an approval first).
+    async fn finish(&self, record: &IntentRecord) -> Result<DecisionReport> {
+        let intent = &record.intent;
+        let result = self.finish_claimed(record).await;
+        let result = self.unless_open(intent, result).await;
+        self.release(intent).await;
+        let (settlement, attempts, mismatch) = result?;
+        Ok(report(intent, settlement, None, attempts, mismatch))
+    }
+
+    async fn finish_claimed(
+        &self,
+        record: &IntentRecord,
+    ) -> Result<(Settlement, u32, Option<String>)> {
+        let intent = &record.intent;
+        let job = match self.read_job(&intent.job_id).await? {
+            JobRead::Record(job) => job,
+            JobRead::Gone(message) => {
+                self.record(intent, "not_found", &message, Value::Null, true)
+                    .await?;
+                return Err(ClientError::NotFound(message));
+            }
         };
-        // The gate flag is not in the outbox. Verification refuses snapshot-less items unless
-        // they are gates, so an intent without a snapshot can only have been a gate's.
-        if seen.policy_snapshot.trim().is_empty() {
-            seen.workflow_gate = verify::fetch_item(&self.client, &seen.job_id)
-                .await?
-                .is_some_and(|item| item.is_workflow_gate());
+        let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
+        match reconcile(intent, &job)? {
+            Reconciled::Landed { by } => {
+                let message = format!("resolved by {by}");
+                self.record(intent, "reconciled", &message, job_json, true)
+                    .await?;
+                Ok((self.already(&by).await, 0, None))
+            }
+            Reconciled::Conflict(outcome) => {
+                self.record_outcome(intent, &outcome, job_json, true)
+                    .await?;
+                Err(self.refusal(outcome))
+            }
+            // The job waits and we hold the lease, so no attempt of ours is in flight: none
+            // landed, and giving up is the truth, not a guess.
+            Reconciled::Pending if record.recoveries > MAX_RECOVERIES => {
+                let message = format!(
+                    "the gateway did not settle it in {MAX_RECOVERIES} recoveries and the job \
+                     still awaits a decision"
+                );
+                self.record(intent, "abandoned", &message, job_json, true)
+                    .await?;
+                Err(ClientError::Abandoned {
+                    decision_id: intent.decision_id.clone(),
+                    message,
+                })
+            }
+            Reconciled::Pending => self.drive(intent, false).await,
         }
-        let fresh = verify::check(&self.client, &seen).await?;
-        self.record_verification(&seen, &fresh).await?;
-        if fresh.verdict.is_verified() {
-            return Ok(fresh.verdict);
-        }
-        let verdict = fresh.verdict;
-        self.record(
-            intent,
-            "drift",
-            &verdict.message(),
-            serde_json::to_value(&verdict).unwrap_or(Value::Null),
-            true,
-        )
-        .await?;
-        Err(ClientError::Drift(verdict))
+    }
+}
+
+fn report(
+    intent: &DecisionIntent,
+    settlement: Settlement,
+    verdict: Option<Verdict>,
+    attempts: u32,
+    mismatch: Option<String>,
+) -> DecisionReport {
+    DecisionReport {
+        job_id: intent.job_id.clone(),
+        action: intent.action,
+        decision_id: Some(intent.decision_id.clone()),
+        settlement,
+        verdict,
+        attempts,
+        mismatch,
     }
 }

@@ -1,9 +1,18 @@
 //! Reconciliation: when an answer does not say whether our decision landed (a broken
-//! connection, v0.9's 409 "job not awaiting approval" on a repeat, a crash before the answer),
-//! the job record (`GET /api/v1/jobs/{id}`: state, `approval_by`, `rejected_by`) decides.
+//! connection, v0.9's 409 "job not awaiting approval" on a repeat, a 2xx this client cannot
+//! read, a crash before the answer), the job record (`GET /api/v1/jobs/{id}`) decides.
+//!
+//! An approval counts as in effect only with evidence of one (`approval_by`, or the request
+//! label `approval_granted="true"`, CONTRACT.md §3): a state alone says where the job went,
+//! not that a reviewer let it. And it counts as *ours* only when it is bound to what our
+//! reviewer saw: an `approval_job_hash` for another request, or an `approval_policy_snapshot`
+//! under another policy base, is somebody else's approval of something else — a conflict.
 
 use countersign_core::outcome::{DecisionAction, GatewayOutcome};
+use countersign_core::snapshot::same_policy;
+use countersign_ledger::DecisionIntent;
 
+use crate::error::{ClientError, Result};
 use crate::http::JobStatus;
 
 /// What the job record says about a decision.
@@ -14,51 +23,119 @@ pub(crate) enum Reconciled {
     Landed { by: String },
     /// Still waiting for a decision: nothing landed, sending is still possible.
     Pending,
-    /// Resolved otherwise (the opposite decision, an expiry, a cancelled run).
+    /// Resolved otherwise (the opposite decision, an expiry, a cancelled run, an approval of
+    /// another request or under another policy).
     Conflict(GatewayOutcome),
 }
 
-/// States an approved job moves through (CONTRACT.md §1.1.3: the idempotent-replay states,
-/// plus the terminal ones a dispatched job may reach).
-const APPROVED_STATES: &[&str] = &[
-    "PENDING",
-    "SCHEDULED",
-    "DISPATCHED",
-    "RUNNING",
-    "SUCCEEDED",
-    "FAILED",
-];
+const AWAITING: &str = "APPROVAL_REQUIRED";
+const DENIED: &str = "DENIED";
 
-pub(crate) fn reconcile(action: DecisionAction, job: &JobStatus) -> Reconciled {
-    let state = job.state.as_str();
-    if state == "APPROVAL_REQUIRED" {
-        return Reconciled::Pending;
+/// Whether the record carries evidence that some approval was granted.
+fn approved(job: &JobStatus) -> bool {
+    job.approval_granted || !job.approval_by.is_empty()
+}
+
+/// Who resolved the job, when the record says: the one rule the decision protocol and the
+/// queue watch share.
+pub(crate) fn resolver(job: &JobStatus) -> Option<String> {
+    let by = if approved(job) {
+        &job.approval_by
+    } else {
+        &job.rejected_by
+    };
+    Some(by.clone()).filter(|by| !by.is_empty())
+}
+
+/// How the job got resolved, in the event stream's words (`approved`, `rejected`, or the
+/// lower-cased state); `None` while the record says nothing.
+pub(crate) fn resolution_status(job: &JobStatus) -> Option<String> {
+    let status = if approved(job) {
+        "approved".to_owned()
+    } else if job.state == DENIED || !job.rejected_by.is_empty() {
+        "rejected".to_owned()
+    } else {
+        job.state.to_ascii_lowercase()
+    };
+    Some(status).filter(|s| !s.is_empty())
+}
+
+/// What `job` says about `intent`. A record without a state, or an approved-looking state
+/// without approval evidence, cannot settle anything: a protocol error, and the decision stays
+/// open.
+pub(crate) fn reconcile(intent: &DecisionIntent, job: &JobStatus) -> Result<Reconciled> {
+    let state = job.state.trim();
+    if state.is_empty() {
+        return Err(ClientError::GatewayProtocol(format!(
+            "job record for {} has no state",
+            intent.job_id
+        )));
     }
-    let approved = !job.approval_by.is_empty() || APPROVED_STATES.contains(&state);
-    let rejected = state == "DENIED";
-    match action {
-        DecisionAction::Approve if approved && !rejected => Reconciled::Landed {
-            by: job.approval_by.clone(),
-        },
-        DecisionAction::Reject if rejected => Reconciled::Landed {
-            by: job.rejected_by.clone(),
-        },
-        _ => {
-            let message = if rejected {
-                format!("job was rejected by {}", or_unknown(&job.rejected_by))
-            } else if approved {
-                format!("job was approved by {}", or_unknown(&job.approval_by))
-            } else if state.is_empty() {
-                "job is in an unknown state".to_owned()
-            } else {
-                format!("job is {state}")
-            };
-            Reconciled::Conflict(GatewayOutcome::NotActionable {
-                message,
-                ambiguous: false,
-            })
-        }
+    if state == AWAITING {
+        return Ok(Reconciled::Pending);
     }
+    let rejected = state == DENIED;
+    let conflict = |message: String| {
+        Ok(Reconciled::Conflict(GatewayOutcome::NotActionable {
+            message,
+            ambiguous: false,
+        }))
+    };
+    if rejected {
+        return match intent.action {
+            DecisionAction::Reject => Ok(Reconciled::Landed {
+                by: job.rejected_by.clone(),
+            }),
+            DecisionAction::Approve => conflict(format!(
+                "job was rejected by {}",
+                or_unknown(&job.rejected_by)
+            )),
+        };
+    }
+    if !approved(job) {
+        return match state {
+            // The states an approved job moves through: without evidence the record is
+            // contradictory, so it settles nothing.
+            "PENDING" | "SCHEDULED" | "DISPATCHED" | "RUNNING" | "SUCCEEDED" => {
+                Err(ClientError::GatewayProtocol(format!(
+                    "job {} is {state} but its record shows no approval",
+                    intent.job_id
+                )))
+            }
+            _ => conflict(format!("job is {state}")),
+        };
+    }
+    let by = or_unknown(&job.approval_by);
+    if intent.action == DecisionAction::Reject {
+        return conflict(format!("job was approved by {by}"));
+    }
+    if let Some(mismatch) = approval_mismatch(intent, job) {
+        return conflict(format!("job was approved by {by} {mismatch}"));
+    }
+    Ok(Reconciled::Landed {
+        by: job.approval_by.clone(),
+    })
+}
+
+/// How the approval in effect differs from what our reviewer saw, if it does. Fields the
+/// gateway leaves empty (v0.9, workflow gates without a snapshot) prove nothing either way.
+pub(crate) fn approval_mismatch(intent: &DecisionIntent, job: &JobStatus) -> Option<String> {
+    let hash = job.approval_job_hash.trim();
+    if !hash.is_empty() && hash != intent.job_hash.trim() {
+        return Some(format!(
+            "for another request (job hash {hash}, the reviewer saw {})",
+            intent.job_hash
+        ));
+    }
+    let snapshot = job.approval_policy_snapshot.trim();
+    let checked = !intent.workflow_gate && !intent.policy_snapshot.trim().is_empty();
+    if checked && !snapshot.is_empty() && !same_policy(snapshot, &intent.policy_snapshot) {
+        return Some(format!(
+            "under another policy (snapshot {snapshot}, the reviewer saw {})",
+            intent.policy_snapshot
+        ));
+    }
+    None
 }
 
 fn or_unknown(text: &str) -> &str {
@@ -73,62 +150,169 @@ fn or_unknown(text: &str) -> &str {
 mod tests {
     use super::*;
 
+    fn intent(action: DecisionAction) -> DecisionIntent {
+        DecisionIntent {
+            decision_id: "d".into(),
+            job_id: "j".into(),
+            topic: None,
+            action,
+            job_hash: "h1".into(),
+            policy_snapshot: "s1|cfg:a".into(),
+            reason: "r".into(),
+            note: String::new(),
+            workflow_gate: false,
+        }
+    }
+
     fn job(state: &str, approval_by: &str, rejected_by: &str) -> JobStatus {
         JobStatus {
             id: "j".into(),
             state: state.into(),
             approval_by: approval_by.into(),
-            approval_job_hash: String::new(),
             rejected_by: rejected_by.into(),
+            ..JobStatus::default()
         }
     }
+
+    fn message(result: Result<Reconciled>) -> String {
+        match result {
+            Ok(Reconciled::Conflict(outcome)) => outcome.server_message().to_owned(),
+            other => panic!("conflict expected, got {other:?}"),
+        }
+    }
+
+    const APPROVED_STATES: &[&str] = &[
+        "PENDING",
+        "SCHEDULED",
+        "DISPATCHED",
+        "RUNNING",
+        "SUCCEEDED",
+        "FAILED",
+    ];
 
     #[test]
     fn pending_jobs_are_pending_for_both_actions() {
         for action in [DecisionAction::Approve, DecisionAction::Reject] {
             assert_eq!(
-                reconcile(action, &job("APPROVAL_REQUIRED", "", "")),
+                reconcile(&intent(action), &job("APPROVAL_REQUIRED", "", "")).expect("read"),
                 Reconciled::Pending
             );
         }
     }
 
     #[test]
-    fn approvals_land_in_every_approved_state() {
+    fn approvals_land_only_with_evidence() {
+        let approve = intent(DecisionAction::Approve);
         for state in APPROVED_STATES {
             assert_eq!(
-                reconcile(DecisionAction::Approve, &job(state, "alice", "")),
+                reconcile(&approve, &job(state, "alice", "")).expect("read"),
                 Reconciled::Landed { by: "alice".into() }
             );
-            assert!(matches!(
-                reconcile(DecisionAction::Reject, &job(state, "alice", "")),
-                Reconciled::Conflict(_)
-            ));
+            let by_label = JobStatus {
+                approval_granted: true,
+                ..job(state, "", "")
+            };
+            assert_eq!(
+                reconcile(&approve, &by_label).expect("read"),
+                Reconciled::Landed { by: "".into() }
+            );
+            assert_eq!(
+                message(reconcile(
+                    &intent(DecisionAction::Reject),
+                    &job(state, "alice", "")
+                )),
+                "job was approved by alice"
+            );
         }
-        // v0.9 shows the approver even once the job failed downstream.
+        // A state alone is no approval: contradictory while moving on, a conflict once failed.
+        for state in ["PENDING", "SCHEDULED", "RUNNING", "SUCCEEDED"] {
+            let error = reconcile(&approve, &job(state, "", "")).expect_err("no evidence");
+            assert_eq!(error.code(), "gateway_protocol", "{state}");
+        }
         assert_eq!(
-            reconcile(DecisionAction::Approve, &job("FAILED", "alice", "")),
-            Reconciled::Landed { by: "alice".into() }
+            message(reconcile(&approve, &job("FAILED", "", ""))),
+            "job is FAILED"
         );
     }
 
     #[test]
-    fn rejections_and_other_ends() {
+    fn an_approval_of_something_else_is_a_conflict() {
+        let approve = intent(DecisionAction::Approve);
+        let other_hash = JobStatus {
+            approval_job_hash: "h2".into(),
+            ..job("PENDING", "bob", "")
+        };
+        assert!(message(reconcile(&approve, &other_hash)).contains("another request"));
+        let other_policy = JobStatus {
+            approval_job_hash: "h1".into(),
+            approval_policy_snapshot: "s2|cfg:a".into(),
+            ..job("PENDING", "bob", "")
+        };
+        assert!(message(reconcile(&approve, &other_policy)).contains("another policy"));
+        // Only the base counts, and gates are exempt from the snapshot rule.
+        let overlay_only = JobStatus {
+            approval_policy_snapshot: "s1|cfg:b".into(),
+            ..other_policy.clone()
+        };
+        assert!(matches!(
+            reconcile(&approve, &overlay_only),
+            Ok(Reconciled::Landed { .. })
+        ));
+        let gate = DecisionIntent {
+            workflow_gate: true,
+            ..approve
+        };
+        assert!(matches!(
+            reconcile(&gate, &other_policy),
+            Ok(Reconciled::Landed { .. })
+        ));
+    }
+
+    #[test]
+    fn rejections_other_ends_and_unreadable_records() {
         assert_eq!(
-            reconcile(DecisionAction::Reject, &job("DENIED", "", "bob")),
+            reconcile(&intent(DecisionAction::Reject), &job("DENIED", "", "bob")).expect("read"),
             Reconciled::Landed { by: "bob".into() }
         );
-        let Reconciled::Conflict(outcome) =
-            reconcile(DecisionAction::Approve, &job("DENIED", "", "bob"))
-        else {
-            panic!("conflict expected");
-        };
-        assert_eq!(outcome.server_message(), "job was rejected by bob");
-        for state in ["TIMEOUT", "CANCELLED", ""] {
-            assert!(matches!(
-                reconcile(DecisionAction::Approve, &job(state, "", "")),
-                Reconciled::Conflict(_)
-            ));
+        assert_eq!(
+            message(reconcile(
+                &intent(DecisionAction::Approve),
+                &job("DENIED", "", "bob")
+            )),
+            "job was rejected by bob"
+        );
+        for state in ["TIMEOUT", "CANCELLED"] {
+            assert_eq!(
+                message(reconcile(
+                    &intent(DecisionAction::Approve),
+                    &job(state, "", "")
+                )),
+                format!("job is {state}")
+            );
         }
+        for action in [DecisionAction::Approve, DecisionAction::Reject] {
+            let error = reconcile(&intent(action), &job(" ", "alice", "")).expect_err("no state");
+            assert_eq!(error.code(), "gateway_protocol");
+        }
+    }
+
+    #[test]
+    fn the_resolver_rule() {
+        assert_eq!(resolver(&job("PENDING", "alice", "")), Some("alice".into()));
+        assert_eq!(resolver(&job("DENIED", "", "bob")), Some("bob".into()));
+        assert_eq!(resolver(&job("TIMEOUT", "", "")), None);
+        assert_eq!(
+            resolution_status(&job("PENDING", "alice", "")).as_deref(),
+            Some("approved")
+        );
+        assert_eq!(
+            resolution_status(&job("DENIED", "", "")).as_deref(),
+            Some("rejected")
+        );
+        assert_eq!(
+            resolution_status(&job("TIMEOUT", "", "")).as_deref(),
+            Some("timeout")
+        );
+        assert_eq!(resolution_status(&job("", "", "")), None);
     }
 }

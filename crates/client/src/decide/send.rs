@@ -3,10 +3,10 @@
 //! recorded in the ledger, final or not, so the history shows each try.
 
 use countersign_core::outcome::{classify, DecisionAction, GatewayOutcome};
-use countersign_ledger::{DecisionIntent, DecisionOutcome};
+use countersign_ledger::DecisionIntent;
 use serde_json::{json, Value};
 
-use super::reconcile::{reconcile, Reconciled};
+use super::settle::Answer;
 use super::{Decider, Settlement};
 use crate::error::{ClientError, Result};
 
@@ -26,10 +26,10 @@ pub fn free_text(text: &str) -> String {
 
 /// The JSON body of approve or reject. The `expected_*` preconditions are the reference
 /// gateway's extension; Cordum ignores unknown fields, so they are always sent on approve.
-pub(crate) fn decision_body(intent: &DecisionIntent, note: &str) -> Value {
+pub(crate) fn decision_body(intent: &DecisionIntent) -> Value {
     let mut body = json!({ "reason": intent.reason });
-    if !note.is_empty() {
-        body["note"] = json!(note);
+    if !intent.note.is_empty() {
+        body["note"] = json!(intent.note);
     }
     if intent.action == DecisionAction::Approve {
         body["expected_job_hash"] = json!(intent.job_hash);
@@ -41,8 +41,9 @@ pub(crate) fn decision_body(intent: &DecisionIntent, note: &str) -> Value {
 }
 
 /// How one attempt ended.
-enum Step {
-    Done(Settlement),
+pub(super) enum Step {
+    /// Settled; the text names a mismatch between the approval in effect and what was seen.
+    Done(Settlement, Option<String>),
     /// Worth another try. `uncertain` means the gateway may have committed this attempt
     /// (the answer was lost, or came from something in between, like a proxy's 502).
     Retry {
@@ -52,48 +53,91 @@ enum Step {
     Fail(ClientError),
 }
 
+/// What one drive has learnt so far.
+#[derive(Debug, Default)]
+pub(super) struct Drive {
+    /// An earlier attempt may have landed.
+    pub uncertain: bool,
+    pub last_error: String,
+    /// The last ambiguous answer met while the job was verified waiting, as code and text.
+    pub last_ambiguous: Option<(String, String)>,
+    pub sends: u32,
+}
+
 fn server_body(body: &str) -> Value {
     serde_json::from_str(body.trim())
-        .unwrap_or_else(|_| Value::String(body.trim().chars().take(500).collect()))
+        .unwrap_or_else(|_| Value::String(crate::text::clip(body.trim())))
 }
 
 impl Decider {
+    /// [`Decider::drive`], then: a row left open is reported as
+    /// [`ClientError::OutcomeUnknown`], and the lease is given back either way.
+    pub(super) async fn drive_leased(
+        &self,
+        intent: &DecisionIntent,
+        verified: bool,
+    ) -> Result<(Settlement, u32, Option<String>)> {
+        let result = self.drive(intent, verified).await;
+        let result = self.unless_open(intent, result).await;
+        self.release(intent).await;
+        result
+    }
+
     /// Sends the intent until it settles or the retry budget is spent; in the latter case the
-    /// outbox row stays open and [`ClientError::OutcomeUnknown`] says so.
+    /// outbox row stays open. Before every send the lease is renewed, and an approval is
+    /// re-verified unless `verified` says the first send was checked just now.
     pub(super) async fn drive(
         &self,
         intent: &DecisionIntent,
-        note: &str,
-    ) -> Result<(Settlement, u32)> {
-        let body = decision_body(intent, note);
-        let mut uncertain = false;
-        let mut last_error = String::new();
-        for attempt in 1..=self.retry.attempts() {
-            if attempt > 1 {
-                tokio::time::sleep(self.retry.delay(attempt - 1)).await;
+        verified: bool,
+    ) -> Result<(Settlement, u32, Option<String>)> {
+        let body = decision_body(intent);
+        let mut drive = Drive::default();
+        for round in 1..=self.retry.attempts() {
+            if round > 1 {
+                tokio::time::sleep(self.retry.delay(round - 1)).await;
             }
-            match self.attempt(intent, &body, uncertain).await? {
-                Step::Done(settlement) => return Ok((settlement, attempt)),
+            self.renew(intent).await?;
+            let step = if intent.action == DecisionAction::Approve && (round > 1 || !verified) {
+                match self.reverify(intent).await {
+                    Ok(true) => self.attempt(intent, &body, &mut drive).await?,
+                    // Not pending any more: maybe our earlier attempt; the job says.
+                    Ok(false) => {
+                        self.settle_from_job(intent, Answer::NotPending, &mut drive)
+                            .await?
+                    }
+                    Err(error) if error.is_transient() => Step::Retry {
+                        why: error.to_string(),
+                        uncertain: false,
+                    },
+                    Err(error) => return Err(error),
+                }
+            } else {
+                self.attempt(intent, &body, &mut drive).await?
+            };
+            match step {
+                Step::Done(settlement, mismatch) => return Ok((settlement, drive.sends, mismatch)),
                 Step::Fail(error) => return Err(error),
-                Step::Retry { why, uncertain: u } => {
-                    uncertain |= u;
-                    last_error = why;
+                Step::Retry { why, uncertain } => {
+                    drive.uncertain |= uncertain;
+                    drive.last_error = why;
                 }
             }
         }
         Err(ClientError::OutcomeUnknown {
             decision_id: intent.decision_id.clone(),
-            last_error,
+            last_error: drive.last_error,
         })
     }
 
-    /// One send. `uncertain`: an earlier attempt may have landed.
+    /// One send.
     async fn attempt(
         &self,
         intent: &DecisionIntent,
         body: &Value,
-        uncertain: bool,
+        drive: &mut Drive,
     ) -> Result<Step> {
+        drive.sends += 1;
         let answer = match self
             .client
             .post_decision(&intent.job_id, intent.action, body)
@@ -115,14 +159,14 @@ impl Decider {
         let outcome = classify(intent.action, answer.status, &answer.body);
         let server = server_body(&answer.body);
         match &outcome {
-            GatewayOutcome::Success { .. } => {
-                self.record_outcome(intent, &outcome, server, true).await?;
-                Ok(Step::Done(Settlement::Applied))
-            }
-            GatewayOutcome::AlreadyApproved { by, .. }
-            | GatewayOutcome::AlreadyRejected { by, .. } => {
-                self.record_outcome(intent, &outcome, server, true).await?;
-                Ok(Step::Done(self.already(by).await))
+            GatewayOutcome::Success { .. } => self.applied(intent, &outcome, server).await,
+            // A replay says some decision of this kind is in effect, not that it is the one the
+            // reviewer saw: the job record's approval fields say that.
+            GatewayOutcome::AlreadyApproved { .. } | GatewayOutcome::AlreadyRejected { .. } => {
+                self.record_outcome(intent, &outcome, server, false).await?;
+                drive.uncertain = true;
+                self.settle_from_job(intent, Answer::Ambiguous(outcome), drive)
+                    .await
             }
             _ if outcome.is_retryable() => {
                 self.record_outcome(intent, &outcome, server, false).await?;
@@ -132,16 +176,18 @@ impl Decider {
                     uncertain: matches!(outcome, GatewayOutcome::Unavailable { .. }),
                 })
             }
-            GatewayOutcome::NotActionable {
-                ambiguous: true, ..
-            } => {
+            _ if outcome.is_ambiguous() => {
                 self.record_outcome(intent, &outcome, server, false).await?;
-                self.settle_from_job(intent, None).await
+                // An unreadable 2xx most likely applied it.
+                drive.uncertain |= matches!(outcome, GatewayOutcome::Unexpected { .. });
+                self.settle_from_job(intent, Answer::Ambiguous(outcome), drive)
+                    .await
             }
             // A refusal may follow an attempt that landed (its answer lost); the job decides.
-            _ if uncertain => {
+            _ if drive.uncertain => {
                 self.record_outcome(intent, &outcome, server, false).await?;
-                self.settle_from_job(intent, Some(outcome)).await
+                self.settle_from_job(intent, Answer::Refusal(outcome), drive)
+                    .await
             }
             _ => {
                 self.record_outcome(intent, &outcome, server, true).await?;
@@ -150,117 +196,26 @@ impl Decider {
         }
     }
 
-    /// Reads the job to settle an answer that does not say how the job got resolved.
-    /// `refusal` is the gateway's answer when it refused outright: it becomes final unless
-    /// the job shows our decision in effect; when the job cannot be read, the row stays open
-    /// for [`Decider::recover`].
-    async fn settle_from_job(
-        &self,
-        intent: &DecisionIntent,
-        refusal: Option<GatewayOutcome>,
-    ) -> Result<Step> {
-        let job = match self.client.job_status(&intent.job_id).await {
-            Ok(job) => job,
-            Err(error) => {
-                return Ok(match refusal {
-                    Some(outcome) => Step::Fail(self.refusal(outcome)),
-                    None if error.is_transient() => Step::Retry {
-                        why: error.to_string(),
-                        uncertain: true,
-                    },
-                    None => Step::Fail(error),
-                })
-            }
-        };
-        Ok(match (reconcile(intent.action, &job), refusal) {
-            (Reconciled::Landed { by }, _) => {
-                self.record(
-                    intent,
-                    "reconciled",
-                    &format!("resolved by {by}"),
-                    json!(job),
-                    true,
-                )
-                .await?;
-                Step::Done(self.already(&by).await)
-            }
-            (_, Some(outcome)) => {
-                self.record_outcome(intent, &outcome, json!(job), true)
-                    .await?;
-                Step::Fail(self.refusal(outcome))
-            }
-            // The gateway said "not awaiting" yet the job waits: a race with a refresh; retry.
-            (Reconciled::Pending, None) => Step::Retry {
-                why: "job still awaiting approval".into(),
-                uncertain: false,
-            },
-            (Reconciled::Conflict(outcome), None) => {
-                self.record_outcome(intent, &outcome, json!(job), true)
-                    .await?;
-                Step::Fail(self.refusal(outcome))
-            }
-        })
-    }
-
-    /// An earlier or concurrent decision of the same kind is in effect.
-    pub(super) async fn already(&self, by: &str) -> Settlement {
-        let by_us = match self.client.identity().await {
-            Some(me) => !by.is_empty() && me.principal == by,
-            None => false,
-        };
-        Settlement::AlreadyApplied {
-            by: by.to_owned(),
-            by_us,
-        }
-    }
-
-    /// The error a final refusal is reported as.
-    pub(super) fn refusal(&self, outcome: GatewayOutcome) -> ClientError {
-        match outcome {
-            GatewayOutcome::SelfApprovalDenied { message } => {
-                ClientError::SelfApprovalDenied(message)
-            }
-            GatewayOutcome::Unauthorized { message } => self.client.unauthorized(message),
-            GatewayOutcome::Forbidden { message } => ClientError::Forbidden(message),
-            GatewayOutcome::NotFound { message } => ClientError::NotFound(message),
-            other => ClientError::Conflict(other),
-        }
-    }
-
-    async fn record_outcome(
+    /// The gateway applied our decision: record it (a failure to is its own error, with the
+    /// row left open for recovery to record from the job), then check the approval in effect
+    /// is bound to what the reviewer saw where the gateway shows it.
+    async fn applied(
         &self,
         intent: &DecisionIntent,
         outcome: &GatewayOutcome,
         server: Value,
-        is_final: bool,
-    ) -> Result<()> {
-        let outcome = DecisionOutcome::from_gateway(outcome, server, is_final);
-        self.write_outcome(intent, outcome).await
-    }
-
-    pub(super) async fn record(
-        &self,
-        intent: &DecisionIntent,
-        code: &str,
-        message: &str,
-        server: Value,
-        is_final: bool,
-    ) -> Result<()> {
-        let outcome = DecisionOutcome {
-            code: code.to_owned(),
-            message: message.to_owned(),
-            server_body: server,
-            is_final,
+    ) -> Result<Step> {
+        if let Err(error) = self.record_outcome(intent, outcome, server, true).await {
+            return Err(ClientError::AppliedNotRecorded {
+                decision_id: intent.decision_id.clone(),
+                message: error.to_string(),
+            });
+        }
+        let mismatch = match intent.action {
+            DecisionAction::Approve => self.check_applied(intent).await,
+            DecisionAction::Reject => None,
         };
-        self.write_outcome(intent, outcome).await
-    }
-
-    async fn write_outcome(&self, intent: &DecisionIntent, outcome: DecisionOutcome) -> Result<()> {
-        let id = intent.decision_id.clone();
-        crate::ledger_call(&self.ledger, move |l| {
-            l.close_intent(&id, &outcome).map(drop)
-        })
-        .await
+        Ok(Step::Done(Settlement::Applied, mismatch))
     }
 }
 
@@ -286,17 +241,20 @@ mod tests {
             job_hash: "h".into(),
             policy_snapshot: "s".into(),
             reason: "r".into(),
+            note: "n".into(),
+            workflow_gate: false,
         };
         assert_eq!(
-            decision_body(&intent, "n"),
+            decision_body(&intent),
             json!({"reason": "r", "note": "n", "expected_job_hash": "h", "expected_policy_snapshot": "s"})
         );
         intent.policy_snapshot.clear();
+        intent.note.clear();
         assert_eq!(
-            decision_body(&intent, ""),
+            decision_body(&intent),
             json!({"reason": "r", "expected_job_hash": "h"})
         );
         intent.action = DecisionAction::Reject;
-        assert_eq!(decision_body(&intent, ""), json!({"reason": "r"}));
+        assert_eq!(decision_body(&intent), json!({"reason": "r"}));
     }
 }

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::error::{ClientError, Result};
 use crate::http::{GatewayClient, RequestDoc};
+use crate::paging::{Pager, Paging};
 
 /// Pages walked to find one item (the dashboard walks 10 pages of 100).
 pub(crate) const MAX_PAGES: usize = 20;
@@ -61,15 +62,24 @@ pub(crate) async fn fetch_item(
         Err(ClientError::NotFound(_)) => return Ok(None),
         Err(error) => return Err(error),
     }
-    let mut cursor = None;
+    // The shared pager: trusting `next_cursor` alone can skip items at a page boundary,
+    // which would make a pending item look resolved.
+    let mut pager = Pager::new(PAGE_LIMIT);
     for _ in 0..MAX_PAGES {
-        let page = client.list_approvals(cursor, PAGE_LIMIT, false).await?;
-        if let Some(item) = page.items.into_iter().find(|i| i.job.id == job_id) {
+        let page = client
+            .list_approvals(pager.cursor(), pager.limit(), false)
+            .await?;
+        if let Some(item) = pager.take(page)?.into_iter().find(|i| i.job.id == job_id) {
             return Ok(Some(item));
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(None),
+        match pager.state() {
+            Paging::More => {}
+            Paging::Complete => return Ok(None),
+            Paging::Stuck => {
+                return Err(ClientError::GatewayProtocol(format!(
+                    "the pending list stopped paging before job {job_id} was found"
+                )))
+            }
         }
     }
     Err(ClientError::GatewayProtocol(format!(

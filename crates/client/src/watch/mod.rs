@@ -8,9 +8,15 @@
 //! Errors back off exponentially with jitter. Arrivals are deduplicated through the ledger's
 //! seen set (see `view.rs`), across reconnects and restarts.
 //!
+//! The stream is hostile input like any answer. An event that cannot be read is skipped and
+//! reported ([`WatchEvent::Skipped`]), its id still counts as received (else every reconnect
+//! would replay it), and a full list follows so its item is not missed. A stream that keeps
+//! failing before delivering anything is given up for a while in favour of polling.
+//!
 //! Only waits (network, sleeps) are interrupted by [`QueueWatch::stop`]; applying a batch
 //! (ledger write, then event) always completes, so a stopped watch loses no event.
 
+mod fetch;
 mod sse;
 mod view;
 
@@ -28,11 +34,18 @@ use tokio::task::JoinHandle;
 
 pub use view::ItemChange;
 
+use self::fetch::{list_all, open_stream};
 use self::sse::SseParser;
 use crate::decide::backoff;
 use crate::error::{ClientError, Result};
 use crate::generation::Feature;
-use crate::http::{error_message, GatewayClient, JobStatus, RawAnswer};
+use crate::http::{GatewayClient, JobStatus};
+use crate::text::clip;
+
+/// Stream rounds in a row that may fail before delivering an event, before the watch polls.
+const STREAM_STRIKES: u32 = 3;
+/// Successful polls before a given-up stream is tried again.
+const POLLS_BEFORE_STREAM_RETRY: u32 = 30;
 
 /// Tuning; the defaults suit the app.
 #[derive(Debug, Clone)]
@@ -48,6 +61,9 @@ pub struct WatchConfig {
     /// Pages per full list; a longer queue is shown truncated (and nothing is reported
     /// resolved from an incomplete list).
     pub max_pages: usize,
+    /// Items per full list, for the same reason and to bound memory: a gateway may send
+    /// pages of large items.
+    pub max_items: usize,
     /// Use the event stream when the gateway offers it.
     pub use_events: bool,
 }
@@ -60,6 +76,7 @@ impl Default for WatchConfig {
             max_backoff: Duration::from_secs(30),
             page_limit: 500,
             max_pages: 100,
+            max_items: 5_000,
             use_events: true,
         }
     }
@@ -92,6 +109,9 @@ pub enum WatchEvent {
     },
     /// The gateway published a policy snapshot: pending verdicts may have changed.
     PolicyChanged { snapshot: Option<String> },
+    /// The gateway sent an event this client cannot read; it was skipped, and a full list
+    /// follows so nothing it announced is missed.
+    Skipped { code: String, message: String },
     /// A full list completed; [`QueueWatch::pending`] is now current.
     Synced { pending: usize, mode: WatchMode },
     /// The gateway is unreachable or refused; the watch retries after `retry_in`. With code
@@ -131,6 +151,11 @@ impl QueueWatch {
             stop: stop_rx,
             last_event_id: None,
             failures: 0,
+            pause: Duration::ZERO,
+            last_failure: "",
+            stream_strikes: 0,
+            polls_left: 0,
+            resync_due: false,
         };
         Self {
             events,
@@ -190,6 +215,23 @@ struct Task {
     stop: watch::Receiver<bool>,
     last_event_id: Option<String>,
     failures: u32,
+    /// The wait the last [`WatchEvent::Disconnected`] announced: the one then taken.
+    pause: Duration,
+    /// The code of the last failure reported.
+    last_failure: &'static str,
+    /// Stream rounds in a row that failed before delivering an event.
+    stream_strikes: u32,
+    /// Polls left before a given-up stream is tried again.
+    polls_left: u32,
+    /// A skipped event may have announced something: list everything soon.
+    resync_due: bool,
+}
+
+/// How far a stream session got.
+enum Progress {
+    NotOpened,
+    Opened,
+    Delivered,
 }
 
 /// Why a round ended early.
@@ -205,24 +247,36 @@ impl Task {
     async fn run(mut self) {
         while !*self.stop.borrow() {
             let client = self.client.borrow_and_update().clone();
-            let use_events =
-                self.config.use_events && client.detected().get(Feature::Events) != Some(false);
+            let use_events = self.config.use_events
+                && self.polls_left == 0
+                && client.detected().get(Feature::Events) != Some(false);
             let result = if use_events {
                 self.stream_round(&client).await
             } else {
-                self.poll_round(&client).await
+                let polled = self.poll_round(&client).await;
+                if polled.is_ok() {
+                    self.polls_left = self.polls_left.saturating_sub(1);
+                }
+                polled
             };
             match result {
                 Ok(()) => {}
                 Err(Halt::Stop) => break,
-                Err(Halt::NewClient) => self.last_event_id = None,
-                Err(Halt::Failed) => {
-                    if let Err(Halt::Stop) = self.back_off().await {
-                        break;
-                    }
-                }
+                Err(Halt::NewClient) => self.forget_stream(),
+                Err(Halt::Failed) => match self.back_off().await {
+                    Err(Halt::Stop) => break,
+                    Err(Halt::NewClient) => self.forget_stream(),
+                    Ok(()) | Err(Halt::Failed) => {}
+                },
             }
         }
+    }
+
+    /// A new client may be another gateway: its stream starts afresh.
+    fn forget_stream(&mut self) {
+        self.last_event_id = None;
+        self.stream_strikes = 0;
+        self.polls_left = 0;
     }
 
     fn emit(&self, events: Vec<WatchEvent>) {
@@ -234,26 +288,24 @@ impl Task {
 
     fn failed(&mut self, error: &ClientError) -> Halt {
         self.failures = self.failures.saturating_add(1);
-        let retry_in = self.retry_in();
+        self.last_failure = error.code();
+        // One draw of the jittered backoff, both announced and waited.
+        self.pause = backoff(
+            self.config.initial_backoff,
+            self.config.max_backoff,
+            self.failures,
+        );
         tracing::debug!(code = error.code(), %error, "queue watch failure");
         self.emit(vec![WatchEvent::Disconnected {
             code: error.code().to_owned(),
             message: error.to_string(),
-            retry_in,
+            retry_in: self.pause,
         }]);
         Halt::Failed
     }
 
-    fn retry_in(&self) -> Duration {
-        backoff(
-            self.config.initial_backoff,
-            self.config.max_backoff,
-            self.failures,
-        )
-    }
-
     async fn back_off(&mut self) -> Result<(), Halt> {
-        let pause = self.retry_in();
+        let pause = self.pause;
         wait(&mut self.stop, &mut self.client, tokio::time::sleep(pause)).await
     }
 
@@ -274,6 +326,7 @@ impl Task {
         let pending = view::read(&self.shared).len();
         self.emit(vec![WatchEvent::Synced { pending, mode }]);
         self.failures = 0;
+        self.resync_due = false;
         Ok(())
     }
 
@@ -288,8 +341,36 @@ impl Task {
         .await
     }
 
-    /// Opens the stream, resyncs, then applies events until the stream ends.
+    /// One stream session; a stream that keeps failing before it delivers anything is
+    /// given up for [`POLLS_BEFORE_STREAM_RETRY`] polls. An unreachable gateway is no
+    /// strike against its stream: polling would fail the same way.
     async fn stream_round(&mut self, client: &GatewayClient) -> Result<(), Halt> {
+        let mut progress = Progress::NotOpened;
+        let result = self.stream_session(client, &mut progress).await;
+        if let Err(Halt::Failed) = result {
+            let unreachable = matches!(self.last_failure, "network" | "timeout");
+            match progress {
+                Progress::Delivered => self.stream_strikes = 0,
+                Progress::NotOpened if unreachable => {}
+                Progress::NotOpened | Progress::Opened => {
+                    self.stream_strikes = self.stream_strikes.saturating_add(1);
+                }
+            }
+            if self.stream_strikes >= STREAM_STRIKES {
+                tracing::info!("the event stream keeps failing; polling for a while");
+                self.stream_strikes = 0;
+                self.polls_left = POLLS_BEFORE_STREAM_RETRY;
+            }
+        }
+        result
+    }
+
+    /// Opens the stream, resyncs, then applies events until the stream ends.
+    async fn stream_session(
+        &mut self,
+        client: &GatewayClient,
+        progress: &mut Progress,
+    ) -> Result<(), Halt> {
         let opened = wait(
             &mut self.stop,
             &mut self.client,
@@ -300,13 +381,14 @@ impl Task {
             Ok(Some(response)) => response,
             Ok(None) => {
                 tracing::info!("gateway has no event stream; polling");
-                client.detected().set(Feature::Events, false);
                 return Ok(());
             }
             Err(error) => return Err(self.failed(&error)),
         };
         client.detected().set(Feature::Events, true);
+        *progress = Progress::Opened;
         self.resync(client, WatchMode::Events).await?;
+        let mut last_sync = tokio::time::Instant::now();
         let mut parser = SseParser::default();
         let mut body = response.bytes_stream();
         loop {
@@ -317,54 +399,114 @@ impl Task {
                     return Err(self.failed(&ClientError::Network("the event stream ended".into())))
                 }
             };
+            // An oversized event ends the connection: the parser cannot resynchronise.
             let events = match parser.feed(&chunk) {
                 Ok(events) => events,
                 Err(message) => return Err(self.failed(&ClientError::GatewayProtocol(message))),
             };
             for event in events {
-                if let Err(error) = self.on_event(&event.kind, &event.data).await {
-                    return Err(self.failed(&error));
+                match parse_event(&event.kind, &event.data) {
+                    Ok(parsed) => {
+                        if let Err(error) = self.apply_event(parsed).await {
+                            // Not applied, so not received: a reconnect gets it again.
+                            return Err(self.failed(&error));
+                        }
+                        *progress = Progress::Delivered;
+                    }
+                    Err(error) => self.skipped(&error),
                 }
-                // Only applied events count as received for `Last-Event-ID`.
                 if event.id.is_some() {
                     self.last_event_id = event.id;
                 }
             }
+            // At most one list per poll interval, however many bad events arrive.
+            if self.resync_due && last_sync.elapsed() >= self.config.poll_interval {
+                self.resync(client, WatchMode::Events).await?;
+                last_sync = tokio::time::Instant::now();
+            }
         }
     }
 
-    async fn on_event(&mut self, kind: &str, data: &str) -> Result<()> {
-        let data: Value = serde_json::from_str(data)
-            .map_err(|e| ClientError::GatewayProtocol(format!("{kind} event is not JSON: {e}")))?;
-        let text = |key: &str| {
-            data.get(key)
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-        };
-        match kind {
-            // `approval.updated` carries the same item after a re-evaluation; the view turns
-            // it into a `Changed` event.
-            "approval.required" | "approval.updated" => {
-                let item = ApprovalItem::from_value(data.clone())
-                    .map_err(|e| ClientError::GatewayProtocol(format!("{kind} event: {e}")))?;
-                let events = view::apply(&self.shared, &self.ledger, vec![item], false).await?;
+    fn skipped(&mut self, error: &ClientError) {
+        tracing::warn!(code = error.code(), %error, "skipping an unreadable event");
+        self.resync_due = true;
+        self.emit(vec![WatchEvent::Skipped {
+            code: error.code().to_owned(),
+            message: error.to_string(),
+        }]);
+    }
+
+    async fn apply_event(&mut self, event: StreamEvent) -> Result<()> {
+        match event {
+            StreamEvent::Item(item) => {
+                let events = view::apply(&self.shared, &self.ledger, vec![*item], false).await?;
                 self.emit(events);
             }
-            "approval.resolved" => {
-                if let Some(job_id) = text("job_id") {
-                    let event =
-                        view::resolve(&self.shared, &job_id, text("resolved_by"), text("status"));
-                    self.emit(event.into_iter().collect());
-                }
+            StreamEvent::Resolved { job_id, by, status } => {
+                let event = view::resolve(&self.shared, &job_id, by, status);
+                self.emit(event.into_iter().collect());
             }
-            "policy.snapshot" => self.emit(vec![WatchEvent::PolicyChanged {
-                snapshot: text("snapshot"),
-            }]),
-            other => tracing::debug!(kind = other, "ignoring unknown event"),
+            StreamEvent::Policy(snapshot) => {
+                self.emit(vec![WatchEvent::PolicyChanged { snapshot }]);
+            }
+            StreamEvent::Ignored => {}
         }
         Ok(())
     }
+}
+
+/// A stream event, read.
+enum StreamEvent {
+    Item(Box<ApprovalItem>),
+    Resolved {
+        job_id: String,
+        by: Option<String>,
+        status: Option<String>,
+    },
+    Policy(Option<String>),
+    Ignored,
+}
+
+/// Reads one event; an error means it cannot be read (and is skipped).
+fn parse_event(kind: &str, data: &str) -> Result<StreamEvent> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ClientError::GatewayProtocol(clip(&format!("{kind} event: {e}")))
+    };
+    let text = |data: &Value, key: &str| {
+        data.get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let parsed = match kind {
+        // `approval.updated` carries the same item after a re-evaluation; the view turns it
+        // into a `Changed` event.
+        "approval.required" | "approval.updated" => {
+            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
+            let item = ApprovalItem::from_value(data).map_err(|e| unreadable(&e))?;
+            StreamEvent::Item(Box::new(item))
+        }
+        "approval.resolved" => {
+            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
+            match text(&data, "job_id") {
+                Some(job_id) => StreamEvent::Resolved {
+                    job_id,
+                    by: text(&data, "resolved_by"),
+                    status: text(&data, "status"),
+                },
+                None => return Err(unreadable(&"no job_id")),
+            }
+        }
+        "policy.snapshot" => {
+            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
+            StreamEvent::Policy(text(&data, "snapshot"))
+        }
+        other => {
+            tracing::debug!(kind = other, "ignoring unknown event");
+            StreamEvent::Ignored
+        }
+    };
+    Ok(parsed)
 }
 
 /// Runs `future` unless the watch is stopped or given a new client first.
@@ -418,76 +560,10 @@ async fn name_resolvers(client: &GatewayClient, events: &mut [WatchEvent]) {
         } = event
         {
             if let Some(record) = records.get(job_id.as_str()) {
-                *by = [&record.approval_by, &record.rejected_by]
-                    .into_iter()
-                    .find(|who| !who.is_empty())
-                    .cloned();
-                // The event stream's words for it, so both modes report alike.
-                *status = Some(if !record.approval_by.is_empty() {
-                    "approved".to_owned()
-                } else if record.state == "DENIED" {
-                    "rejected".to_owned()
-                } else {
-                    record.state.to_ascii_lowercase()
-                })
-                .filter(|s| !s.is_empty());
+                // The decision protocol's rule, in the event stream's words.
+                *by = crate::decide::resolver(record);
+                *status = crate::decide::resolution_status(record);
             }
         }
     }
-}
-
-/// Every pending item, following `next_cursor`; `complete` is false when `max_pages` cut it.
-async fn list_all(
-    client: &GatewayClient,
-    config: &WatchConfig,
-) -> Result<(Vec<ApprovalItem>, bool)> {
-    let mut items = Vec::new();
-    let mut cursor = None;
-    for _ in 0..config.max_pages.max(1) {
-        let page = client
-            .list_approvals(cursor, config.page_limit, false)
-            .await?;
-        if !page.rejected.is_empty() {
-            tracing::warn!(
-                count = page.rejected.len(),
-                "gateway sent unreadable approval items"
-            );
-        }
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(next) if Some(next) != cursor => cursor = Some(next),
-            _ => return Ok((items, true)),
-        }
-    }
-    Ok((items, false))
-}
-
-/// `Ok(None)` when the gateway has no event stream.
-async fn open_stream(
-    client: &GatewayClient,
-    last_event_id: Option<&str>,
-) -> Result<Option<reqwest::Response>> {
-    let mut request = client
-        .stream_request("api/v1/approvals/events")?
-        .header("Accept", "text/event-stream");
-    if let Some(id) = last_event_id {
-        request = request.header("Last-Event-ID", id);
-    }
-    let response = request.send().await?;
-    let status = response.status().as_u16();
-    let is_stream = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"));
-    if (200..300).contains(&status) && is_stream {
-        return Ok(Some(response));
-    }
-    if matches!(status, 404 | 405 | 501) || (200..300).contains(&status) {
-        return Ok(None);
-    }
-    let body = response.text().await.unwrap_or_default();
-    let answer = RawAnswer { status, body };
-    tracing::debug!(status, message = %error_message(&answer.body), "event stream refused");
-    Err(client.error_for(&answer))
 }

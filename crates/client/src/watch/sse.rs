@@ -1,10 +1,22 @@
 //! A Server-Sent Events parser (the WHATWG event-stream format: `id:`, `event:`, `data:`,
 //! comments, blank-line dispatch, `\n` / `\r\n` / `\r` line ends), fed chunk by chunk.
 //! A hostile server cannot make it buffer without bound: a line or an event longer than
-//! [`MAX_EVENT_BYTES`] is an error.
+//! [`MAX_EVENT_BYTES`] is an error, and the caller drops the connection.
+//!
+//! An event id is sent back as the `Last-Event-ID` header on reconnect, so only an id a
+//! header can carry is kept (printable ASCII, at most [`MAX_ID_BYTES`]); any other is
+//! ignored like the spec ignores an id with NUL. Otherwise one bad id would make every
+//! reconnect fail before it is sent.
 
-/// Largest event (or single line) accepted.
-pub(crate) const MAX_EVENT_BYTES: usize = 8 * 1024 * 1024;
+/// Largest event (or single line) accepted: an event carries one item.
+pub(crate) const MAX_EVENT_BYTES: usize = 1024 * 1024;
+/// Longest event id kept.
+pub(crate) const MAX_ID_BYTES: usize = 256;
+
+/// Whether `id` can be kept as the last event id.
+fn usable_id(id: &str) -> bool {
+    id.len() <= MAX_ID_BYTES && id.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,8 +93,7 @@ impl SseParser {
                 self.data.push_str(value);
                 self.has_data = true;
             }
-            // An id with NUL is ignored, as the spec says.
-            "id" if !value.contains('\0') => self.last_id = Some(value.to_owned()),
+            "id" if usable_id(value) => self.last_id = Some(value.to_owned()),
             _ => {}
         }
         Ok(None)
@@ -150,6 +161,20 @@ mod tests {
             let (a, b) = text.split_at(split);
             assert_eq!(parse_all(&[a, b]), whole, "split at {split}");
         }
+    }
+
+    #[test]
+    fn ids_a_header_cannot_carry_are_ignored() {
+        let long = "9".repeat(MAX_ID_BYTES + 1);
+        let stream = format!(
+            "id: 1\ndata: a\n\nid: 2\u{7}x\ndata: b\n\nid: {long}\ndata: c\n\nid: \u{e9}\ndata: d\n\nid: 3\ndata: e\n\n"
+        );
+        let ids: Vec<Option<String>> = parse_all(&[stream.as_bytes()])
+            .into_iter()
+            .map(|event| event.id)
+            .collect();
+        let kept = |id: &str| Some(id.to_owned());
+        assert_eq!(ids, [kept("1"), kept("1"), kept("1"), kept("1"), kept("3")]);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! comes back as "changed", and a job it knows under this hash (an app restart, a reconnect)
 //! joins the view silently. A sighting is written before its event is emitted, so a crash in
 //! between loses a notification (the item is still in [`super::QueueWatch::pending`]) rather
-//! than announcing an item twice.
+//! than announcing an item twice. The view itself changes only after the ledger write: if the
+//! write fails, the next list finds the same differences again and reports them then.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -83,13 +84,12 @@ pub(crate) async fn apply(
     let mut fresh = Vec::new();
     let mut changed = Vec::new();
     {
-        let mut view = write(shared);
+        let view = read(shared);
         for item in &items {
-            match view.get_mut(&item.job.id) {
+            match view.get(&item.job.id) {
                 None => fresh.push(item.clone()),
                 Some(old) => {
                     let diff = changes(old, item);
-                    *old = item.clone();
                     if !diff.is_empty() {
                         changed.push((item.clone(), diff));
                     }
@@ -128,8 +128,10 @@ pub(crate) async fn apply(
     let mut events = Vec::new();
     {
         let mut view = write(shared);
-        for (item, seen) in fresh.into_iter().zip(verdicts) {
+        for item in &items {
             view.insert(item.job.id.clone(), item.clone());
+        }
+        for (item, seen) in fresh.into_iter().zip(verdicts) {
             match seen {
                 Seen::New => events.push(WatchEvent::Arrived(Box::new(item))),
                 Seen::OtherHash => events.push(WatchEvent::Changed {
@@ -248,6 +250,32 @@ mod tests {
         assert_eq!(
             kinds(&events.expect("apply")),
             ["changed a [PolicySnapshot]", "resolved b"]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_ledger_write_leaves_the_change_to_be_found_again() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
+        let view = Shared::default();
+        let events = apply(&view, &ledger, vec![item("a", "h1", 1)], true).await;
+        assert_eq!(kinds(&events.expect("apply")), ["arrived a"]);
+
+        // The ledger refuses the batch (an id it cannot file), as it would a busy database.
+        let batch = vec![item("a", "h2", 2), item(" ", "h1", 1)];
+        apply(&view, &ledger, batch, true)
+            .await
+            .expect_err("the ledger refuses a blank job id");
+        assert_eq!(
+            read(&view).get("a").map(|i| i.job_hash.as_str()),
+            Some("h1")
+        );
+        assert_eq!(read(&view).len(), 1);
+
+        let events = apply(&view, &ledger, vec![item("a", "h2", 2)], true).await;
+        assert_eq!(
+            kinds(&events.expect("apply")),
+            ["changed a [JobHash, Revision]"]
         );
     }
 

@@ -5,7 +5,9 @@ use countersign_client::{ClientError, Settlement};
 use countersign_core::verify::Verdict;
 use countersign_ledger::{EntryKind, Query};
 
-use crate::support::proxy::Proxy;
+use std::time::Duration;
+
+use crate::support::proxy::{Fault, Post, Proxy};
 use crate::support::{client_for, fast_http, fast_retry, Harness, ALICE, BOB};
 
 fn intents(ledger: &countersign_ledger::Ledger, job_id: &str) -> usize {
@@ -58,7 +60,7 @@ async fn approve_verifies_records_and_lands_once() {
         again.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: true
+            by_us: Some(true)
         }
     );
     assert_eq!(again.decision_id, None);
@@ -142,7 +144,7 @@ async fn racing_clients_both_succeed_once() {
             .expect("by")
             .to_owned();
         assert_eq!(by, &winner);
-        assert_eq!(*by_us, same);
+        assert_eq!(*by_us, Some(same));
         assert_eq!(h.dispatches(&job).await, 1);
     }
 }
@@ -207,6 +209,8 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
         job_hash: seen2.job_hash.clone(),
         policy_snapshot: seen2.policy_snapshot.clone(),
         reason: "ok".into(),
+        note: String::new(),
+        workflow_gate: false,
     };
     ledger.record_intent(&intent).expect("intent");
     h.decider(ALICE, "other-device")
@@ -227,8 +231,9 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
         Err(ClientError::Conflict(_))
     ));
 
-    // The answer to a committed approve is lost; the retry meets v0.9's bare 409, and the
-    // job record shows the approval landed.
+    // The answer to a committed approve is lost; the re-verification before the retry finds
+    // the item no longer pending and the job record shows the approval landed, so nothing is
+    // sent again.
     let job3 = h.submit().await;
     let seen3 = h.seen(&job3).await;
     proxy.set_faults(&job3, vec![crate::support::proxy::Fault::DropAfterCommit]);
@@ -237,10 +242,100 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
         report.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: false
+            by_us: None
         },
         "v0.9 cannot say who we are"
     );
-    assert_eq!(report.attempts, 2);
+    assert_eq!(report.attempts, 1);
     assert_eq!(h.dispatches(&job3).await, 1);
+}
+
+/// A decision recorded and never sent, as a crash between recording and sending leaves it.
+fn crashed_intent(seen: &countersign_core::verify::SeenItem) -> countersign_ledger::DecisionIntent {
+    countersign_ledger::DecisionIntent {
+        decision_id: countersign_ledger::new_decision_id(),
+        job_id: seen.job_id.clone(),
+        topic: None,
+        action: countersign_core::outcome::DecisionAction::Approve,
+        job_hash: seen.job_hash.clone(),
+        policy_snapshot: seen.policy_snapshot.clone(),
+        reason: "recorded, then the app died".into(),
+        note: "sent on recovery".into(),
+        workflow_gate: seen.workflow_gate,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_recovering_one_ledger_send_once() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr, false).await;
+    let job = h.submit().await;
+    let seen = h.seen(&job).await;
+    h.ledger("shared")
+        .record_intent(&crashed_intent(&seen))
+        .expect("intent");
+    // Two processes (the app and a CLI run): their own Decider and their own ledger handle.
+    let process = || {
+        countersign_client::Decider::new(
+            client_for(&proxy.url(), ALICE, fast_http()),
+            h.ledger("shared"),
+            fast_retry(),
+        )
+    };
+    let (a, b) = (process(), process());
+    let (ra, rb) = tokio::join!(a.recover(), b.recover());
+    let finished: Vec<_> = ra
+        .expect("recover a")
+        .into_iter()
+        .chain(rb.expect("recover b"))
+        .collect();
+    assert_eq!(
+        finished.len(),
+        1,
+        "only the lease holder drives it: {finished:?}"
+    );
+    let report = finished[0].result.as_ref().expect("recovered");
+    assert_eq!(report.settlement, Settlement::Applied);
+    assert_eq!(proxy.posts(&job), [Post::Fresh]);
+    assert_eq!(h.job(&job).await["approval_note"], "sent on recovery");
+    assert_eq!(h.dispatches(&job).await, 1);
+    assert!(h.ledger("shared").open_intents().expect("open").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recovery_leaves_a_live_decision_alone() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr, false).await;
+    let job = h.submit().await;
+    let seen = h.seen(&job).await;
+    // The gateway commits, and its answer takes a while: the decision is live meanwhile.
+    proxy.set_faults(&job, vec![Fault::Stall(Duration::from_millis(400))]);
+    let decider = countersign_client::Decider::new(
+        client_for(&proxy.url(), ALICE, fast_http()),
+        h.ledger("alice"),
+        fast_retry(),
+    );
+    let other_process = countersign_client::Decider::new(
+        client_for(&proxy.url(), ALICE, fast_http()),
+        h.ledger("alice"),
+        fast_retry(),
+    );
+    let ledger = h.ledger("alice");
+    let recovering = async {
+        for _ in 0..400 {
+            if !ledger.open_intents().expect("open").is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let same = decider.recover().await.expect("recover");
+        let other = other_process.recover().await.expect("recover");
+        (same, other)
+    };
+    let (live, (same, other)) = tokio::join!(decider.approve(&seen, "ok", ""), recovering);
+    assert_eq!(live.expect("approved").settlement, Settlement::Applied);
+    assert!(same.is_empty(), "{same:?}");
+    assert!(other.is_empty(), "{other:?}");
+    assert_eq!(proxy.posts(&job), [Post::Fresh]);
+    assert!(ledger.open_intents().expect("open").is_empty());
 }

@@ -98,6 +98,8 @@ async fn every_drift_branch_refuses_without_sending() {
             job_hash: crashed_seen.job_hash.clone(),
             policy_snapshot: crashed_seen.policy_snapshot.clone(),
             reason: "before the change".into(),
+            note: String::new(),
+            workflow_gate: crashed_seen.workflow_gate,
         })
         .expect("intent");
     h.running()

@@ -2,6 +2,14 @@
 //! client's timeout, and clients killed between recording the intent and sending, through a
 //! loopback proxy, against both a modern and a v0.9-looking gateway. After recovery every job
 //! has exactly one decision, none lost, in at least 200 seeded random runs.
+//!
+//! The gateway's own idempotency hides a client that sends twice (its dispatch count stays
+//! 1), so the proxy also judges every decision POST by the gateway's answer, and the test
+//! holds the client to this invariant: exactly one POST per job committed the decision, and
+//! a POST the gateway answered as a replay (the decision already in effect) is one the
+//! protocol needed. An approve never needs one: every retry is re-verified and a recovered
+//! row is read back before sending, and both find a committed approval. A reject is re-sent
+//! blind after a lost answer, so it may meet at most one replay per answer lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +22,7 @@ use futures_util::StreamExt;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
-use crate::support::proxy::{Fault, Proxy};
+use crate::support::proxy::{Fault, Post, Proxy};
 use crate::support::{client_for, Harness, ALICE};
 
 const RUNS: usize = 200;
@@ -64,6 +72,8 @@ async fn execute(run: &Run, seen: SeenItem, decider: &Decider, ledger: &Ledger) 
                 job_hash: seen.job_hash.clone(),
                 policy_snapshot: seen.policy_snapshot.clone(),
                 reason: "recorded, then the client died".into(),
+                note: "the note survives the crash".into(),
+                workflow_gate: seen.workflow_gate,
             })
             .expect("intent");
         return;
@@ -175,6 +185,20 @@ async fn faults_never_lose_or_double_a_decision() {
             .expect("query")
             .entries;
         assert_eq!(intents.len(), 1, "{run:?}");
+
+        let posts: Vec<Post> = proxies.iter().flat_map(|p| p.posts(&run.job)).collect();
+        let count = |kind| posts.iter().filter(|p| **p == kind).count();
+        assert_eq!(count(Post::Fresh), 1, "{run:?}: {posts:?}");
+        let lost_answers = run
+            .faults
+            .iter()
+            .filter(|f| matches!(f, Fault::DropAfterCommit | Fault::Stall(_)))
+            .count();
+        let allowed = match run.action {
+            DecisionAction::Approve => 0,
+            DecisionAction::Reject => lost_answers,
+        };
+        assert!(count(Post::Replay) <= allowed, "{run:?}: {posts:?}");
     }
     let crashes = runs.iter().filter(|r| r.crash).count();
     println!(

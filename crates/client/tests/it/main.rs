@@ -6,6 +6,7 @@ mod decide;
 mod drift;
 mod faults;
 mod hostile;
+mod http;
 mod keyring;
 mod support;
 mod watch;

@@ -1,8 +1,12 @@
 //! The queue watch reports every item exactly once: through a 1,000-submission burst, a
 //! gateway restart and a client restart; and by polling when there is no event stream. A
-//! policy re-evaluation arrives as a change.
+//! policy re-evaluation arrives as a change. Against scripted gateways: a bad event or event
+//! id is skipped without stopping the watch, an oversized event drops the connection, a
+//! stream that keeps failing gives way to polling, and list pages are followed without
+//! skipping items or mistaking a stuck cursor for the end of the list.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -10,9 +14,12 @@ use countersign_client::watch::{ItemChange, WatchMode};
 use countersign_client::{QueueWatch, WatchConfig, WatchEvent};
 use countersign_ledger::Ledger;
 use futures_util::StreamExt;
-use serde_json::json;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
 
-use crate::support::proxy::Proxy;
+use crate::support::proxy::{read_request, Proxy};
+use crate::support::scripted::Scripted;
 use crate::support::{client_for, fast_http, submit_to, Harness, AGENT, ALICE, POLICY_V2};
 
 fn config(use_events: bool) -> WatchConfig {
@@ -230,4 +237,224 @@ async fn policy_reevaluation_arrives_as_a_change_the_reviewer_can_approve() {
         .await
         .expect("approved under the current policy");
     assert_eq!(h.dispatches(&job).await, 1);
+}
+
+fn pending(id: &str, updated_at: i64) -> Value {
+    json!({
+        "job": {"id": id, "state": "APPROVAL_REQUIRED", "updated_at": updated_at},
+        "job_hash": format!("h-{id}"),
+        "policy_snapshot": "s1",
+    })
+}
+
+fn event(kind: &str, id: Option<&str>, data: &str) -> String {
+    let id = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
+    format!("{id}event: {kind}\ndata: {data}\n\n")
+}
+
+/// A watch over a scripted gateway with its own ledger.
+fn scripted_watch(gw_url: &str, config: WatchConfig) -> (QueueWatch, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
+    let client = client_for(gw_url, ALICE, fast_http());
+    (QueueWatch::spawn(client, ledger, config), dir)
+}
+
+/// Reads events until `done` returns true for one; panics when the watch goes quiet.
+async fn expect_event(watch: &mut QueueWatch, what: &str, done: impl Fn(&WatchEvent) -> bool) {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(event)) if done(&event) => return,
+            Ok(Some(_)) => {}
+            other => panic!("no {what}: {other:?}"),
+        }
+    }
+}
+
+fn arrived(id: &'static str) -> impl Fn(&WatchEvent) -> bool {
+    move |event| matches!(event, WatchEvent::Arrived(item) if item.job.id == id)
+}
+
+#[tokio::test]
+async fn a_bad_event_or_event_id_is_skipped_and_the_stream_goes_on() {
+    let gw = Scripted::start().await;
+    gw.on("GET /api/v1/approvals", &[(200, r#"{"items": []}"#)]);
+    let a = pending("a", 1).to_string();
+    let b = pending("b", 2).to_string();
+    // An id a header cannot carry, then an unreadable item: neither may stop the watch,
+    // and the next connection (which would send the id back) must still work.
+    let first = [
+        event("approval.required", Some("bad\u{1}id"), &a),
+        event("approval.required", None, "{not json"),
+    ]
+    .concat();
+    let second = event("approval.required", Some("3"), &b);
+    gw.on(
+        "GET /api/v1/approvals/events",
+        &[(200, first.as_str()), (200, second.as_str())],
+    );
+    let (mut watch, _dir) = scripted_watch(&gw.url(), config(true));
+    expect_event(&mut watch, "arrival of a", arrived("a")).await;
+    expect_event(
+        &mut watch,
+        "a skipped event",
+        |event| matches!(event, WatchEvent::Skipped { code, .. } if code == "gateway_protocol"),
+    )
+    .await;
+    expect_event(&mut watch, "arrival of b", arrived("b")).await;
+    watch.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_event_drops_the_connection() {
+    let gw = Scripted::start().await;
+    gw.on("GET /api/v1/approvals", &[(200, r#"{"items": []}"#)]);
+    let huge = event(
+        "approval.required",
+        Some("1"),
+        &"x".repeat(1024 * 1024 + 16),
+    );
+    gw.on("GET /api/v1/approvals/events", &[(200, huge.as_str())]);
+    let (mut watch, _dir) = scripted_watch(&gw.url(), config(true));
+    expect_event(&mut watch, "a protocol failure", |event| {
+        matches!(event, WatchEvent::Disconnected { code, .. } if code == "gateway_protocol")
+    })
+    .await;
+    watch.stop().await;
+}
+
+#[tokio::test]
+async fn a_stream_that_keeps_failing_gives_way_to_polling() {
+    let gw = Scripted::start().await;
+    let list = json!({"items": [pending("a", 1)], "next_cursor": null}).to_string();
+    gw.on("GET /api/v1/approvals", &[(200, list.as_str())]);
+    // Opens, then ends before delivering anything, every time.
+    gw.on("GET /api/v1/approvals/events", &[(200, "event: nothing\n")]);
+    let (mut watch, _dir) = scripted_watch(&gw.url(), config(true));
+    expect_event(&mut watch, "a polled sync", |event| {
+        matches!(
+            event,
+            WatchEvent::Synced {
+                mode: WatchMode::Polling,
+                pending: 1
+            }
+        )
+    })
+    .await;
+    watch.stop().await;
+}
+
+/// A gateway paging like new-generation Cordum: `limit + 2` jobs fetched per page, the
+/// cursor taken from the last fetched one. `answer` may replace a page, by request number.
+async fn cordum_pager(
+    jobs: Vec<(&'static str, i64)>,
+    answer: fn(usize) -> Option<String>,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("binds");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let served = Arc::new(AtomicUsize::new(0));
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let Some((head, _)) = read_request(&mut socket).await else {
+                continue;
+            };
+            let target = head.split_whitespace().nth(1).unwrap_or("").to_owned();
+            let (status, body) = if target.starts_with("/api/v1/approvals?") {
+                let n = served.fetch_add(1, Ordering::SeqCst);
+                let body = answer(n).unwrap_or_else(|| page(&jobs, &target));
+                (200, body)
+            } else {
+                (404, "404 page not found\n".to_owned())
+            };
+            let reply = format!(
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, task)
+}
+
+fn page(jobs: &[(&str, i64)], target: &str) -> String {
+    let param = |name: &str| {
+        target
+            .split(['?', '&'])
+            .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<i64>().ok())
+    };
+    let limit = usize::try_from(param("limit").unwrap_or(100)).unwrap_or(100);
+    let cursor = param("cursor").unwrap_or(i64::MAX);
+    let fetched: Vec<_> = jobs
+        .iter()
+        .filter(|(_, at)| *at <= cursor)
+        .take(limit + 2)
+        .collect();
+    let next = match fetched.last() {
+        Some((_, at)) if fetched.len() >= limit => json!(at - 1),
+        _ => Value::Null,
+    };
+    let items: Vec<Value> = fetched
+        .iter()
+        .take(limit)
+        .map(|(id, at)| pending(id, *at))
+        .collect();
+    json!({"items": items, "next_cursor": next}).to_string()
+}
+
+fn paged(limit: u32) -> WatchConfig {
+    WatchConfig {
+        page_limit: limit,
+        ..config(false)
+    }
+}
+
+#[tokio::test]
+async fn pages_are_followed_without_skipping_what_the_cursor_jumps() {
+    let jobs = vec![("a", 100), ("b", 90), ("c", 80), ("d", 70), ("e", 60)];
+    let (url, _server) = cordum_pager(jobs, |_| None).await;
+    let (mut watch, _dir) = scripted_watch(&url, paged(2));
+    let mut arrivals = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(WatchEvent::Arrived(item))) => arrivals.push(item.job.id.clone()),
+            Ok(Some(WatchEvent::Synced { pending, .. })) => {
+                assert_eq!(pending, 5, "{arrivals:?}");
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no sync: {other:?}"),
+        }
+    }
+    watch.stop().await;
+    arrivals.sort();
+    assert_eq!(arrivals, ["a", "b", "c", "d", "e"]);
+}
+
+#[tokio::test]
+async fn a_cursor_that_stops_moving_is_not_the_end_of_the_list() {
+    let jobs = vec![("a", 100), ("b", 90), ("c", 80)];
+    // After one honest list, every page is the first one again, with the same cursor.
+    let (url, _server) = cordum_pager(jobs, |n| {
+        (n > 0).then(|| {
+            json!({"items": [pending("a", 100), pending("b", 90)], "next_cursor": 95}).to_string()
+        })
+    })
+    .await;
+    let (mut watch, _dir) = scripted_watch(&url, paged(3));
+    let mut syncs = 0;
+    while syncs < 3 {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(WatchEvent::Synced { pending, .. })) => {
+                assert_eq!(pending, 3);
+                syncs += 1;
+            }
+            Ok(Some(WatchEvent::Resolved { job_id, .. })) => {
+                panic!("{job_id} reported resolved from a list that could not finish")
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no sync: {other:?}"),
+        }
+    }
+    watch.stop().await;
 }

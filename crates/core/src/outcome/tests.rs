@@ -120,8 +120,8 @@ fn fresh_approve_and_reject_succeed() {
             trace_id: String::new(),
         }
     );
-    assert!(outcome.is_final_success());
     assert!(!outcome.is_retryable());
+    assert!(!outcome.is_ambiguous());
 }
 
 #[test]
@@ -151,7 +151,7 @@ fn idempotent_replays_of_the_same_decision_succeed() {
             at: "1795238282504683".into()
         }
     );
-    assert!(outcome.is_final_success());
+    assert!(!outcome.is_ambiguous());
 
     let rejected = r#"{"job_id":"j","status":"already_rejected","rejected_by":"bob","rejected_at":"2026-11-21T05:18:28Z"}"#;
     let outcome = classify(Reject, 200, rejected);
@@ -162,7 +162,7 @@ fn idempotent_replays_of_the_same_decision_succeed() {
             at: "2026-11-21T05:18:28Z".into()
         }
     );
-    assert!(outcome.is_final_success());
+    assert!(!outcome.is_ambiguous() && !outcome.is_retryable());
 }
 
 #[test]
@@ -177,13 +177,16 @@ fn replays_of_the_opposite_decision_are_conflicts() {
             ambiguous: false
         }
     );
-    assert!(!outcome.is_final_success());
+    assert!(
+        !outcome.is_ambiguous(),
+        "the answer says who decided otherwise"
+    );
 
     let approved = r#"{"job_id":"j","status":"already_approved","approved_by":"amy"}"#;
     let outcome = classify(Reject, 200, approved);
     assert_eq!(outcome.code(), "not_actionable");
     assert_eq!(outcome.server_message(), "job was already approved by amy");
-    assert!(!outcome.is_final_success());
+    assert!(!outcome.is_ambiguous());
 }
 
 #[test]
@@ -239,17 +242,52 @@ fn hostile_bodies_are_clipped_and_never_panic() {
     );
     let deep = "[".repeat(100_000);
     assert_eq!(classify(Approve, 500, &deep).code(), "unavailable");
-    for body in [
-        r#"{"status":"409"}"#,
-        r#"{"status":-1,"error":"x"}"#,
-        r#"{"status":99999999999,"error":"x"}"#,
-        r#"{"code":5,"error":7}"#,
-        r#"{"retryable":"yes"}"#,
+    // Odd field types are ignored, never trusted: the HTTP status decides, and a 2xx the
+    // classifier cannot read stays ambiguous instead of becoming a refusal.
+    #[rustfmt::skip]
+    let odd: &[(&str, u16, &str)] = &[
+        (r#"{"status":"409"}"#, 200, "unexpected"),
+        (r#"{"status":"409"}"#, 409, "not_actionable"),
+        (r#"{"status":-1,"error":"x"}"#, 200, "unexpected"),
+        (r#"{"status":-1,"error":"x"}"#, 599, "unavailable"),
+        (r#"{"status":99999999999,"error":"x"}"#, 200, "unexpected"),
+        (r#"{"code":5,"error":7}"#, 409, "not_actionable"),
+        (r#"{"code":5,"error":7}"#, 0, "unexpected"),
+        (r#"{"retryable":"yes"}"#, 503, "unavailable"),
+        (r#"{"retryable":"yes"}"#, 65535, "unexpected"),
+    ];
+    for &(body, status, code) in odd {
+        let outcome = classify(Reject, status, body);
+        assert_eq!(outcome.code(), code, "{status} {body}");
+        assert_eq!(
+            outcome.is_ambiguous(),
+            status == 200 || status == 409,
+            "{status} {body}"
+        );
+    }
+}
+
+#[test]
+fn unrecognised_success_answers_are_ambiguous_not_refusals() {
+    for (status, body) in [
+        (204, ""),
+        (200, ""),
+        (200, "ok"),
+        (200, "null"),
+        (200, "{}"),
+        (200, r#"{"job_id":"j1","status":"approved"}"#),
+        (201, r#"{"result":"done"}"#),
+        (200, r#"{"error":"something odd"}"#),
     ] {
-        for status in [0, 200, 409, 599, 65535] {
-            let outcome = classify(Reject, status, body);
-            assert!(!outcome.code().is_empty());
-        }
+        let outcome = classify(Approve, status, body);
+        assert_eq!(outcome.code(), "unexpected", "{status} {body:?}");
+        assert!(outcome.is_ambiguous(), "{status} {body:?}");
+        assert!(!outcome.is_retryable(), "{status} {body:?}");
+    }
+    for (status, body) in [(302, "moved"), (418, r#"{"error":"teapot"}"#)] {
+        let outcome = classify(Approve, status, body);
+        assert_eq!(outcome.code(), "unexpected");
+        assert!(!outcome.is_ambiguous(), "{status} is no success");
     }
 }
 

@@ -326,12 +326,23 @@ fn missing_job_hash_is_unverifiable() {
 
 #[test]
 fn missing_item_snapshot_is_unverifiable_outside_workflow_gates() {
-    let without_snapshot = item(LIVE_HASH, "  ");
     let current = snapshots(&[LIVE_SNAPSHOT]);
-    for (seen, now) in [(&without_snapshot, &live()), (&live(), &without_snapshot)] {
-        let verdict = run(seen, Some(now), &current, None);
-        assert_eq!(reason_of(&verdict), UnverifiableReason::MissingItemSnapshot);
+    // An empty base names no policy, whatever overlay follows it.
+    for empty in ["  ", "|cfg:x", " |cfg:x "] {
+        let without_snapshot = item(LIVE_HASH, empty);
+        for (seen, now) in [(&without_snapshot, &live()), (&live(), &without_snapshot)] {
+            let verdict = run(seen, Some(now), &current, None);
+            assert_eq!(
+                reason_of(&verdict),
+                UnverifiableReason::MissingItemSnapshot,
+                "{empty:?}"
+            );
+        }
     }
+    // Two empty bases would compare equal: still not a verified policy.
+    let both = item(LIVE_HASH, "|cfg:a");
+    let verdict = run(&both, Some(&both), &snapshots(&["|cfg:b"]), None);
+    assert_eq!(reason_of(&verdict), UnverifiableReason::MissingItemSnapshot);
 }
 
 #[test]
@@ -341,6 +352,8 @@ fn missing_current_snapshot_is_unverifiable() {
         snapshots(&[]),
         snapshots(&[" \t"]),
         snapshots(&["", LIVE_SNAPSHOT]),
+        snapshots(&["|cfg:x"]),
+        snapshots(&[" |cfg:x", LIVE_SNAPSHOT]),
     ] {
         let verdict = run(&live, Some(&live), &current, None);
         assert_eq!(

@@ -106,6 +106,8 @@ fn racing_decisions_for_one_job_admit_exactly_one() {
                     job_hash: "h".into(),
                     policy_snapshot: "snap".into(),
                     reason: String::new(),
+                    note: String::new(),
+                    workflow_gate: false,
                 })
             })
         })

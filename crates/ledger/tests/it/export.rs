@@ -64,6 +64,8 @@ fn story() -> Fixture {
             job_hash: "h1".into(),
             policy_snapshot: "snap-1".into(),
             reason: "invoice matches".into(),
+            note: String::new(),
+            workflow_gate: false,
         })
         .expect("intent");
     ledger

@@ -15,6 +15,8 @@ fn intent(decision_id: &str, job_id: &str, action: DecisionAction) -> DecisionIn
         job_hash: "9f2c".into(),
         policy_snapshot: "snap-1|cfg:abc".into(),
         reason: "invoice checked".into(),
+        note: String::new(),
+        workflow_gate: false,
     }
 }
 
@@ -160,4 +162,118 @@ fn a_classified_gateway_answer_becomes_an_outcome() {
     assert_eq!(outcome.code, classified.code());
     assert_eq!(outcome.message, classified.server_message());
     assert_eq!(outcome.server_body["status"], 409);
+}
+
+const LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+#[test]
+fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
+    let fixture = Fixture::new();
+    let mut leased = intent("d-1", "job-1", DecisionAction::Approve);
+    leased.note = "see ticket 12".into();
+    leased.workflow_gate = true;
+    fixture
+        .ledger
+        .record_intent_leased(&leased, "app", LEASE)
+        .expect("record");
+    let other = fixture.reopen();
+    assert_eq!(
+        other.intent("d-1").expect("row").intent,
+        leased,
+        "note and gate kept"
+    );
+    assert_eq!(
+        other.claim_intent("d-1", "cli", LEASE).expect("claim"),
+        None
+    );
+    assert!(fixture
+        .ledger
+        .renew_lease("d-1", "app", LEASE)
+        .expect("renew"));
+    assert!(!other.renew_lease("d-1", "cli", LEASE).expect("not held"));
+
+    // The holder died: once its lease runs out, a recoverer takes over and the old holder
+    // can no longer renew (it must stop sending).
+    fixture.set_time(1_700_000_000_000 + 10 * 60 * 1000);
+    let claimed = other
+        .claim_intent("d-1", "cli", LEASE)
+        .expect("claim")
+        .expect("expired lease is free");
+    assert_eq!(claimed.claimed_by.as_deref(), Some("cli"));
+    assert_eq!(claimed.recoveries, 1);
+    assert!(!fixture
+        .ledger
+        .renew_lease("d-1", "app", LEASE)
+        .expect("lost"));
+    assert_eq!(
+        fixture
+            .ledger
+            .claim_intent("d-1", "app", LEASE)
+            .expect("claim"),
+        None
+    );
+
+    other.release_intent("d-1", "cli").expect("release");
+    let again = fixture
+        .ledger
+        .claim_intent("d-1", "app", LEASE)
+        .expect("claim")
+        .expect("released row is free");
+    assert_eq!(again.recoveries, 2);
+}
+
+#[test]
+fn closed_rows_are_never_claimed_and_unleased_rows_are_free() {
+    let fixture = Fixture::new();
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Reject).expect("record");
+    let claimed = fixture
+        .ledger
+        .claim_intent("d-1", "a", LEASE)
+        .expect("claim")
+        .expect("unleased row is free");
+    assert_eq!(claimed.claimed_by.as_deref(), Some("a"));
+    close(&fixture.ledger, "d-1", "success", true).expect("close");
+    let closed = fixture.ledger.intent("d-1").expect("row");
+    assert_eq!((closed.claimed_by, closed.lease_until), (None, None));
+    fixture.set_time(i64::MAX / 2);
+    assert_eq!(
+        fixture
+            .ledger
+            .claim_intent("d-1", "b", LEASE)
+            .expect("claim"),
+        None
+    );
+    assert!(!fixture
+        .ledger
+        .renew_lease("d-1", "a", LEASE)
+        .expect("closed"));
+}
+
+#[test]
+fn a_version_1_outbox_is_migrated_with_its_open_rows() {
+    let fixture = Fixture::new();
+    record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
+    // Rebuild the file as version 1 wrote it: the v2 columns gone, the version set back.
+    let raw = fixture.raw();
+    raw.execute_batch(
+        "         ALTER TABLE outbox DROP COLUMN recoveries;
+         ALTER TABLE outbox DROP COLUMN lease_until;
+         ALTER TABLE outbox DROP COLUMN claimed_by;
+         ALTER TABLE outbox DROP COLUMN workflow_gate;
+         ALTER TABLE outbox DROP COLUMN note;
+         PRAGMA user_version = 1;",
+    )
+    .expect("downgrade");
+    drop(raw);
+    let ledger = fixture.reopen();
+    let open = ledger.open_intents().expect("open");
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].intent.note, "");
+    assert!(!open[0].intent.workflow_gate);
+    assert_eq!(open[0].claimed_by, None);
+    assert!(ledger
+        .claim_intent("d-1", "x", LEASE)
+        .expect("claim")
+        .is_some());
+    assert!(ledger.verify().expect("verify").is_intact());
 }

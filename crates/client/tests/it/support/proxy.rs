@@ -21,10 +21,23 @@ pub enum Fault {
     Stall(Duration),
 }
 
+/// What became of one decision POST that reached the proxy, judged by the gateway's own
+/// answer (before any fault or v0.9 rewrite hides it from the client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Post {
+    /// The gateway committed this decision now (a 2xx without `status: already_*`).
+    Fresh,
+    /// The gateway answered an idempotent replay: the decision was already in effect.
+    Replay,
+    /// Any other answer, or none (not forwarded, or the gateway did not answer).
+    Other,
+}
+
 #[derive(Debug, Default)]
 struct Plan {
     faults: HashMap<String, VecDeque<Fault>>,
     v09: bool,
+    posts: HashMap<String, Vec<Post>>,
 }
 
 #[derive(Debug)]
@@ -68,6 +81,17 @@ impl Proxy {
             .expect("plan")
             .faults
             .insert(job_id.to_owned(), faults.into());
+    }
+
+    /// The decision POSTs seen for `job_id`, in order.
+    pub fn posts(&self, job_id: &str) -> Vec<Post> {
+        self.plan
+            .lock()
+            .expect("plan")
+            .posts
+            .get(job_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// No more faults for anyone.
@@ -141,9 +165,9 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
     let path = target.split('?').next().unwrap_or("").to_owned();
     let is_decision =
         head.starts_with("POST ") && (path.ends_with("/approve") || path.ends_with("/reject"));
+    let job = path.split('/').nth(4).unwrap_or("").to_owned();
     let (fault, v09) = {
         let mut plan = plan.lock().expect("plan");
-        let job = path.split('/').nth(4).unwrap_or("").to_owned();
         let fault = if is_decision {
             plan.faults.get_mut(&job).and_then(VecDeque::pop_front)
         } else {
@@ -159,14 +183,24 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
         return;
     }
     if fault == Some(Fault::Unavailable) {
+        note_post(&plan, is_decision, &job, Post::Other);
         let _ = socket
             .write_all(&plain("503 Service Unavailable", "service unavailable"))
             .await;
         return;
     }
     let Some(mut response) = forward(upstream, &with_close(&head, &raw)).await else {
+        note_post(&plan, is_decision, &job, Post::Other);
         return;
     };
+    let post = if contains(&response, b"\"status\":\"already_") {
+        Post::Replay
+    } else if response.starts_with(b"HTTP/1.1 2") {
+        Post::Fresh
+    } else {
+        Post::Other
+    };
+    note_post(&plan, is_decision, &job, post);
     if v09 && is_decision && contains(&response, b"\"status\":\"already_") {
         // v0.9 answers a repeat with a plain 409 that does not say who decided.
         response = plain("409 Conflict", "job not awaiting approval\n");
@@ -185,4 +219,11 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn note_post(plan: &Mutex<Plan>, is_decision: bool, job: &str, post: Post) {
+    if is_decision {
+        let mut plan = plan.lock().expect("plan");
+        plan.posts.entry(job.to_owned()).or_default().push(post);
+    }
 }

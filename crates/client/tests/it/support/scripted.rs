@@ -17,8 +17,8 @@ type Script = HashMap<String, VecDeque<(u16, String)>>;
 pub struct Scripted {
     pub addr: SocketAddr,
     script: Arc<Mutex<Script>>,
-    /// Every request received, as `"METHOD /path"`.
-    log: Arc<Mutex<Vec<String>>>,
+    /// Every request received, as `"METHOD /path"`, with its body.
+    log: Arc<Mutex<Vec<(String, String)>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -40,14 +40,15 @@ impl Scripted {
                 let script = Arc::clone(&shared);
                 let log = Arc::clone(&shared_log);
                 tokio::spawn(async move {
-                    let Some((head, _)) = read_request(&mut socket).await else {
+                    let Some((head, raw)) = read_request(&mut socket).await else {
                         return;
                     };
+                    let body = String::from_utf8_lossy(&raw[head.len()..]).into_owned();
                     let mut words = head.split_whitespace();
                     let method = words.next().unwrap_or("");
                     let path = words.next().unwrap_or("").split('?').next().unwrap_or("");
                     let key = format!("{method} {path}");
-                    log.lock().expect("log").push(key.clone());
+                    log.lock().expect("log").push((key.clone(), body));
                     let (status, body) = {
                         let mut script = script.lock().expect("script");
                         match script.get_mut(&key) {
@@ -86,8 +87,19 @@ impl Scripted {
             .lock()
             .expect("log")
             .iter()
-            .filter(|line| line.starts_with(&prefix))
-            .cloned()
+            .filter(|(line, _)| line.starts_with(&prefix))
+            .map(|(line, _)| line.clone())
+            .collect()
+    }
+
+    /// The bodies of the requests received for `"METHOD /path"`, in order.
+    pub fn bodies(&self, route: &str) -> Vec<String> {
+        self.log
+            .lock()
+            .expect("log")
+            .iter()
+            .filter(|(line, _)| line == route)
+            .map(|(_, body)| body.clone())
             .collect()
     }
 
