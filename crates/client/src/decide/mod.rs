@@ -60,7 +60,7 @@ pub(crate) use verify::fetch_item;
 use self::reconcile::{reconcile, Reconciled};
 use self::settle::JobRead;
 use crate::error::{ClientError, Result};
-use crate::http::GatewayClient;
+use crate::http::{GatewayClient, JobStatus};
 use crate::ledger_call;
 
 /// How long an outbox lease lasts without renewal: longer than one send with its
@@ -373,15 +373,7 @@ impl Decider {
     }
 
     async fn withdraw_claimed(&self, intent: &DecisionIntent) -> Result<Option<DecisionReport>> {
-        let job = match self.read_job(&intent.job_id).await? {
-            JobRead::Record(job) => job,
-            JobRead::Gone(message) => {
-                self.record(intent, "not_found", &message, Value::Null, true)
-                    .await?;
-                return Err(ClientError::NotFound(message));
-            }
-        };
-        let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
+        let (job, job_json) = self.read_job_or_close(intent).await?;
         match reconcile(intent, &job)? {
             Reconciled::Pending => {
                 let message = "withdrawn by the reviewer; the job still awaits a decision";
@@ -404,6 +396,22 @@ impl Decider {
         }
     }
 
+    /// The job record of a claimed intent, and its JSON for the ledger; a job that is gone
+    /// closes the row as `not_found`.
+    async fn read_job_or_close(&self, intent: &DecisionIntent) -> Result<(JobStatus, Value)> {
+        match self.read_job(&intent.job_id).await? {
+            JobRead::Record(job) => {
+                let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
+                Ok((job, job_json))
+            }
+            JobRead::Gone(message) => {
+                self.record(intent, "not_found", &message, Value::Null, true)
+                    .await?;
+                Err(ClientError::NotFound(message))
+            }
+        }
+    }
+
     /// One claimed intent: read the job; if the decision landed (or the job went another way)
     /// close the row; if it still waits, send it again (re-verifying an approval first).
     async fn finish(&self, record: &IntentRecord) -> Result<DecisionReport> {
@@ -420,15 +428,7 @@ impl Decider {
         record: &IntentRecord,
     ) -> Result<(Settlement, u32, Option<String>)> {
         let intent = &record.intent;
-        let job = match self.read_job(&intent.job_id).await? {
-            JobRead::Record(job) => job,
-            JobRead::Gone(message) => {
-                self.record(intent, "not_found", &message, Value::Null, true)
-                    .await?;
-                return Err(ClientError::NotFound(message));
-            }
-        };
-        let job_json = serde_json::to_value(&job).unwrap_or(Value::Null);
+        let (job, job_json) = self.read_job_or_close(intent).await?;
         match reconcile(intent, &job)? {
             Reconciled::Landed { by } => {
                 let message = format!("resolved by {by}");
