@@ -1,7 +1,8 @@
 //! `countersign-cli hash` as a reviewer runs it: a real process, real files, real pipes.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
+
+mod common;
 
 const CLI: &str = env!("CARGO_BIN_EXE_countersign-cli");
 
@@ -11,20 +12,9 @@ const LIVE_REQUEST: &str = r#"{"jobId":"b5901a94-eff3-4c36-b743-4c98be5e9d4f","t
 const LIVE_HASH: &str = "1914b6c1b23f727454dd6ed99703d9f71e6e412653dc651c209ef7f54b3dd41e";
 
 fn run_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(CLI)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("cli starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin piped")
-        .write_all(stdin)
-        .expect("stdin written");
-    child.wait_with_output().expect("cli finishes")
+    let mut command = Command::new(CLI);
+    command.args(args);
+    common::output_with_stdin(command, stdin)
 }
 
 fn stdout_line(output: &Output) -> String {

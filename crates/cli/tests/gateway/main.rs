@@ -2,6 +2,8 @@
 //! process, the reference gateway on loopback, credentials in the environment.
 
 mod audit;
+#[path = "../common/mod.rs"]
+mod common;
 mod login;
 mod review;
 mod support;

@@ -2,7 +2,6 @@
 //! CLI binary run against it with credentials in the environment and a temp data directory.
 //! Every output and file is kept so a test can check that no key leaked anywhere.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
@@ -144,20 +143,8 @@ impl Harness {
     }
 
     /// Runs with `input` on standard input.
-    pub fn cli_with_stdin(&self, mut command: Command, input: &str) -> Run {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("cli starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("stdin written");
-        self.record(child.wait_with_output().expect("cli finishes"))
+    pub fn cli_with_stdin(&self, command: Command, input: &str) -> Run {
+        self.record(crate::common::output_with_stdin(command, input.as_bytes()))
     }
 
     fn record(&self, output: std::process::Output) -> Run {
