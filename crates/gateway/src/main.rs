@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use countersign_gateway::auth::{hash_password, new_api_key};
-use countersign_gateway::config::{ApiKeyConfig, Credentials, Role, UserConfig, API_KEYS_ENV};
+use countersign_gateway::config::{Credentials, API_KEYS_ENV};
+use countersign_gateway::demo::{DemoCredentials, DEMO_TENANT};
 use countersign_gateway::{start, DemoConfig, DemoTraffic, GatewayConfig};
 
 /// A reference control plane speaking Cordum's approval API, backed by SQLite.
@@ -51,7 +51,7 @@ async fn main() -> anyhow::Result<()> {
         credentials.merge(Credentials::from_env_value(&value)?);
     }
     let demo_keys = if args.demo {
-        Some(demo_credentials(&mut credentials)?)
+        Some(DemoCredentials::generate(&mut credentials)?)
     } else {
         None
     };
@@ -84,57 +84,17 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-struct DemoKeys {
-    agent: String,
-    reviewers: [String; 2],
-    password: String,
-}
-
-fn demo_credentials(credentials: &mut Credentials) -> anyhow::Result<DemoKeys> {
-    let keys = DemoKeys {
-        agent: new_api_key("demo-agent"),
-        reviewers: [new_api_key("demo-alice"), new_api_key("demo-bob")],
-        password: new_api_key("pw"),
-    };
-    let key = |key: &str, role, principal: &str| ApiKeyConfig {
-        tenant: "default".into(),
-        key: key.into(),
-        role,
-        principal: principal.into(),
-    };
-    credentials
-        .keys
-        .push(key(&keys.agent, Role::Agent, "agent-7"));
-    credentials
-        .keys
-        .push(key(&keys.reviewers[0], Role::Operator, "alice"));
-    credentials
-        .keys
-        .push(key(&keys.reviewers[1], Role::Admin, "bob"));
-    credentials.users.push(UserConfig {
-        username: "demo".into(),
-        password_hash: hash_password(&keys.password)?,
-        tenant: "default".into(),
-        role: Role::Operator,
-        principal: "demo-reviewer".into(),
-    });
-    Ok(keys)
-}
-
-fn print_demo_keys(keys: &DemoKeys) {
-    println!("demo tenant:    default");
+fn print_demo_keys(keys: &DemoCredentials) {
+    println!("demo tenant:    {DEMO_TENANT}");
     println!(
         "agent key:      {} (role agent, principal agent-7)",
         keys.agent
     );
     println!(
         "reviewer key:   {} (role operator, principal alice)",
-        keys.reviewers[0]
+        keys.alice
     );
-    println!(
-        "reviewer key:   {} (role admin, principal bob)",
-        keys.reviewers[1]
-    );
+    println!("reviewer key:   {} (role admin, principal bob)", keys.bob);
     println!("demo login:     demo / {}", keys.password);
 }
 

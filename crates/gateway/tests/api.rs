@@ -390,6 +390,48 @@ async fn demo_driver_submits_publishes_and_mutates() {
     }
 }
 
+/// The demo's queue shows every part of a card within a few dozen steps: seed 002's
+/// incident-triage workflow gate with constraints and a deadline, and payments with amount,
+/// currency and vendor.
+#[tokio::test]
+async fn demo_traffic_fills_every_part_of_the_card() {
+    let h = Harness::start().await;
+    let mut driver = seeded_driver(&h).await;
+    for _ in 0..40 {
+        driver.step().await.expect("step");
+    }
+    let (status, page) = h
+        .get(ALICE, "/api/v1/approvals?include_resolved=false&limit=200")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let items = page["items"].as_array().expect("items");
+    let incident = items
+        .iter()
+        .find(|i| i["workflow_id"] == "incident-triage")
+        .expect("an incident-triage approval");
+    assert_eq!(incident["workflow_step_id"], "remediate");
+    assert!(incident["workflow_run_id"]
+        .as_str()
+        .is_some_and(|r| r.starts_with("run_")));
+    assert_eq!(incident["constraints"]["max_lines_changed"], 500);
+    assert_eq!(incident["constraints"]["max_runtime_sec"], 900);
+    assert_eq!(incident["policy_reason"], "prod write detected");
+    assert_eq!(incident["job"]["risk_tags"], json!(["prod", "write"]));
+    assert!(incident["job"]["deadline_unix"]
+        .as_i64()
+        .is_some_and(|d| d > 0));
+    let payment = items
+        .iter()
+        .find(|i| i["job"]["topic"] == "finance.payment.execute")
+        .expect("a payment approval");
+    assert_eq!(payment["job"]["risk_tags"], json!(["finance", "write"]));
+    assert_eq!(payment["job_input"]["currency"], "EUR");
+    assert!(payment["job_input"]["vendor"]
+        .as_str()
+        .is_some_and(|v| !v.is_empty()));
+    assert!(payment["job_input"]["amount"].as_f64().is_some());
+}
+
 #[tokio::test]
 async fn shutdown_ends_open_event_streams() {
     let h = Harness::start().await;

@@ -5,18 +5,20 @@
 //! Randomness comes from a seeded generator and time from the gateway's clock, so a test can
 //! drive [`DemoDriver::step`] deterministically; [`DemoTraffic::spawn`] runs it on a timer.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
-use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
 use crate::auth::Caller;
 use crate::error::GatewayError;
-use crate::request::SubmitBody;
 use crate::service::Gateway;
+
+pub use credentials::{DemoCredentials, DEMO_TENANT};
+
+mod credentials;
+mod jobs;
 
 /// The demo's policy, in the seeds' format.
 pub const DEMO_POLICY: &str = r#"version: v1
@@ -42,6 +44,11 @@ rules:
     when: { topic: customer.notify, channel: external }
     decision: require_human
     reason: Messages to customers need a human.
+  - id: require-approval-incident-remediation
+    when: { topic: incident.remediate, env: production }
+    decision: require_human
+    reason: prod write detected
+    constraints: { max_lines_changed: 500, max_runtime_sec: 900 }
   - id: allow-readonly
     when: { topic: knowledge.read }
     decision: allow
@@ -67,7 +74,13 @@ pub struct DemoConfig {
     pub publish_every: u64,
     /// Every this many steps a pending request is tampered with (0: never).
     pub mutate_every: u64,
+    /// Steps taken at the start with only [`WARMUP_INTERVAL`] between them, so a reviewer who
+    /// opens the demo has something to look at within a second or two.
+    pub warmup_steps: u64,
 }
+
+/// The pause between warm-up steps.
+pub const WARMUP_INTERVAL: Duration = Duration::from_millis(300);
 
 impl Default for DemoConfig {
     fn default() -> Self {
@@ -76,6 +89,7 @@ impl Default for DemoConfig {
             interval: Duration::from_secs(4),
             publish_every: 15,
             mutate_every: 11,
+            warmup_steps: 4,
         }
     }
 }
@@ -101,21 +115,6 @@ pub struct DemoDriver {
     steps: u64,
     tightened: bool,
 }
-
-const VENDORS: &[&str] = &[
-    "Acme Supplies",
-    "Globex",
-    "Initech",
-    "Umbrella Logistics",
-    "Stark Industries",
-];
-const RESOURCES: &[&str] = &[
-    "db-orders-replica-3",
-    "bucket/invoices-2024",
-    "vm-batch-17",
-    "queue/legacy-events",
-];
-const CUSTOMERS: &[&str] = &["ACME Corp", "Wayne Enterprises", "Tyrell", "Cyberdyne"];
 
 impl DemoDriver {
     /// A driver submitting as `agent` (a caller with the `agent` or `admin` role).
@@ -166,108 +165,13 @@ impl DemoDriver {
                 return Ok(DemoStep::Mutated { job_id });
             }
         }
-        let body = self.next_job();
+        let body = jobs::next_job(&mut self.rng, self.gateway.now_us());
         let topic = body.topic().to_owned();
         let status = match self.gateway.submit(&self.agent, body, None).await {
             Ok(outcome) => outcome.status.as_u16(),
             Err(refusal) => refusal.status.as_u16(),
         };
         Ok(DemoStep::Submitted { topic, status })
-    }
-
-    fn pick<'a>(&mut self, from: &'a [&'a str]) -> &'a str {
-        from[self.rng.random_range(0..from.len())]
-    }
-
-    fn next_job(&mut self) -> SubmitBody {
-        let roll = self.rng.random_range(0..100u32);
-        let (topic, prompt, labels, context, principal): (
-            &str,
-            String,
-            Vec<(&str, String)>,
-            Value,
-            &str,
-        ) = if roll < 35 {
-            let vendor = self.pick(VENDORS);
-            let amount = f64::from(self.rng.random_range(120..48_000u32));
-            (
-                "finance.payment.execute",
-                format!("Pay invoice from {vendor}"),
-                vec![("env", "production".into())],
-                json!({
-                    "vendor": vendor,
-                    "amount": amount,
-                    "currency": "EUR",
-                    "invoice": format!("INV-{}", self.rng.random_range(1000..9999u32)),
-                    "justification": "Invoice matched to purchase order",
-                }),
-                "agent-billing",
-            )
-        } else if roll < 55 {
-            let resource = self.pick(RESOURCES);
-            (
-                "infra.resource.delete",
-                format!("Delete unused resource {resource}"),
-                vec![
-                    ("env", "production".into()),
-                    ("resource", resource.into()),
-                    ("rollback_hint", "Restore from the nightly snapshot".into()),
-                ],
-                json!({ "title": format!("Delete {resource}"), "why": "Idle for 30 days" }),
-                "agent-infra",
-            )
-        } else if roll < 70 {
-            let customer = self.pick(CUSTOMERS);
-            (
-                "customer.notify",
-                format!("Email {customer} about the delayed shipment"),
-                vec![("channel", "external".into())],
-                json!({ "subject": format!("Shipment delay notice to {customer}") }),
-                "agent-support",
-            )
-        } else if roll < 80 {
-            (
-                "knowledge.read",
-                "Summarize the runbook".into(),
-                vec![],
-                Value::Null,
-                "agent-support",
-            )
-        } else if roll < 90 {
-            (
-                "infra.security_group.update",
-                "Open port 443 to the world".into(),
-                vec![("env", "production".into()), ("cidr", "0.0.0.0/0".into())],
-                Value::Null,
-                "agent-infra",
-            )
-        } else {
-            (
-                "infra.cluster.recreate",
-                "Recreate all worker nodes".into(),
-                vec![("env", "production".into())],
-                Value::Null,
-                "agent-infra",
-            )
-        };
-        SubmitBody {
-            prompt,
-            topic: Some(topic.into()),
-            principal_id: principal.into(),
-            actor_type: "service".into(),
-            risk_tags: match topic {
-                "finance.payment.execute" => vec!["money".into(), "write".into()],
-                "infra.resource.delete" => vec!["prod".into(), "write".into()],
-                "customer.notify" => vec!["external".into()],
-                _ => Vec::new(),
-            },
-            labels: labels
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v))
-                .collect::<BTreeMap<_, _>>(),
-            context: (!context.is_null()).then_some(context),
-            ..SubmitBody::default()
-        }
     }
 }
 
@@ -285,6 +189,7 @@ impl DemoTraffic {
         config: DemoConfig,
     ) -> Result<Self, GatewayError> {
         let interval = config.interval;
+        let warmup = config.warmup_steps;
         let mut driver = DemoDriver::new(gateway, agent, config);
         driver.install_policy().await?;
         let task = tokio::spawn(async move {
@@ -293,7 +198,12 @@ impl DemoTraffic {
                     Ok(step) => tracing::info!(?step, "demo"),
                     Err(e) => tracing::warn!(error = %e, "demo step failed"),
                 }
-                tokio::time::sleep(interval).await;
+                let pause = if driver.steps < warmup {
+                    WARMUP_INTERVAL
+                } else {
+                    interval
+                };
+                tokio::time::sleep(pause).await;
             }
         });
         Ok(Self { task })

@@ -1,0 +1,192 @@
+//! What a decision became, in the words the card shows: [`DecisionView`] for a decision in
+//! effect, and the guards a click passes before the client's decision protocol runs.
+
+use countersign_client::{DecisionReport, Settlement};
+use countersign_core::outcome::DecisionAction;
+use countersign_core::verify::Verdict;
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use crate::card::{hash_tail, CardView};
+use crate::error::{codes, DeskError, Result};
+
+/// A decision in effect on the gateway.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct DecisionView {
+    pub job_id: String,
+    pub action: DecisionAction,
+    /// `applied`: this decision made it; `already_applied`: the same decision was in effect
+    /// already (an earlier attempt whose answer was lost, or someone else).
+    pub outcome: String,
+    /// Who made it, when the gateway says and it was not this call.
+    pub by: Option<String>,
+    /// Whether `by` is this reviewer; `None` when the gateway cannot say.
+    pub by_us: Option<bool>,
+    /// The verdict checked right before an approve was sent.
+    pub verdict: Option<Verdict>,
+    /// The sentence the card shows.
+    pub message: String,
+    /// Set when the gateway bound the approval to another request or policy than was seen.
+    pub mismatch: Option<String>,
+}
+
+impl From<&DecisionReport> for DecisionView {
+    fn from(report: &DecisionReport) -> Self {
+        let verb = match report.action {
+            DecisionAction::Approve => "Approved",
+            DecisionAction::Reject => "Rejected",
+        };
+        let (outcome, by, by_us, message) = match &report.settlement {
+            Settlement::Applied => ("applied", None, None, verb.to_owned()),
+            Settlement::AlreadyApplied { by, by_us } => {
+                let who = match (by.as_str(), by_us) {
+                    ("", _) => "already".to_owned(),
+                    (_, Some(true)) => "already, by you".to_owned(),
+                    (name, _) => format!("already, by {name}"),
+                };
+                (
+                    "already_applied",
+                    Some(by.clone()).filter(|b| !b.is_empty()),
+                    *by_us,
+                    format!("{verb} {who}"),
+                )
+            }
+        };
+        Self {
+            job_id: report.job_id.clone(),
+            action: report.action,
+            outcome: outcome.to_owned(),
+            by,
+            by_us,
+            verdict: report.verdict.clone(),
+            message,
+            mismatch: report.mismatch.clone(),
+        }
+    }
+}
+
+/// A reviewer's click, as the UI sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+#[ts(export)]
+pub struct DecisionRequest {
+    /// The identity of the card on screen (its `seen`).
+    pub seen: countersign_core::verify::SeenItem,
+    pub action: DecisionAction,
+    /// Required for a reject; optional for an approve.
+    #[serde(default)]
+    pub reason: String,
+    /// For a high-risk approve: the last 4 characters of the job hash, typed by the reviewer.
+    #[serde(default)]
+    pub confirm: Option<String>,
+}
+
+/// The desk's own checks before the client's protocol: the card must be in the queue, not
+/// expired, and a high-risk approve needs the typed hash characters of the card it binds to.
+pub fn precheck(request: &DecisionRequest, card: Option<&CardView>, now_ms: i64) -> Result<()> {
+    let Some(card) = card else {
+        return Err(DeskError::new(
+            codes::NOT_IN_QUEUE,
+            "this item is no longer in the queue; it may have been decided elsewhere",
+        ));
+    };
+    if request.action == DecisionAction::Reject {
+        return Ok(());
+    }
+    if card.is_expired(now_ms) {
+        return Err(DeskError::new(
+            codes::EXPIRED,
+            "the approval expired at its deadline; it can no longer be approved",
+        ));
+    }
+    if card.high_risk {
+        let expected = hash_tail(&request.seen.job_hash);
+        match request.confirm.as_deref().map(str::trim) {
+            None | Some("") => return Err(DeskError::confirmation_required()),
+            Some(typed) if !expected.is_empty() && typed.eq_ignore_ascii_case(expected) => {}
+            Some(_) => return Err(DeskError::confirmation_mismatch()),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::settings::ReviewSettings;
+    use countersign_core::approval::ApprovalItem;
+    use countersign_core::verify::SeenItem;
+
+    fn card(tags: &[&str], deadline_unix: Option<i64>) -> CardView {
+        let mut item = ApprovalItem::default();
+        item.job.id = "j".into();
+        item.job_hash = "sha256:00ffA1b2".into();
+        item.job.risk_tags = tags.iter().map(|t| (*t).to_owned()).collect();
+        item.job.deadline_unix = deadline_unix;
+        CardView::new(&item, &ReviewSettings::default())
+    }
+
+    fn request(action: DecisionAction, confirm: Option<&str>) -> DecisionRequest {
+        DecisionRequest {
+            seen: SeenItem {
+                job_id: "j".into(),
+                job_hash: "sha256:00ffA1b2".into(),
+                ..SeenItem::default()
+            },
+            action,
+            reason: String::new(),
+            confirm: confirm.map(str::to_owned),
+        }
+    }
+
+    #[test]
+    fn a_high_risk_approve_needs_the_typed_hash_tail() {
+        let risky = card(&["prod"], None);
+        let approve =
+            |confirm| precheck(&request(DecisionAction::Approve, confirm), Some(&risky), 0);
+        assert_eq!(
+            approve(None).expect_err("none").code,
+            codes::CONFIRMATION_REQUIRED
+        );
+        assert_eq!(
+            approve(Some(" ")).expect_err("blank").code,
+            codes::CONFIRMATION_REQUIRED
+        );
+        assert_eq!(
+            approve(Some("a1b3")).expect_err("wrong").code,
+            codes::CONFIRMATION_MISMATCH
+        );
+        assert_eq!(
+            approve(Some("00ff")).expect_err("head").code,
+            codes::CONFIRMATION_MISMATCH
+        );
+        approve(Some("a1b2")).expect("typed tail, any case");
+        precheck(&request(DecisionAction::Reject, None), Some(&risky), 0)
+            .expect("rejects need none");
+        let calm = card(&["write"], None);
+        precheck(&request(DecisionAction::Approve, None), Some(&calm), 0).expect("not high risk");
+    }
+
+    #[test]
+    fn expired_or_missing_cards_cannot_be_approved() {
+        let expiring = card(&[], Some(100));
+        let approve = request(DecisionAction::Approve, None);
+        precheck(&approve, Some(&expiring), 99_999).expect("before the deadline");
+        assert_eq!(
+            precheck(&approve, Some(&expiring), 100_000)
+                .expect_err("due")
+                .code,
+            codes::EXPIRED
+        );
+        precheck(
+            &request(DecisionAction::Reject, None),
+            Some(&expiring),
+            100_000,
+        )
+        .expect("an expired item can still be rejected");
+        assert_eq!(
+            precheck(&approve, None, 0).expect_err("gone").code,
+            codes::NOT_IN_QUEUE
+        );
+    }
+}

@@ -1,0 +1,323 @@
+//! The queue as the UI shows it: [`QueueState`] folds the client's [`WatchEvent`]s into cards
+//! and a connection status, and says what changed as numbered [`DeskEvent`]s.
+//!
+//! The UI loads a [`QueueSnapshot`] and then applies events whose `seq` is greater than the
+//! snapshot's, so an event raised while the snapshot was being read is neither lost nor applied
+//! twice. When the gateway is unreachable the cards stay (marked stale by the status), because
+//! the last known queue is what a reviewer needs to see while offline.
+
+use std::collections::HashMap;
+
+use countersign_client::watch::{ItemChange, WatchMode};
+use countersign_client::WatchEvent;
+use countersign_core::approval::ApprovalItem;
+use serde::Serialize;
+use ts_rs::TS;
+
+use crate::card::CardView;
+use crate::decision::DecisionView;
+use crate::settings::ReviewSettings;
+
+/// How the desk is connected right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum LinkState {
+    /// Started, no full list yet.
+    Connecting,
+    /// Hearing of changes from the gateway's event stream.
+    Live,
+    /// Listing every few seconds (the gateway has no event stream).
+    Polling,
+    /// The gateway cannot be reached; the queue on screen is the last one known.
+    Offline,
+    /// The session ended: the reviewer must sign in again.
+    Reauth,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[ts(export)]
+pub struct ConnectionStatus {
+    pub state: LinkState,
+    /// When the current offline spell began (ms since the Unix epoch).
+    #[ts(type = "number | null")]
+    pub offline_since_ms: Option<i64>,
+    /// The last complete list of the queue.
+    #[ts(type = "number | null")]
+    pub last_sync_ms: Option<i64>,
+    /// Why the link is down, when it is.
+    pub message: String,
+}
+
+impl Default for ConnectionStatus {
+    fn default() -> Self {
+        Self {
+            state: LinkState::Connecting,
+            offline_since_ms: None,
+            last_sync_ms: None,
+            message: String::new(),
+        }
+    }
+}
+
+/// Something the UI must apply to what it shows.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[ts(export)]
+pub enum DeskEvent {
+    /// A card arrived (`arrived`) or changed in place.
+    Card {
+        #[ts(type = "number")]
+        seq: u64,
+        card: Box<CardView>,
+        arrived: bool,
+    },
+    /// A card left the queue; `by` and `status` when the gateway said.
+    Removed {
+        #[ts(type = "number")]
+        seq: u64,
+        job_id: String,
+        by: Option<String>,
+        status: Option<String>,
+    },
+    Status {
+        #[ts(type = "number")]
+        seq: u64,
+        status: ConnectionStatus,
+    },
+    /// A decision settled outside a click: recovered after a crash or an outage.
+    Decision {
+        #[ts(type = "number")]
+        seq: u64,
+        decision: DecisionView,
+    },
+    /// Something the reviewer should know that changes no card by itself (a new policy, an
+    /// unreadable event the watch skipped).
+    Notice {
+        #[ts(type = "number")]
+        seq: u64,
+        code: String,
+        message: String,
+    },
+}
+
+/// The whole queue at one `seq`.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct QueueSnapshot {
+    #[ts(type = "number")]
+    pub seq: u64,
+    /// Newest first.
+    pub cards: Vec<CardView>,
+    pub status: ConnectionStatus,
+}
+
+/// Cards by job id, the connection status and the event counter.
+#[derive(Debug, Default)]
+pub struct QueueState {
+    seq: u64,
+    cards: HashMap<String, CardView>,
+    status: ConnectionStatus,
+}
+
+impl QueueState {
+    pub fn card(&self, job_id: &str) -> Option<&CardView> {
+        self.cards.get(job_id)
+    }
+
+    pub fn status(&self) -> &ConnectionStatus {
+        &self.status
+    }
+
+    pub fn snapshot(&self) -> QueueSnapshot {
+        let mut cards: Vec<CardView> = self.cards.values().cloned().collect();
+        cards.sort_by(|a, b| {
+            b.card
+                .updated_at
+                .cmp(&a.card.updated_at)
+                .then_with(|| a.card.job_id.cmp(&b.card.job_id))
+        });
+        QueueSnapshot {
+            seq: self.seq,
+            cards,
+            status: self.status.clone(),
+        }
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.seq += 1;
+        self.seq
+    }
+
+    /// Folds one watch event in. `pending` is the watch's complete view, read right after the
+    /// event: items the watch joins silently (known from the ledger after a restart) only
+    /// show up there.
+    pub fn apply(
+        &mut self,
+        event: WatchEvent,
+        pending: impl FnOnce() -> Vec<ApprovalItem>,
+        settings: &ReviewSettings,
+        now_ms: i64,
+    ) -> Vec<DeskEvent> {
+        match event {
+            WatchEvent::Arrived(item) => vec![self.upsert(&item, &[], true, settings)],
+            WatchEvent::Changed { item, changes } => {
+                vec![self.upsert(&item, &changes, false, settings)]
+            }
+            WatchEvent::Resolved { job_id, by, status } => {
+                if self.cards.remove(&job_id).is_none() {
+                    return Vec::new();
+                }
+                vec![DeskEvent::Removed {
+                    seq: self.next_seq(),
+                    job_id,
+                    by,
+                    status,
+                }]
+            }
+            WatchEvent::PolicyChanged { snapshot } => vec![DeskEvent::Notice {
+                seq: self.next_seq(),
+                code: "policy_changed".into(),
+                message: match snapshot {
+                    Some(id) => format!(
+                        "A new policy was published ({id}); pending items are re-evaluated."
+                    ),
+                    None => "A new policy was published; pending items are re-evaluated.".into(),
+                },
+            }],
+            WatchEvent::Skipped { code, message } => vec![DeskEvent::Notice {
+                seq: self.next_seq(),
+                code,
+                message,
+            }],
+            WatchEvent::Synced { mode, .. } => {
+                let mut events = self.join_silent(pending(), settings);
+                let state = match mode {
+                    WatchMode::Events => LinkState::Live,
+                    WatchMode::Polling => LinkState::Polling,
+                };
+                events.push(self.set_status(ConnectionStatus {
+                    state,
+                    offline_since_ms: None,
+                    last_sync_ms: Some(now_ms),
+                    message: String::new(),
+                }));
+                events
+            }
+            WatchEvent::Disconnected { code, message, .. } => {
+                let state = if code == "reauth_required" {
+                    LinkState::Reauth
+                } else {
+                    LinkState::Offline
+                };
+                let since = self.status.offline_since_ms.unwrap_or(now_ms);
+                let status = ConnectionStatus {
+                    state,
+                    offline_since_ms: Some(since),
+                    last_sync_ms: self.status.last_sync_ms,
+                    message,
+                };
+                if status == self.status {
+                    return Vec::new();
+                }
+                vec![self.set_status(status)]
+            }
+        }
+    }
+
+    fn upsert(
+        &mut self,
+        item: &ApprovalItem,
+        changes: &[ItemChange],
+        arrived: bool,
+        settings: &ReviewSettings,
+    ) -> DeskEvent {
+        let mut card = CardView::new(item, settings);
+        if let Some(old) = self.cards.get(&item.job.id) {
+            card.changes.clone_from(&old.changes);
+        }
+        for change in changes {
+            let name = change_name(*change).to_owned();
+            if !card.changes.contains(&name) {
+                card.changes.push(name);
+            }
+        }
+        self.cards.insert(item.job.id.clone(), card.clone());
+        DeskEvent::Card {
+            seq: self.next_seq(),
+            card: Box::new(card),
+            arrived,
+        }
+    }
+
+    /// Cards for items the watch holds but never announced (known from an earlier run).
+    fn join_silent(
+        &mut self,
+        pending: Vec<ApprovalItem>,
+        settings: &ReviewSettings,
+    ) -> Vec<DeskEvent> {
+        pending
+            .iter()
+            .filter(|item| !self.cards.contains_key(&item.job.id))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|item| self.upsert(item, &[], false, settings))
+            .collect()
+    }
+
+    fn set_status(&mut self, status: ConnectionStatus) -> DeskEvent {
+        self.status = status.clone();
+        DeskEvent::Status {
+            seq: self.next_seq(),
+            status,
+        }
+    }
+
+    /// A decision event, numbered in the same sequence as the queue's.
+    pub fn decision_event(&mut self, decision: DecisionView) -> DeskEvent {
+        DeskEvent::Decision {
+            seq: self.next_seq(),
+            decision,
+        }
+    }
+
+    pub fn notice(&mut self, code: String, message: String) -> DeskEvent {
+        DeskEvent::Notice {
+            seq: self.next_seq(),
+            code,
+            message,
+        }
+    }
+
+    /// Re-judges every card's risk after the settings changed.
+    pub fn apply_settings(&mut self, settings: &ReviewSettings) -> Vec<DeskEvent> {
+        let changed: Vec<String> = self
+            .cards
+            .values()
+            .filter(|c| c.high_risk != settings.is_high_risk(&c.card.risk_tags))
+            .map(|c| c.card.job_id.clone())
+            .collect();
+        changed
+            .into_iter()
+            .filter_map(|job_id| {
+                let card = self.cards.get_mut(&job_id)?;
+                card.high_risk = !card.high_risk;
+                let card = Box::new(card.clone());
+                Some(DeskEvent::Card {
+                    seq: self.next_seq(),
+                    card,
+                    arrived: false,
+                })
+            })
+            .collect()
+    }
+}
+
+fn change_name(change: ItemChange) -> &'static str {
+    match change {
+        ItemChange::JobHash => "job_hash",
+        ItemChange::PolicySnapshot => "policy_snapshot",
+        ItemChange::Revision => "revision",
+        ItemChange::State => "state",
+    }
+}

@@ -1,0 +1,92 @@
+//! The reviewer's settings that change what the desk allows, not only how it looks.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// The risk tags that make an item high risk unless the reviewer chose others.
+pub const DEFAULT_HIGH_RISK_TAGS: [&str; 4] = ["prod", "secrets", "finance", "delete"];
+const MAX_TAGS: usize = 32;
+const MAX_TAG_CHARS: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct ReviewSettings {
+    /// Items with any of these risk tags need the typed job hash characters to approve and
+    /// are left out of bulk approval. Compared case-insensitively.
+    pub high_risk_tags: Vec<String>,
+}
+
+impl Default for ReviewSettings {
+    fn default() -> Self {
+        Self {
+            high_risk_tags: DEFAULT_HIGH_RISK_TAGS.map(str::to_owned).to_vec(),
+        }
+    }
+}
+
+impl ReviewSettings {
+    pub fn is_high_risk(&self, risk_tags: &[String]) -> bool {
+        risk_tags.iter().any(|tag| {
+            self.high_risk_tags
+                .iter()
+                .any(|high| high.eq_ignore_ascii_case(tag.trim()))
+        })
+    }
+
+    /// Trimmed, lower-cased, de-duplicated; refuses what cannot be a tag.
+    pub fn normalized(self) -> Result<Self, String> {
+        if self.high_risk_tags.len() > MAX_TAGS {
+            return Err(format!("at most {MAX_TAGS} high-risk tags"));
+        }
+        let mut tags: Vec<String> = Vec::new();
+        for tag in self.high_risk_tags {
+            let tag = tag.trim().to_ascii_lowercase();
+            if tag.is_empty() {
+                continue;
+            }
+            if tag.chars().count() > MAX_TAG_CHARS || tag.chars().any(char::is_control) {
+                return Err(format!("invalid risk tag {tag:?}"));
+            }
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        Ok(Self {
+            high_risk_tags: tags,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn high_risk_is_any_configured_tag_ignoring_case() {
+        let settings = ReviewSettings::default();
+        assert!(settings.is_high_risk(&["write".into(), "PROD".into()]));
+        assert!(!settings.is_high_risk(&["write".into(), "network".into()]));
+        assert!(!settings.is_high_risk(&[]));
+    }
+
+    #[test]
+    fn settings_are_normalized_and_bad_tags_refused() {
+        let got = ReviewSettings {
+            high_risk_tags: vec![" Prod ".into(), "prod".into(), "".into(), "secrets".into()],
+        }
+        .normalized()
+        .expect("valid");
+        assert_eq!(got.high_risk_tags, ["prod", "secrets"]);
+        assert!(ReviewSettings {
+            high_risk_tags: vec!["a\nb".into()]
+        }
+        .normalized()
+        .is_err());
+        assert!(ReviewSettings {
+            high_risk_tags: vec!["x".into(); 33]
+        }
+        .normalized()
+        .is_err());
+    }
+}
