@@ -1,7 +1,23 @@
+/// The app's commands. Declaring them makes each one need an explicit permission in
+/// capabilities/, so the webview can call only what a capability names.
+const COMMANDS: &[&str] = &[
+    "session_info",
+    "start_demo",
+    "list_profiles",
+    "open_profile",
+    "connect_gateway",
+    "sign_out",
+    "queue_snapshot",
+    "decide",
+    "item_detail",
+    "history_query",
+    "history_verify",
+    "get_settings",
+    "set_settings",
+];
+
 fn main() {
-    // Declaring the app's commands makes each one need an explicit permission in
-    // capabilities/, so the webview can call only what a capability names.
-    let manifest = tauri_build::AppManifest::new().commands(&["app_status"]);
+    let manifest = tauri_build::AppManifest::new().commands(COMMANDS);
     tauri_build::try_build(tauri_build::Attributes::new().app_manifest(manifest))
         .expect("tauri-build failed: check tauri.conf.json, capabilities/ and that ui/dist exists");
 }

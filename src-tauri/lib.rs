@@ -1,29 +1,121 @@
-//! The desktop app's Rust shell. It owns no domain logic: it wires the crates under
-//! `crates/` to the web UI through Tauri commands, and owns windows, notifications and the
-//! tray. Everything worth testing without a GUI lives in those crates.
+//! The desktop app's Rust shell. It owns no domain logic: it wires `countersign-desk` (and the
+//! crates under it) to the web UI through Tauri commands and events, and owns windows,
+//! settings storage and, later, notifications and the tray. Everything worth testing without
+//! a GUI lives in those crates.
 //!
 //! [`app_builder`] takes any [`tauri::Runtime`] so that commands are exercised in tests with
 //! `tauri::test::mock_builder()`, the way Tauri's own `examples/api` does.
 
 mod commands;
-mod status;
+mod settings;
+mod state;
 
-pub use status::AppStatus;
+use std::path::PathBuf;
 
-use tauri::{Builder, Runtime};
+pub use settings::{AppSettings, Theme};
+pub use state::{AppState, DESK_EVENT};
 
-/// Registers the plugins and commands of the app on `builder`.
-pub fn app_builder<R: Runtime>(builder: Builder<R>) -> Builder<R> {
+use countersign_desk::open;
+use countersign_gateway::DemoConfig;
+use tauri::{App, Builder, Manager, Runtime};
+
+/// What the app opens at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launch {
+    /// `--demo`: the embedded gateway with simulated agents.
+    Demo,
+    /// The profile used last, if there is one; else the first-run screen.
+    LastProfile,
+    /// Nothing until the UI asks (tests).
+    Idle,
+}
+
+impl Launch {
+    pub fn from_args(args: impl IntoIterator<Item = String>) -> Self {
+        if args.into_iter().any(|arg| arg == "--demo") {
+            Self::Demo
+        } else {
+            Self::LastProfile
+        }
+    }
+}
+
+/// Registers the plugins, state and commands of the app on `builder`.
+pub fn app_builder<R: Runtime>(builder: Builder<R>, data: PathBuf, launch: Launch) -> Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
-        .invoke_handler(tauri::generate_handler![commands::app_status])
+        .manage(AppState::new(data))
+        .invoke_handler(tauri::generate_handler![
+            commands::session_info,
+            commands::start_demo,
+            commands::list_profiles,
+            commands::open_profile,
+            commands::connect_gateway,
+            commands::sign_out,
+            commands::queue_snapshot,
+            commands::decide,
+            commands::item_detail,
+            commands::history_query,
+            commands::history_verify,
+            commands::get_settings,
+            commands::set_settings,
+        ])
+        .setup(move |app| {
+            open_at_start(app, launch.clone());
+            Ok(())
+        })
+}
+
+/// Opens what `launch` names in the background; a failure leaves the first-run screen.
+fn open_at_start<R: Runtime>(app: &App<R>, launch: Launch) {
+    let handle = app.handle().clone();
+    tauri::async_runtime::spawn(async move {
+        let state = handle.state::<AppState>();
+        let review = settings::load(&handle).review;
+        let session = match launch {
+            Launch::Idle => return,
+            Launch::Demo => open::open_demo(&state.data, DemoConfig::default()).await,
+            Launch::LastProfile => match open::last_profile(&state.data) {
+                Some(name) => {
+                    open::open_saved(&state.data, &name, &countersign_client::KeyringStore)
+                }
+                None => return,
+            },
+        };
+        match session {
+            Ok(session) => {
+                state.install(&handle, session, review).await;
+            }
+            Err(error) => {
+                tracing::error!(code = %error.code, %error, "could not open the profile at start")
+            }
+        }
+    });
 }
 
 /// Runs the desktop app until its last window closes.
 pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,countersign_gateway=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let data = match countersign_desk::paths::data_dir() {
+        Ok(data) => data,
+        Err(error) => {
+            eprintln!("countersign: {error}");
+            std::process::exit(1);
+        }
+    };
+    let launch = Launch::from_args(std::env::args().skip(1));
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) = app_builder(Builder::default()).run(context) {
+    if let Err(error) = app_builder(Builder::default(), data, launch).run(context) {
         eprintln!("countersign: the app could not start: {error}");
         std::process::exit(1);
     }
 }
+
+#[cfg(test)]
+mod tests;

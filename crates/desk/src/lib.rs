@@ -25,6 +25,7 @@ pub mod demo;
 pub mod detail;
 pub mod error;
 pub mod history;
+pub mod open;
 pub mod paths;
 pub mod queue;
 pub mod session;

@@ -1,0 +1,54 @@
+//! Settings that outlive a run, kept with `tauri-plugin-store` in the data directory beside
+//! the profiles (so `COUNTERSIGN_DATA_DIR` moves them too). Secrets never go here: they live in
+//! the OS keychain.
+
+use countersign_desk::ReviewSettings;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, Manager, Runtime};
+use tauri_plugin_store::StoreExt;
+
+use crate::state::AppState;
+use ts_rs::TS;
+
+const STORE_FILE: &str = "ui-settings.json";
+const KEY: &str = "settings";
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum Theme {
+    /// Follow the operating system.
+    #[default]
+    System,
+    Light,
+    Dark,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct AppSettings {
+    pub theme: Theme,
+    pub review: ReviewSettings,
+}
+
+/// The saved settings; unreadable or missing ones are the defaults (never an error that
+/// keeps the app from starting).
+pub fn load<R: Runtime>(app: &AppHandle<R>) -> AppSettings {
+    app.store(store_path(app))
+        .ok()
+        .and_then(|store| store.get(KEY))
+        .and_then(|value| serde_json::from_value(value).ok())
+        .unwrap_or_default()
+}
+
+pub fn save<R: Runtime>(app: &AppHandle<R>, settings: &AppSettings) -> Result<(), String> {
+    let store = app.store(store_path(app)).map_err(|e| e.to_string())?;
+    let value = serde_json::to_value(settings).map_err(|e| e.to_string())?;
+    store.set(KEY, value);
+    store.save().map_err(|e| e.to_string())
+}
+
+fn store_path<R: Runtime>(app: &AppHandle<R>) -> std::path::PathBuf {
+    app.state::<AppState>().data.join(STORE_FILE)
+}
