@@ -1,21 +1,435 @@
-import type { ApprovalCard } from "./bindings/ApprovalCard";
-import { AppHeader } from "./components/AppHeader";
-import { Queue } from "./components/Queue";
-import { StatusLine } from "./components/StatusLine";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import * as api from "./api";
+import type { CardView } from "./bindings/CardView";
+import type { ConnectRequest } from "./bindings/ConnectRequest";
+import type { DetailView } from "./bindings/DetailView";
+import type { ProfileView } from "./bindings/ProfileView";
+import type { Verdict } from "./bindings/Verdict";
+import { ConfirmHashDialog } from "./components/ConfirmHashDialog";
+import { DetailPane } from "./components/DetailPane";
+import { FilterBar } from "./components/FilterBar";
+import { FirstRun } from "./components/FirstRun";
+import { Footer } from "./components/Footer";
+import { CONNECT_CHOICE, DEMO_CHOICE, Header, type View } from "./components/Header";
+import { HelpDialog } from "./components/HelpDialog";
+import { HistoryView } from "./components/HistoryView";
+import { QueueList } from "./components/QueueList";
+import { ReasonDialog } from "./components/ReasonDialog";
+import { toBackendError } from "./errors";
+import { isTyping, keyCommand } from "./keys";
+import { applyFilter, facets, NO_FILTER, type QueueFilter } from "./model/filter";
+import { isSettling, liveCards } from "./model/queue";
+import { useDesk } from "./useDesk";
 
-// The backend does not deliver approvals to the UI yet, so the queue is always empty.
-const NO_APPROVALS: readonly ApprovalCard[] = [];
+type DialogState =
+  | { kind: "reject"; cards: CardView[] }
+  | { kind: "confirm"; card: CardView }
+  | { kind: "help" }
+  | null;
+
+const verdictKey = (view: CardView) => `${view.card.job_id}:${view.seen.job_hash}`;
 
 export function App() {
+  const desk = useDesk();
+  const { session, queue, decide, dispatch } = desk;
+  const [view, setView] = useState<View>("queue");
+  const [filter, setFilter] = useState<QueueFilter>(NO_FILTER);
+  const [currentId, setCurrentId] = useState<string | null>(null);
+  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  const [openId, setOpenId] = useState<string | null>(null);
+  const [detail, setDetail] = useState<{ key: string; data: DetailView | null; error: string | null; loading: boolean } | null>(null);
+  const [verdicts, setVerdicts] = useState<Record<string, Verdict | undefined>>({});
+  const [dialog, setDialog] = useState<DialogState>(null);
+  const [profiles, setProfiles] = useState<ProfileView[]>([]);
+  const [connecting, setConnecting] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [connectError, setConnectError] = useState<string | null>(null);
+  const [bulkReport, setBulkReport] = useState<string | null>(null);
+  const [now, setNow] = useState(() => Date.now());
+  const searchRef = useRef<HTMLInputElement>(null);
+  const afterG = useRef(false);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      setNow(Date.now());
+    }, 1000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, []);
+
+  useEffect(() => {
+    if (session === undefined) return;
+    api.listProfiles().then(setProfiles, () => undefined);
+    api.getSettings().then(
+      (settings) => {
+        document.documentElement.dataset.theme = settings.theme;
+      },
+      () => undefined,
+    );
+  }, [session]);
+
+  const cards = queue.cards;
+  const shown = useMemo(() => applyFilter(cards, filter), [cards, filter]);
+  const counts = useMemo(() => facets(liveCards(queue)), [queue]);
+  // The current card: the one chosen, else the first shown (when none is, or it left the list).
+  const current = shown.find((c) => c.card.job_id === currentId) ?? shown[0] ?? null;
+  const currentJob = current?.card.job_id ?? null;
+  const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
+  const pending = cards.length - Object.keys(queue.departed).length;
+
+  const loadDetail = useCallback(async (card: CardView, showLoading: boolean) => {
+    const key = verdictKey(card);
+    if (showLoading) setDetail((d) => ({ key, data: d?.key === key ? d.data : null, error: null, loading: true }));
+    try {
+      const data = await api.itemDetail(card.seen);
+      setVerdicts((v) => ({ ...v, [key]: data.verdict }));
+      setDetail((d) => (d?.key === key || showLoading ? { key, data, error: null, loading: false } : d));
+    } catch (rejection: unknown) {
+      const message = toBackendError(rejection).message;
+      setDetail((d) => (d?.key === key ? { key, data: d.data, error: message, loading: false } : d));
+    }
+  }, []);
+
+  // The current card is checked in the background so its badge says what an approve would get.
+  const currentKey = current ? verdictKey(current) : null;
+  useEffect(() => {
+    if (!current || currentKey === null || currentKey in verdicts) return;
+    const timer = setTimeout(() => {
+      void loadDetail(current, false);
+    }, 300);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [current, currentKey, verdicts, loadDetail]);
+
+  const approveBlocked = useCallback(
+    (card: CardView): string | null => {
+      if (card.card.job_id in queue.departed) return "This item was resolved";
+      if (card.deadline_ms !== null && card.deadline_ms <= now) return "Expired: it can no longer be approved";
+      if (queue.status.state === "offline") return "The gateway is unreachable: an approve needs a fresh check";
+      if (queue.status.state === "reauth") return "Sign in again to approve";
+      return null;
+    },
+    [queue.departed, queue.status.state, now],
+  );
+
+  const approve = useCallback(
+    (card: CardView) => {
+      if (approveBlocked(card) !== null) return;
+      if (isSettling(queue, card.card.job_id, Date.now())) {
+        dispatch({
+          type: "outcome",
+          jobId: card.card.job_id,
+          outcome: { kind: "blocked", code: "just_changed", message: "This card just appeared or changed: look again, then approve." },
+        });
+        return;
+      }
+      if (card.high_risk) {
+        setDialog({ kind: "confirm", card });
+        return;
+      }
+      void decide(card, "approve", "");
+    },
+    [approveBlocked, queue, dispatch, decide],
+  );
+
+  const reject = useCallback((card: CardView) => {
+    setDialog({ kind: "reject", cards: [card] });
+  }, []);
+
+  const open = useCallback(
+    (card: CardView) => {
+      setCurrentId(card.card.job_id);
+      setOpenId(card.card.job_id);
+      void loadDetail(card, true);
+    },
+    [loadDetail],
+  );
+
+  const focusCard = useCallback((card: CardView) => {
+    setCurrentId(card.card.job_id);
+  }, []);
+
+  const toggle = useCallback((card: CardView) => {
+    setSelected((old) => {
+      const next = new Set(old);
+      if (next.has(card.card.job_id)) next.delete(card.card.job_id);
+      else next.add(card.card.job_id);
+      return next;
+    });
+  }, []);
+
+  const selectedCards = useMemo(() => liveCards(queue).filter((c) => selected.has(c.card.job_id)), [queue, selected]);
+
+  const approveSelected = async () => {
+    const calm = selectedCards.filter((c) => !c.high_risk && approveBlocked(c) === null);
+    const skipped = selectedCards.length - calm.length;
+    let approved = 0;
+    for (const card of calm) {
+      if (await decide(card, "approve", "")) approved += 1;
+    }
+    const failed = calm.length - approved;
+    setBulkReport(
+      `Approved ${String(approved)}` +
+        (failed ? `, ${String(failed)} not approved (see each card)` : "") +
+        (skipped ? `, ${String(skipped)} skipped (high risk or not approvable: approve those one by one)` : ""),
+    );
+    setSelected(new Set());
+  };
+
+  const move = (by: 1 | -1, select: boolean) => {
+    if (shown.length === 0) return;
+    const index = shown.findIndex((c) => c.card.job_id === currentJob);
+    const nextIndex = Math.min(shown.length - 1, Math.max(0, index < 0 ? 0 : index + by));
+    const from = shown[index];
+    const to = shown[nextIndex];
+    if (select && from) toggle(from);
+    if (to) setCurrentId(to.card.job_id);
+  };
+
+  const onKey = (event: KeyboardEvent) => {
+    if (dialog !== null || isTyping(event.target)) return;
+    if (event.target instanceof HTMLButtonElement && (event.key === "Enter" || event.key === " ")) return;
+    const command = keyCommand(event, afterG.current);
+    afterG.current = command?.type === "prefix";
+    if (!command) return;
+    event.preventDefault();
+    switch (command.type) {
+      case "move":
+        if (view === "queue") move(command.by, command.select);
+        break;
+      case "toggle":
+        if (current) toggle(current);
+        break;
+      case "open":
+        if (current && view === "queue") open(current);
+        break;
+      case "approve":
+        if (current && view === "queue") approve(current);
+        break;
+      case "reject":
+        if (current && view === "queue") reject(current);
+        break;
+      case "search":
+        setView("queue");
+        setTimeout(() => searchRef.current?.focus(), 0);
+        break;
+      case "view":
+        setView(command.view);
+        setOpenId(null);
+        break;
+      case "help":
+        setDialog({ kind: "help" });
+        break;
+      case "escape":
+        if (openId !== null) setOpenId(null);
+        else if (view !== "queue") setView("queue");
+        else setSelected(new Set());
+        break;
+      case "prefix":
+        break;
+    }
+  };
+  const onKeyRef = useRef(onKey);
+  useEffect(() => {
+    onKeyRef.current = onKey;
+  });
+  useEffect(() => {
+    const listener = (event: KeyboardEvent) => {
+      onKeyRef.current(event);
+    };
+    window.addEventListener("keydown", listener);
+    return () => {
+      window.removeEventListener("keydown", listener);
+    };
+  }, []);
+
+  const openSession = async (work: () => Promise<unknown>) => {
+    setBusy(true);
+    setConnectError(null);
+    try {
+      await work();
+      setConnecting(false);
+      setOpenId(null);
+      setSelected(new Set());
+      setVerdicts({});
+      setView("queue");
+    } catch (rejection: unknown) {
+      setConnectError(toBackendError(rejection).message);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const connect = (request: ConnectRequest) =>
+    void openSession(async () => {
+      desk.setSession(await api.connectGateway(request));
+    });
+  const tryDemo = () =>
+    void openSession(async () => {
+      desk.setSession(await api.startDemo());
+    });
+  const switchTo = (choice: string) => {
+    if (choice === CONNECT_CHOICE) setConnecting(true);
+    else if (choice === DEMO_CHOICE) tryDemo();
+    else
+      void openSession(async () => {
+        desk.setSession(await api.openProfile(choice));
+      });
+  };
+  const signOut = () =>
+    void openSession(async () => {
+      await api.signOut();
+      desk.setSession(null);
+    });
+
+  const showFirstRun = session === null || connecting;
   return (
     <div className="app">
-      <AppHeader />
+      <Header
+        session={session ?? null}
+        view={view}
+        pending={pending}
+        profiles={profiles}
+        onView={(v) => {
+          setView(v);
+          setOpenId(null);
+        }}
+        onSwitch={switchTo}
+        onSignOut={signOut}
+        onHelp={() => {
+          setDialog({ kind: "help" });
+        }}
+      />
       <main className="app-main">
-        <Queue items={NO_APPROVALS} />
+        {session === undefined && <p className="muted">Starting…</p>}
+        {showFirstRun && (
+          <FirstRun
+            busy={busy}
+            error={connectError ?? desk.startupError}
+            onConnect={connect}
+            onDemo={tryDemo}
+            onCancel={session ? () => { setConnecting(false); } : undefined}
+          />
+        )}
+        {session && !connecting && view === "history" && <HistoryView key={session.profile} />}
+        {session && !connecting && view === "queue" && (
+          <div className={opened ? "queue-layout with-detail" : "queue-layout"}>
+            <section className="queue" data-testid="queue" aria-labelledby="queue-heading">
+              <h2 id="queue-heading" className="visually-hidden">
+                Pending approvals
+              </h2>
+              <FilterBar filter={filter} facets={counts} shown={shown.length} total={cards.length} searchRef={searchRef} onChange={setFilter} />
+              {queue.notices.map((notice) => (
+                <p key={notice.seq} className="notice" role="status" data-testid="notice" data-code={notice.code}>
+                  {notice.message}
+                  <button type="button" className="link-button" onClick={() => { dispatch({ type: "dismiss_notice", seq: notice.seq }); }} aria-label="Dismiss">
+                    ×
+                  </button>
+                </p>
+              ))}
+              {queue.status.state === "offline" && cards.length > 0 && (
+                <p className="notice notice-stale" role="status">
+                  The queue below is the last one known and may be stale.
+                </p>
+              )}
+              {selectedCards.length > 0 && (
+                <div className="bulk-bar" role="toolbar" aria-label="Selected approvals">
+                  <span>{selectedCards.length} selected</span>
+                  <button type="button" className="button button-approve" onClick={() => void approveSelected()}>
+                    Approve selected
+                  </button>
+                  <button type="button" className="button button-reject" onClick={() => { setDialog({ kind: "reject", cards: selectedCards }); }}>
+                    Reject selected
+                  </button>
+                </div>
+              )}
+              {bulkReport && (
+                <p className="notice" role="status" data-testid="bulk-report">
+                  {bulkReport}
+                  <button type="button" className="link-button" onClick={() => { setBulkReport(null); }} aria-label="Dismiss">
+                    ×
+                  </button>
+                </p>
+              )}
+              {shown.length === 0 ? (
+                <p className="queue-empty" data-testid="queue-empty">
+                  {cards.length === 0 ? "No approvals waiting. New requests appear here as they arrive." : "No approval matches the filter."}
+                </p>
+              ) : (
+                <QueueList
+                  cards={shown}
+                  now={now}
+                  currentId={currentJob}
+                  selected={selected}
+                  verdicts={verdicts}
+                  outcomes={queue.outcomes}
+                  departed={queue.departed}
+                  approveBlocked={approveBlocked}
+                  onApprove={approve}
+                  onReject={reject}
+                  onOpen={open}
+                  onFocus={focusCard}
+                  onToggle={toggle}
+                />
+              )}
+            </section>
+            {opened && (
+              <DetailPane
+                view={opened}
+                detail={detail?.key === verdictKey(opened) ? detail.data : null}
+                error={detail?.key === verdictKey(opened) ? detail.error : null}
+                loading={detail?.loading ?? false}
+                onClose={() => {
+                  setOpenId(null);
+                }}
+                onRefresh={() => void loadDetail(opened, true)}
+              />
+            )}
+          </div>
+        )}
       </main>
       <footer className="app-footer">
-        <StatusLine />
+        <Footer status={queue.status} session={session ?? null} />
       </footer>
+      {dialog?.kind === "help" && (
+        <HelpDialog
+          onClose={() => {
+            setDialog(null);
+          }}
+        />
+      )}
+      {dialog?.kind === "reject" && (
+        <ReasonDialog
+          count={dialog.cards.length}
+          title={dialog.cards.length === 1 ? (dialog.cards[0]?.card.title ?? "") : `${String(dialog.cards.length)} approvals`}
+          onClose={() => {
+            setDialog(null);
+          }}
+          onSubmit={(reason) => {
+            const targets = dialog.cards;
+            setDialog(null);
+            setSelected(new Set());
+            void (async () => {
+              for (const card of targets) await decide(card, "reject", reason);
+            })();
+          }}
+        />
+      )}
+      {dialog?.kind === "confirm" && (
+        <ConfirmHashDialog
+          title={dialog.card.card.title}
+          jobHash={dialog.card.seen.job_hash}
+          onClose={() => {
+            setDialog(null);
+          }}
+          onSubmit={(typed) => {
+            const card = dialog.card;
+            setDialog(null);
+            void decide(card, "approve", "", typed);
+          }}
+        />
+      )}
     </div>
   );
 }

@@ -1,29 +1,27 @@
 import { invoke, isTauri } from "@tauri-apps/api/core";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { fetchAppStatus } from "./api";
-import type { AppStatus } from "./bindings/AppStatus";
+import { decide, queueSnapshot } from "./api";
 
 vi.mock("@tauri-apps/api/core", () => ({ invoke: vi.fn(), isTauri: vi.fn() }));
 
-const status: AppStatus = { version: "0.1.0", mode: "local", gateway: null, summary: "Ready" };
-
-describe("fetchAppStatus", () => {
+describe("api", () => {
   afterEach(() => {
     vi.resetAllMocks();
   });
 
-  it("invokes the app_status command inside Tauri", async () => {
+  it("names each command and its arguments as the Rust side declares them", async () => {
     vi.mocked(isTauri).mockReturnValue(true);
-    vi.mocked(invoke).mockResolvedValue(status);
-
-    await expect(fetchAppStatus()).resolves.toEqual(status);
-    expect(invoke).toHaveBeenCalledWith("app_status");
+    vi.mocked(invoke).mockResolvedValue({ seq: 0, cards: [], status: {} });
+    await queueSnapshot();
+    expect(invoke).toHaveBeenLastCalledWith("queue_snapshot", undefined);
+    const seen = { job_id: "j", job_hash: "h", policy_snapshot: "s", workflow_gate: false };
+    await decide({ seen, action: "approve", reason: "", confirm: null });
+    expect(invoke).toHaveBeenLastCalledWith("decide", { request: { seen, action: "approve", reason: "", confirm: null } });
   });
 
   it("rejects with a clear reason outside Tauri without invoking", async () => {
     vi.mocked(isTauri).mockReturnValue(false);
-
-    await expect(fetchAppStatus()).rejects.toThrow("not running inside the Countersign desktop app");
+    await expect(queueSnapshot()).rejects.toThrow("not running inside the Countersign desktop app");
     expect(invoke).not.toHaveBeenCalled();
   });
 });

@@ -1,10 +1,92 @@
 import { invoke, isTauri } from "@tauri-apps/api/core";
-import type { AppStatus } from "./bindings/AppStatus";
+import { listen, type UnlistenFn } from "@tauri-apps/api/event";
+import type { AppSettings } from "./bindings/AppSettings";
+import type { ChainCheck } from "./bindings/ChainCheck";
+import type { ConnectRequest } from "./bindings/ConnectRequest";
+import type { DecisionRequest } from "./bindings/DecisionRequest";
+import type { DecisionView } from "./bindings/DecisionView";
+import type { DeskEvent } from "./bindings/DeskEvent";
+import type { DetailView } from "./bindings/DetailView";
+import type { HistoryPage } from "./bindings/HistoryPage";
+import type { HistoryQuery } from "./bindings/HistoryQuery";
+import type { ProfileView } from "./bindings/ProfileView";
+import type { QueueSnapshot } from "./bindings/QueueSnapshot";
+import type { SeenItem } from "./bindings/SeenItem";
+import type { SessionView } from "./bindings/SessionView";
 
 /** Every backend call goes through this module so tests can replace it with `vi.mock`. */
-export async function fetchAppStatus(): Promise<AppStatus> {
+
+export function sessionInfo(): Promise<SessionView | null> {
+  return call("session_info");
+}
+
+export function startDemo(): Promise<SessionView> {
+  return call("start_demo");
+}
+
+export function listProfiles(): Promise<ProfileView[]> {
+  return call("list_profiles");
+}
+
+export function openProfile(name: string): Promise<SessionView> {
+  return call("open_profile", { name });
+}
+
+export function connectGateway(request: ConnectRequest): Promise<SessionView> {
+  return call("connect_gateway", { request });
+}
+
+export function signOut(): Promise<null> {
+  return call("sign_out");
+}
+
+export function queueSnapshot(): Promise<QueueSnapshot> {
+  return call("queue_snapshot");
+}
+
+export function decide(request: DecisionRequest): Promise<DecisionView> {
+  return call("decide", { request });
+}
+
+export function itemDetail(seen: SeenItem): Promise<DetailView> {
+  return call("item_detail", { seen });
+}
+
+export function historyQuery(query: HistoryQuery): Promise<HistoryPage> {
+  return call("history_query", { query });
+}
+
+export function historyVerify(): Promise<ChainCheck> {
+  return call("history_verify");
+}
+
+export function getSettings(): Promise<AppSettings> {
+  return call("get_settings");
+}
+
+export function setSettings(settings: AppSettings): Promise<AppSettings> {
+  return call("set_settings", { settings });
+}
+
+/** Queue events from the Rust side, in `seq` order. */
+export function onDeskEvent(handler: (event: DeskEvent) => void): Promise<UnlistenFn> {
   requireTauri();
-  return invoke<AppStatus>("app_status");
+  return listen<DeskEvent>("desk", (event) => {
+    handler(event.payload);
+  });
+}
+
+/** A profile was opened (at start, or by another command). */
+export function onSession(handler: (session: SessionView) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<SessionView>("session", (event) => {
+    handler(event.payload);
+  });
+}
+
+async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+  requireTauri();
+  return invoke<T>(command, args);
 }
 
 // Outside the desktop shell (e.g. `npm run dev` in a browser) `invoke` fails with an

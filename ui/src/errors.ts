@@ -2,6 +2,8 @@
 export interface BackendError {
   code: string;
   message: string;
+  /** Structured detail where the UI shows more than words (a drift verdict, an outcome). */
+  detail?: unknown;
 }
 
 export const UNKNOWN_ERROR_CODE = "unknown";
@@ -18,10 +20,11 @@ export function toBackendError(rejection: unknown): BackendError {
     return { code: UNKNOWN_ERROR_CODE, message: nonEmptyOr(rejection, FALLBACK_MESSAGE) };
   }
   if (typeof rejection === "object" && rejection !== null) {
-    const { code, message } = rejection as { code?: unknown; message?: unknown };
+    const { code, message, detail } = rejection as { code?: unknown; message?: unknown; detail?: unknown };
     return {
       code: typeof code === "string" && code !== "" ? code : UNKNOWN_ERROR_CODE,
       message: typeof message === "string" ? nonEmptyOr(message, FALLBACK_MESSAGE) : FALLBACK_MESSAGE,
+      ...(detail === undefined || detail === null ? {} : { detail }),
     };
   }
   return { code: UNKNOWN_ERROR_CODE, message: FALLBACK_MESSAGE };

@@ -4,3 +4,54 @@ const SHORT_HASH_LENGTH = 12;
 export function shortenHash(hash: string): string {
   return hash.length > SHORT_HASH_LENGTH ? `${hash.slice(0, SHORT_HASH_LENGTH)}…` : hash;
 }
+
+/** The last 4 characters of a job hash: what a reviewer types to approve a high-risk item. */
+export function hashTail(hash: string): string {
+  // Job hashes are ASCII (hex, with an algorithm prefix), so code units are characters.
+  return hash.slice(-4);
+}
+
+/** "12s", "4m", "3h", "2d": how long ago `thenMs` was. */
+export function age(thenMs: number, nowMs: number): string {
+  return span(Math.max(0, nowMs - thenMs));
+}
+
+/** "4m left", or "expired" once the deadline passed. */
+export function timeLeft(deadlineMs: number, nowMs: number): string {
+  const left = deadlineMs - nowMs;
+  return left <= 0 ? "expired" : `${span(left)} left`;
+}
+
+function span(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${String(s)}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${String(m)}m`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${String(h)}h`;
+  return `${String(Math.floor(h / 24))}d`;
+}
+
+/** HH:MM in local time. */
+export function clock(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+/** Which risk colour a tag gets; unknown tags are neutral. */
+export function riskClass(tag: string): string {
+  switch (tag.toLowerCase()) {
+    case "prod":
+    case "delete":
+    case "secrets":
+      return "risk-high";
+    case "finance":
+    case "write":
+      return "risk-medium";
+    case "network":
+    case "external":
+      return "risk-low";
+    default:
+      return "risk-neutral";
+  }
+}

@@ -32,7 +32,8 @@ pub struct CardView {
     pub card: ApprovalCard,
     /// What this card shows, for binding a decision to it.
     pub seen: SeenItem,
-    /// The authenticated submitter, when it differs from the requester the agent named.
+    /// The authenticated submitter's principal, when it differs from the requester the agent
+    /// named (the requester is the submitter's own claim).
     pub submitted_by: Option<String>,
     pub constraints: Vec<Fact>,
     /// The job's deadline (ms since the Unix epoch), when it has one.
@@ -49,8 +50,9 @@ pub struct CardView {
 impl CardView {
     pub fn new(item: &ApprovalItem, settings: &ReviewSettings) -> Self {
         let card = ApprovalCard::from(item);
-        let submitted_by = Some(item.submitted_by.clone())
-            .filter(|s| !s.is_empty() && !s.contains(card.requester.as_str()));
+        let submitted_by = Some(submitter(&item.submitted_by))
+            .filter(|s| !s.is_empty() && *s != card.requester)
+            .map(str::to_owned);
         let high_risk = settings.is_high_risk(&card.risk_tags);
         Self {
             seen: SeenItem::from(item),
@@ -75,6 +77,16 @@ impl CardView {
     pub fn is_expired(&self, now_ms: i64) -> bool {
         self.deadline_ms.is_some_and(|deadline| deadline <= now_ms)
     }
+}
+
+/// Who submitted, from the gateway's composite identity (`apikey:<hex>|principal:<id>`,
+/// `user:<name>|principal:<id>`): the principal, else the whole string as given.
+pub fn submitter(submitted_by: &str) -> &str {
+    submitted_by
+        .split('|')
+        .find_map(|part| part.strip_prefix("principal:"))
+        .filter(|p| !p.is_empty())
+        .unwrap_or(submitted_by)
 }
 
 /// The last 4 characters of a job hash: what a reviewer types to approve a high-risk item.
@@ -171,6 +183,18 @@ mod tests {
     }
 
     #[test]
+    fn the_submitter_is_the_principal_of_the_composite_identity() {
+        assert_eq!(submitter("apikey:0b13|principal:agent-7"), "agent-7");
+        assert_eq!(submitter("user:ann|principal:ann-p"), "ann-p");
+        assert_eq!(submitter("plain-name"), "plain-name");
+        assert_eq!(
+            submitter("apikey:0b13|principal:"),
+            "apikey:0b13|principal:"
+        );
+        assert_eq!(submitter(""), "");
+    }
+
+    #[test]
     fn the_hash_tail_is_the_last_four_characters() {
         assert_eq!(hash_tail("sha256:abcdef0123"), "0123");
         assert_eq!(hash_tail("ab"), "ab");
@@ -189,10 +213,7 @@ mod tests {
         item.job_hash = "h".into();
         let card = CardView::new(&item, &ReviewSettings::default());
         assert!(card.high_risk);
-        assert_eq!(
-            card.submitted_by.as_deref(),
-            Some("apikey:1234abcd|principal:agent-7")
-        );
+        assert_eq!(card.submitted_by.as_deref(), Some("agent-7"));
         assert_eq!(card.deadline_ms, Some(10_000));
         assert!(card.is_expired(10_000));
         assert!(!card.is_expired(9_999));

@@ -47,6 +47,8 @@ pub struct ConnectionStatus {
     pub last_sync_ms: Option<i64>,
     /// Why the link is down, when it is.
     pub message: String,
+    /// The gateway's API generation as detected (`new`, `v0.9`), empty until known.
+    pub generation: String,
 }
 
 impl Default for ConnectionStatus {
@@ -56,6 +58,7 @@ impl Default for ConnectionStatus {
             offline_since_ms: None,
             last_sync_ms: None,
             message: String::new(),
+            generation: String::new(),
         }
     }
 }
@@ -129,6 +132,11 @@ impl QueueState {
         &self.status
     }
 
+    /// Records the gateway's API generation; it shows with the next status.
+    pub fn set_generation(&mut self, generation: &str) {
+        generation.clone_into(&mut self.status.generation);
+    }
+
     pub fn snapshot(&self) -> QueueSnapshot {
         let mut cards: Vec<CardView> = self.cards.values().cloned().collect();
         cards.sort_by(|a, b| {
@@ -196,11 +204,13 @@ impl QueueState {
                     WatchMode::Events => LinkState::Live,
                     WatchMode::Polling => LinkState::Polling,
                 };
+                let generation = self.status.generation.clone();
                 events.push(self.set_status(ConnectionStatus {
                     state,
                     offline_since_ms: None,
                     last_sync_ms: Some(now_ms),
                     message: String::new(),
+                    generation,
                 }));
                 events
             }
@@ -216,6 +226,7 @@ impl QueueState {
                     offline_since_ms: Some(since),
                     last_sync_ms: self.status.last_sync_ms,
                     message,
+                    generation: self.status.generation.clone(),
                 };
                 if status == self.status {
                     return Vec::new();
@@ -319,5 +330,167 @@ fn change_name(change: ItemChange) -> &'static str {
         ItemChange::PolicySnapshot => "policy_snapshot",
         ItemChange::Revision => "revision",
         ItemChange::State => "state",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn item(id: &str, hash: &str, updated: i64) -> ApprovalItem {
+        let mut item = ApprovalItem::default();
+        item.job.id = id.into();
+        item.job.state = "APPROVAL_REQUIRED".into();
+        item.job.updated_at = Some(updated);
+        item.job_hash = hash.into();
+        item.policy_snapshot = "s1".into();
+        item
+    }
+
+    fn seqs(events: &[DeskEvent]) -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| match e {
+                DeskEvent::Card { seq, .. }
+                | DeskEvent::Removed { seq, .. }
+                | DeskEvent::Status { seq, .. }
+                | DeskEvent::Decision { seq, .. }
+                | DeskEvent::Notice { seq, .. } => *seq,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn watch_events_become_numbered_card_events() {
+        let settings = ReviewSettings::default();
+        let mut queue = QueueState::default();
+        let none = Vec::new;
+        let a = queue.apply(
+            WatchEvent::Arrived(Box::new(item("a", "h1", 1))),
+            none,
+            &settings,
+            0,
+        );
+        let b = queue.apply(
+            WatchEvent::Arrived(Box::new(item("b", "h1", 2))),
+            none,
+            &settings,
+            0,
+        );
+        assert_eq!(seqs(&a), [1]);
+        assert_eq!(seqs(&b), [2]);
+        let order: Vec<String> = queue
+            .snapshot()
+            .cards
+            .iter()
+            .map(|c| c.card.job_id.clone())
+            .collect();
+        assert_eq!(order, ["b", "a"], "newest first");
+
+        let changed = queue.apply(
+            WatchEvent::Changed {
+                item: Box::new(item("a", "h2", 3)),
+                changes: vec![ItemChange::JobHash],
+            },
+            none,
+            &settings,
+            0,
+        );
+        let again = queue.apply(
+            WatchEvent::Changed {
+                item: Box::new(item("a", "h2", 4)),
+                changes: vec![ItemChange::Revision, ItemChange::JobHash],
+            },
+            none,
+            &settings,
+            0,
+        );
+        assert!(
+            matches!(&changed[0], DeskEvent::Card { arrived: false, card, .. } if card.changes == ["job_hash"])
+        );
+        assert!(
+            matches!(&again[0], DeskEvent::Card { card, .. } if card.changes == ["job_hash", "revision"] && card.seen.job_hash == "h2")
+        );
+
+        let gone = queue.apply(
+            WatchEvent::Resolved {
+                job_id: "b".into(),
+                by: Some("bob".into()),
+                status: None,
+            },
+            none,
+            &settings,
+            0,
+        );
+        assert!(
+            matches!(&gone[0], DeskEvent::Removed { job_id, by: Some(by), .. } if job_id == "b" && by == "bob")
+        );
+        let unknown = queue.apply(
+            WatchEvent::Resolved {
+                job_id: "zz".into(),
+                by: None,
+                status: None,
+            },
+            none,
+            &settings,
+            0,
+        );
+        assert!(unknown.is_empty(), "nothing to remove, nothing to say");
+        assert_eq!(queue.snapshot().seq, 5);
+    }
+
+    #[test]
+    fn a_sync_joins_items_known_from_an_earlier_run_and_sets_the_link() {
+        let settings = ReviewSettings::default();
+        let mut queue = QueueState::default();
+        let events = queue.apply(
+            WatchEvent::Synced {
+                pending: 1,
+                mode: WatchMode::Events,
+            },
+            || vec![item("known", "h", 1)],
+            &settings,
+            1_000,
+        );
+        assert!(matches!(&events[0], DeskEvent::Card { arrived: false, .. }));
+        assert!(
+            matches!(&events[1], DeskEvent::Status { status, .. } if status.state == LinkState::Live && status.last_sync_ms == Some(1_000))
+        );
+        assert!(queue.card("known").is_some());
+    }
+
+    #[test]
+    fn an_outage_keeps_the_queue_and_remembers_when_it_began() {
+        let settings = ReviewSettings::default();
+        let mut queue = QueueState::default();
+        queue.apply(
+            WatchEvent::Arrived(Box::new(item("a", "h", 1))),
+            Vec::new,
+            &settings,
+            0,
+        );
+        let down = |code: &str| WatchEvent::Disconnected {
+            code: code.into(),
+            message: "refused".into(),
+            retry_in: Duration::from_secs(1),
+        };
+        let first = queue.apply(down("network"), Vec::new, &settings, 5_000);
+        assert!(
+            matches!(&first[0], DeskEvent::Status { status, .. } if status.state == LinkState::Offline && status.offline_since_ms == Some(5_000))
+        );
+        let repeat = queue.apply(down("network"), Vec::new, &settings, 9_000);
+        assert!(repeat.is_empty(), "the same outage is not announced again");
+        assert_eq!(queue.status().offline_since_ms, Some(5_000));
+        let reauth = queue.apply(down("reauth_required"), Vec::new, &settings, 9_500);
+        assert!(
+            matches!(&reauth[0], DeskEvent::Status { status, .. } if status.state == LinkState::Reauth)
+        );
+        assert_eq!(
+            queue.snapshot().cards.len(),
+            1,
+            "the last known queue stays"
+        );
     }
 }

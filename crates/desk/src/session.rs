@@ -128,7 +128,7 @@ impl Desk {
         let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default());
         let watch = QueueWatch::spawn(client.clone(), Arc::clone(&ledger), watch);
         let tasks = vec![
-            tokio::spawn(forward_watch(watch, Arc::clone(&shared))),
+            tokio::spawn(forward_watch(watch, client.clone(), Arc::clone(&shared))),
             tokio::spawn(recover_forever(decider.clone(), Arc::clone(&shared))),
         ];
         let view = SessionView {
@@ -151,12 +151,7 @@ impl Desk {
 
     pub fn view(&self) -> SessionView {
         let mut view = self.view.clone();
-        view.generation = match self.client.capabilities().generation {
-            Generation::Unknown => "",
-            Generation::V09 => "v0.9",
-            Generation::New => "new",
-        }
-        .to_owned();
+        view.generation = generation_name(self.client.capabilities().generation).to_owned();
         view
     }
 
@@ -310,10 +305,11 @@ impl Drop for Desk {
     }
 }
 
-async fn forward_watch(mut watch: QueueWatch, shared: Arc<Shared>) {
+async fn forward_watch(mut watch: QueueWatch, client: GatewayClient, shared: Arc<Shared>) {
     while let Some(event) = watch.next().await {
         let settings = shared.settings();
         let mut queue = shared.queue();
+        queue.set_generation(generation_name(client.capabilities().generation));
         let events = queue.apply(event, || watch.pending(), &settings, now_ms());
         shared.publish(&queue, events);
     }
@@ -345,5 +341,13 @@ async fn recover_forever(decider: Decider, shared: Arc<Shared>) {
             Err(error) => tracing::warn!(%error, "recovering open decisions failed"),
         }
         tokio::time::sleep(RECOVER_EVERY).await;
+    }
+}
+
+fn generation_name(generation: Generation) -> &'static str {
+    match generation {
+        Generation::Unknown => "",
+        Generation::V09 => "v0.9",
+        Generation::New => "new",
     }
 }

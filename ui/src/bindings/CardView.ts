@@ -12,7 +12,8 @@ export type CardView = { card: ApprovalCard,
  */
 seen: SeenItem, 
 /**
- * The authenticated submitter, when it differs from the requester the agent named.
+ * The authenticated submitter's principal, when it differs from the requester the agent
+ * named (the requester is the submitter's own claim).
  */
 submitted_by: string | null, constraints: Array<Fact>, 
 /**

@@ -13,4 +13,8 @@ last_sync_ms: number | null,
 /**
  * Why the link is down, when it is.
  */
-message: string, };
+message: string, 
+/**
+ * The gateway's API generation as detected (`new`, `v0.9`), empty until known.
+ */
+generation: string, };

@@ -1,0 +1,151 @@
+import { memo } from "react";
+import type { CardView } from "../bindings/CardView";
+import type { Verdict } from "../bindings/Verdict";
+import { age, shortenHash, timeLeft } from "../format";
+import type { CardOutcome } from "../model/outcome";
+import type { Departure } from "../model/queue";
+import { VerificationBadge } from "./Badge";
+import { OutcomeLine } from "./OutcomeLine";
+import { RiskTags } from "./RiskTags";
+
+export interface CardProps {
+  view: CardView;
+  now: number;
+  current: boolean;
+  selected: boolean;
+  verdict: Verdict | null | undefined;
+  outcome: CardOutcome | undefined;
+  departed: Departure | undefined;
+  /** Why approving is impossible right now (offline, expired...), or null. */
+  approveBlocked: string | null;
+  onApprove: (view: CardView) => void;
+  onReject: (view: CardView) => void;
+  onOpen: (view: CardView) => void;
+  onFocus: (view: CardView) => void;
+  onToggle: (view: CardView) => void;
+}
+
+/** One compact approval card: everything a reviewer needs to decide at a glance. */
+export const Card = memo(function Card(props: CardProps) {
+  const { view, now, current, selected, verdict, outcome, departed, approveBlocked } = props;
+  const c = view.card;
+  const workflow = c.workflow;
+  const expired = view.deadline_ms !== null && view.deadline_ms <= now;
+  const busy = outcome?.kind === "sending" || outcome?.kind === "decided";
+  const changed = view.changes.length > 0;
+  const updatedMs = c.updated_at === null ? null : Math.floor(c.updated_at / 1000);
+  return (
+    <article
+      className={["card", current && "card-current", selected && "card-selected", departed && "card-departed", view.high_risk && "card-high-risk"]
+        .filter(Boolean)
+        .join(" ")}
+      data-testid="approval-card"
+      data-job-id={c.job_id}
+      aria-label={`Approval: ${c.title}`}
+      aria-current={current ? "true" : undefined}
+      onClick={() => {
+        props.onFocus(view);
+      }}
+      onDoubleClick={() => {
+        props.onOpen(view);
+      }}
+    >
+      <header className="card-head">
+        <input
+          type="checkbox"
+          className="card-select"
+          checked={selected}
+          aria-label={`Select ${c.title}`}
+          onChange={() => {
+            props.onToggle(view);
+          }}
+          onClick={(e) => {
+            e.stopPropagation();
+          }}
+        />
+        <h3 className="card-title">{c.title}</h3>
+        {changed && (
+          <span className="changed-mark" data-testid="changed-mark" title={`Changed: ${view.changes.join(", ")}`}>
+            changed
+          </span>
+        )}
+        <VerificationBadge verdict={verdict} />
+      </header>
+      <p className="card-who">
+        <span className="card-requester">{c.requester || "unknown requester"}</span>
+        {view.submitted_by && <span className="card-submitter"> (submitted by {view.submitted_by})</span>}
+        {workflow && (
+          <span className="card-workflow">
+            {" · "}
+            {workflow.name || workflow.id}
+            {workflow.run_id && ` ${workflow.run_id}`}
+            {(workflow.step_name || workflow.step_id) && ` / ${workflow.step_name || workflow.step_id}`}
+          </span>
+        )}
+        <span className="card-topic"> · {c.topic}</span>
+      </p>
+      <p className="card-rule">
+        <code className="card-rule-id">{c.rule_id || "no rule"}</code> {c.reason}
+      </p>
+      <RiskTags tags={c.risk_tags} />
+      {view.constraints.length > 0 && (
+        <dl className="card-constraints" aria-label="Constraints">
+          {view.constraints.map((fact) => (
+            <div key={fact.key}>
+              <dt>{fact.key}</dt>
+              <dd>{fact.value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+      <footer className="card-foot">
+        <span className="card-meta">
+          {updatedMs !== null && <span title={new Date(updatedMs).toISOString()}>{age(updatedMs, now)} ago</span>}
+          {view.deadline_ms !== null && (
+            <span className={expired ? "deadline deadline-expired" : "deadline"} data-testid="deadline">
+              {timeLeft(view.deadline_ms, now)}
+            </span>
+          )}
+          <span title={`Policy snapshot ${c.policy_snapshot}`}>policy {shortenHash(c.policy_snapshot)}</span>
+          <code className="card-hash" title={c.job_hash}>
+            {shortenHash(c.job_hash)}
+          </code>
+        </span>
+        {departed ? (
+          <span className="departed" role="status" data-testid="departed">
+            {departed.status ? `${departed.status} ` : "resolved "}
+            {departed.by ? `by ${departed.by}` : "elsewhere"}
+          </span>
+        ) : (
+          <span className="card-actions">
+            <button
+              type="button"
+              className="button button-approve"
+              disabled={busy || approveBlocked !== null}
+              title={approveBlocked ?? (view.high_risk ? "High risk: you will type the job hash's last 4 characters" : "Approve (a)")}
+              onClick={(e) => {
+                e.stopPropagation();
+                props.onApprove(view);
+              }}
+            >
+              Approve
+            </button>
+            <button
+              type="button"
+              className="button button-reject"
+              disabled={busy}
+              title="Reject (r)"
+              onClick={(e) => {
+                e.stopPropagation();
+                props.onReject(view);
+              }}
+            >
+              Reject
+            </button>
+          </span>
+        )}
+      </footer>
+      {outcome && <OutcomeLine outcome={outcome} onReviewAgain={() => { props.onOpen(view); }} />}
+    </article>
+  );
+});

@@ -1,0 +1,72 @@
+import type { ProfileView } from "../bindings/ProfileView";
+import type { SessionView } from "../bindings/SessionView";
+
+export type View = "queue" | "history";
+
+interface HeaderProps {
+  session: SessionView | null;
+  view: View;
+  pending: number;
+  profiles: ProfileView[];
+  onView: (view: View) => void;
+  onSwitch: (profile: string) => void;
+  onSignOut: () => void;
+  onHelp: () => void;
+}
+
+const DEMO_CHOICE = "__demo__";
+const CONNECT_CHOICE = "__connect__";
+
+export function Header({ session, view, pending, profiles, onView, onSwitch, onSignOut, onHelp }: HeaderProps) {
+  return (
+    <header className="app-header">
+      <h1 className="app-title" data-testid="app-title">
+        Countersign
+      </h1>
+      {session?.demo && (
+        <span className="demo-badge" data-testid="demo-badge">
+          Demo
+        </span>
+      )}
+      {session && (
+        <nav className="tabs" aria-label="Views">
+          <button type="button" className="tab" aria-current={view === "queue" ? "page" : undefined} onClick={() => { onView("queue"); }}>
+            Queue <span className="queue-count">{pending}</span>
+          </button>
+          <button type="button" className="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
+            History
+          </button>
+        </nav>
+      )}
+      <span className="header-spacer" />
+      {session && (
+        <select
+          className="profile-switch"
+          aria-label="Profile"
+          value={session.demo ? DEMO_CHOICE : session.profile}
+          onChange={(e) => {
+            onSwitch(e.target.value);
+          }}
+        >
+          <option value={DEMO_CHOICE}>Demo</option>
+          {profiles.map((p) => (
+            <option key={p.name} value={p.name}>
+              {`${p.name} (${p.gateway_url})`}
+            </option>
+          ))}
+          <option value={CONNECT_CHOICE}>Connect to a gateway…</option>
+        </select>
+      )}
+      {session && !session.demo && (
+        <button type="button" className="button" onClick={onSignOut}>
+          Sign out
+        </button>
+      )}
+      <button type="button" className="button" onClick={onHelp} aria-label="Keyboard shortcuts (?)">
+        ?
+      </button>
+    </header>
+  );
+}
+
+export { CONNECT_CHOICE, DEMO_CHOICE };

@@ -1,0 +1,121 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import * as api from "../api";
+import type { ChainCheck } from "../bindings/ChainCheck";
+import type { HistoryEntry } from "../bindings/HistoryEntry";
+import { toBackendError } from "../errors";
+
+const KINDS = [
+  ["", "All kinds"],
+  ["item_seen", "Items seen"],
+  ["verdict", "Verdicts"],
+  ["decision_intent", "Decisions sent"],
+  ["decision_outcome", "Gateway answers"],
+  ["conflict", "Conflicts"],
+  ["login", "Sign-ins"],
+] as const;
+
+const PAGE = 200;
+
+/** The profile's local history: works with no network, from the ledger file alone. */
+export function HistoryView() {
+  const [kind, setKind] = useState("");
+  const [text, setText] = useState("");
+  const [jobId, setJobId] = useState("");
+  const [entries, setEntries] = useState<HistoryEntry[]>([]);
+  const [cursor, setCursor] = useState<number | null>(null);
+  const [open, setOpen] = useState<HistoryEntry | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [check, setCheck] = useState<ChainCheck | null>(null);
+  const [checking, setChecking] = useState(false);
+
+  const query = useMemo(
+    () => ({ kinds: kind ? [kind] : [], text: text || null, job_id: jobId || null, topic: null, since_ms: null, until_ms: null, limit: PAGE }),
+    [kind, text, jobId],
+  );
+  const fetchPage = useCallback(
+    (before: number | null) =>
+      api.historyQuery({ ...query, before_seq: before }).then(
+        (page) => {
+          setEntries((old) => (before === null ? page.entries : [...old, ...page.entries]));
+          setCursor(page.next_cursor);
+          setError(null);
+        },
+        (rejection: unknown) => {
+          setError(toBackendError(rejection).message);
+        },
+      ),
+    [query],
+  );
+
+  useEffect(() => {
+    void fetchPage(null);
+  }, [fetchPage]);
+
+  const verify = async () => {
+    setChecking(true);
+    try {
+      setCheck(await api.historyVerify());
+    } catch (rejection: unknown) {
+      setError(toBackendError(rejection).message);
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  return (
+    <section className="history" aria-labelledby="history-title" data-testid="history">
+      <header className="history-head">
+        <h2 id="history-title">History</h2>
+        <button type="button" className="button" onClick={() => void verify()} disabled={checking}>
+          {checking ? "Verifying…" : "Verify chain"}
+        </button>
+      </header>
+      {check && (
+        <p className={check.intact ? "chain chain-ok" : "chain chain-broken"} role="status" data-testid="chain-check" data-intact={String(check.intact)}>
+          {check.message}
+        </p>
+      )}
+      <div className="filter-bar" role="search">
+        <select aria-label="Entry kind" value={kind} onChange={(e) => { setKind(e.target.value); }}>
+          {KINDS.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+        <input type="search" aria-label="Search history" placeholder="Search" value={text} onChange={(e) => { setText(e.target.value); }} />
+        <input type="search" aria-label="Job id" placeholder="Job id" value={jobId} onChange={(e) => { setJobId(e.target.value); }} />
+      </div>
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <ol className="history-list" data-testid="history-list">
+        {entries.map((entry) => (
+          <li key={entry.seq} className={check?.broken_at === entry.seq ? "history-entry history-broken" : "history-entry"} data-kind={entry.kind}>
+            <button type="button" className="history-row" aria-expanded={open?.seq === entry.seq} onClick={() => { setOpen(open?.seq === entry.seq ? null : entry); }}>
+              <span className="history-seq">#{entry.seq}</span>
+              <span className="history-time">{new Date(entry.recorded_at_ms).toLocaleString()}</span>
+              <span className="history-kind">{entry.kind.replaceAll("_", " ")}</span>
+              <span className="history-summary">
+                {[entry.decision, entry.outcome, entry.topic, entry.job_id].filter(Boolean).join(" · ")}
+              </span>
+            </button>
+            {open?.seq === entry.seq && (
+              <pre className="code-block" data-testid="history-body">
+                {JSON.stringify(entry.body, null, 2)}
+              </pre>
+            )}
+          </li>
+        ))}
+      </ol>
+      {entries.length === 0 && !error && <p className="muted">No entries.</p>}
+      {cursor !== null && (
+        <button type="button" className="button" onClick={() => void fetchPage(cursor)}>
+          Load older entries
+        </button>
+      )}
+    </section>
+  );
+}

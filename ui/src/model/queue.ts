@@ -1,0 +1,174 @@
+import type { CardView } from "../bindings/CardView";
+import type { ConnectionStatus } from "../bindings/ConnectionStatus";
+import type { DecisionView } from "../bindings/DecisionView";
+import type { DeskEvent } from "../bindings/DeskEvent";
+import type { QueueSnapshot } from "../bindings/QueueSnapshot";
+import type { CardOutcome } from "./outcome";
+
+/** How long a card that left the queue stays on screen, naming who resolved it. */
+export const DEPARTURE_MS = 4000;
+/** A card that just appeared or changed ignores approve clicks for this long (misclicks). */
+export const SETTLE_MS = 500;
+
+export interface Departure {
+  by: string | null;
+  status: string | null;
+  at: number;
+}
+
+export interface Notice {
+  seq: number;
+  code: string;
+  message: string;
+}
+
+export interface QueueModel {
+  /** The seq of the last snapshot or event applied; -1 before the first snapshot. */
+  seq: number;
+  /** Newest first. */
+  cards: CardView[];
+  status: ConnectionStatus;
+  /** What the reviewer's last decision on a card became, by job id. */
+  outcomes: Record<string, CardOutcome>;
+  /** Cards that left the queue, still shown for a moment. */
+  departed: Record<string, Departure>;
+  /** When each card last appeared or changed (ms), for the misclick guard. */
+  changedAt: Record<string, number>;
+  notices: Notice[];
+  /** Events that arrived before the first snapshot. */
+  early: DeskEvent[];
+}
+
+export type QueueAction =
+  | { type: "snapshot"; snapshot: QueueSnapshot; now: number }
+  | { type: "event"; event: DeskEvent; now: number }
+  | { type: "outcome"; jobId: string; outcome: CardOutcome | null }
+  | { type: "sweep"; now: number }
+  | { type: "dismiss_notice"; seq: number }
+  | { type: "reset" };
+
+const MAX_NOTICES = 5;
+
+export function initialQueue(): QueueModel {
+  return {
+    seq: -1,
+    cards: [],
+    status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "" },
+    outcomes: {},
+    departed: {},
+    changedAt: {},
+    notices: [],
+    early: [],
+  };
+}
+
+export function queueReducer(model: QueueModel, action: QueueAction): QueueModel {
+  switch (action.type) {
+    case "snapshot": {
+      const { snapshot, now } = action;
+      let next: QueueModel = {
+        ...model,
+        seq: snapshot.seq,
+        cards: snapshot.cards,
+        status: snapshot.status,
+        departed: {},
+        early: [],
+        changedAt: Object.fromEntries(snapshot.cards.map((c) => [c.card.job_id, model.changedAt[c.card.job_id] ?? now])),
+      };
+      for (const event of model.early) {
+        next = applyEvent(next, event, now);
+      }
+      return next;
+    }
+    case "event":
+      if (model.seq < 0) {
+        return { ...model, early: [...model.early, action.event] };
+      }
+      return applyEvent(model, action.event, action.now);
+    case "outcome": {
+      const outcomes =
+        action.outcome === null ? without(model.outcomes, action.jobId) : { ...model.outcomes, [action.jobId]: action.outcome };
+      return { ...model, outcomes };
+    }
+    case "sweep": {
+      const gone = Object.entries(model.departed)
+        .filter(([, d]) => action.now - d.at >= DEPARTURE_MS)
+        .map(([id]) => id);
+      if (gone.length === 0) return model;
+      const goneSet = new Set(gone);
+      const keep = <T,>(record: Record<string, T>) =>
+        Object.fromEntries(Object.entries(record).filter(([id]) => !goneSet.has(id)));
+      return {
+        ...model,
+        departed: keep(model.departed),
+        changedAt: keep(model.changedAt),
+        cards: model.cards.filter((c) => !goneSet.has(c.card.job_id)),
+      };
+    }
+    case "dismiss_notice":
+      return { ...model, notices: model.notices.filter((n) => n.seq !== action.seq) };
+    case "reset":
+      return initialQueue();
+  }
+}
+
+function applyEvent(model: QueueModel, event: DeskEvent, now: number): QueueModel {
+  if (event.seq <= model.seq) return model;
+  const seq = event.seq;
+  switch (event.kind) {
+    case "card": {
+      const id = event.card.card.job_id;
+      const index = model.cards.findIndex((c) => c.card.job_id === id);
+      const cards =
+        index < 0
+          ? [event.card, ...model.cards]
+          : model.cards.map((c, i) => (i === index ? event.card : c));
+      const departed = without(model.departed, id);
+      const before = index < 0 ? undefined : model.cards[index];
+      const identityChanged =
+        before?.seen.job_hash !== event.card.seen.job_hash ||
+        before.seen.policy_snapshot !== event.card.seen.policy_snapshot;
+      // A card whose identity changed is a new thing to review: the old outcome no longer applies.
+      const outcomes = before && identityChanged ? without(model.outcomes, id) : model.outcomes;
+      const changedAt = identityChanged ? { ...model.changedAt, [id]: now } : model.changedAt;
+      return { ...model, seq, cards, departed, outcomes, changedAt };
+    }
+    case "removed": {
+      if (!model.cards.some((c) => c.card.job_id === event.job_id)) return { ...model, seq };
+      return {
+        ...model,
+        seq,
+        departed: { ...model.departed, [event.job_id]: { by: event.by, status: event.status, at: now } },
+      };
+    }
+    case "status":
+      return { ...model, seq, status: event.status };
+    case "decision":
+      return { ...model, seq, outcomes: { ...model.outcomes, [event.decision.job_id]: decided(event.decision) } };
+    case "notice":
+      return {
+        ...model,
+        seq,
+        notices: [...model.notices, { seq, code: event.code, message: event.message }].slice(-MAX_NOTICES),
+      };
+  }
+}
+
+function decided(decision: DecisionView): CardOutcome {
+  return { kind: "decided", decision };
+}
+
+/** Cards a reviewer can still act on (not departed). */
+export function liveCards(model: QueueModel): CardView[] {
+  return model.cards.filter((c) => !(c.card.job_id in model.departed));
+}
+
+/** Whether a click on this card's Approve should be ignored as a likely misclick. */
+export function isSettling(model: QueueModel, jobId: string, now: number): boolean {
+  const at = model.changedAt[jobId];
+  return at !== undefined && now - at < SETTLE_MS;
+}
+
+function without<T>(record: Record<string, T>, key: string): Record<string, T> {
+  return Object.fromEntries(Object.entries(record).filter(([k]) => k !== key));
+}

@@ -1,0 +1,92 @@
+import { useCallback, useEffect, useReducer, useState } from "react";
+import * as api from "./api";
+import type { CardView } from "./bindings/CardView";
+import type { SessionView } from "./bindings/SessionView";
+import { toBackendError } from "./errors";
+import { outcomeOfError } from "./model/outcome";
+import { initialQueue, queueReducer } from "./model/queue";
+
+export type DecideFn = (card: CardView, action: "approve" | "reject", reason: string, confirm?: string) => Promise<boolean>;
+
+/**
+ * The open session and its queue: the snapshot, then the Rust side's events in `seq` order,
+ * and decisions bound to the card on screen (its `seen`), never to a fresh fetch.
+ */
+export function useDesk() {
+  /** `undefined` while the backend is asked; `null` when no profile is open. */
+  const [session, setSession] = useState<SessionView | null | undefined>(undefined);
+  const [startupError, setStartupError] = useState<string | null>(null);
+  const [queue, dispatch] = useReducer(queueReducer, undefined, initialQueue);
+
+  useEffect(() => {
+    let live = true;
+    const unlisten: (() => void)[] = [];
+    const subscribe = async () => {
+      unlisten.push(
+        await api.onDeskEvent((event) => {
+          dispatch({ type: "event", event, now: Date.now() });
+        }),
+      );
+      unlisten.push(
+        await api.onSession((opened) => {
+          if (live) setSession(opened);
+        }),
+      );
+      const current = await api.sessionInfo();
+      // An event may have opened a session meanwhile; an answer of "none" must not hide it.
+      if (live) setSession((known) => known ?? current);
+    };
+    subscribe().catch((rejection: unknown) => {
+      if (live) {
+        setStartupError(toBackendError(rejection).message);
+        setSession(null);
+      }
+    });
+    return () => {
+      live = false;
+      for (const stop of unlisten) stop();
+    };
+  }, []);
+
+  const sessionKey = session ? `${session.profile}@${session.gateway_url}` : "";
+  useEffect(() => {
+    if (!sessionKey) return;
+    let live = true;
+    dispatch({ type: "reset" });
+    api.queueSnapshot().then(
+      (snapshot) => {
+        if (live) dispatch({ type: "snapshot", snapshot, now: Date.now() });
+      },
+      (rejection: unknown) => {
+        if (live) setStartupError(toBackendError(rejection).message);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [sessionKey]);
+
+  useEffect(() => {
+    const timer = setInterval(() => {
+      dispatch({ type: "sweep", now: Date.now() });
+    }, 1000);
+    return () => {
+      clearInterval(timer);
+    };
+  }, []);
+
+  const decide: DecideFn = useCallback(async (card, action, reason, confirm) => {
+    const jobId = card.card.job_id;
+    dispatch({ type: "outcome", jobId, outcome: { kind: "sending", action } });
+    try {
+      const decision = await api.decide({ seen: card.seen, action, reason, confirm: confirm ?? null });
+      dispatch({ type: "outcome", jobId, outcome: { kind: "decided", decision } });
+      return true;
+    } catch (rejection: unknown) {
+      dispatch({ type: "outcome", jobId, outcome: outcomeOfError(toBackendError(rejection)) });
+      return false;
+    }
+  }, []);
+
+  return { session, setSession, startupError, queue, dispatch, decide };
+}
