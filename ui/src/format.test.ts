@@ -1,12 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { shortenHash } from "./format";
+import { age, hashTail, shortenHash, timeLeft } from "./format";
 
-describe("shortenHash", () => {
-  it("keeps a twelve-character prefix of a long hash", () => {
+describe("format", () => {
+  it("shortens long hashes and keeps short ones", () => {
     expect(shortenHash("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")).toBe("9f86d081884c…");
+    expect(shortenHash("9f86d081884c")).toBe("9f86d081884c");
   });
 
-  it("leaves a short hash unchanged", () => {
-    expect(shortenHash("9f86d081884c")).toBe("9f86d081884c");
+  it("takes the last 4 characters of a hash", () => {
+    expect(hashTail("sha256:abcdef0123")).toBe("0123");
+    expect(hashTail("ab")).toBe("ab");
+  });
+
+  it("says how old and how much time is left", () => {
+    expect(age(0, 42_000)).toBe("42s");
+    expect(age(0, 5 * 60_000)).toBe("5m");
+    expect(age(10, 0)).toBe("0s");
+    expect(timeLeft(4 * 60_000 + 30_000, 0)).toBe("4m left");
+    expect(timeLeft(0, 0)).toBe("expired");
   });
 });

@@ -12,7 +12,7 @@ export function Footer({ status, session }: { status: ConnectionStatus; session:
       {session && (
         <span className="status-gateway" title={session.gateway_url}>
           {session.profile}
-          {session.generation && ` · API ${session.generation}`}
+          {status.generation && ` · API ${status.generation}`}
         </span>
       )}
     </p>

@@ -53,7 +53,7 @@ export function initialQueue(): QueueModel {
   return {
     seq: -1,
     cards: [],
-    status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "" },
+    status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "", generation: "" },
     outcomes: {},
     departed: {},
     changedAt: {},

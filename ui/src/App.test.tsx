@@ -1,0 +1,228 @@
+import { act, fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import axe from "axe-core";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { App } from "./App";
+import * as api from "./api";
+import type { CardView } from "./bindings/CardView";
+import type { DeskEvent } from "./bindings/DeskEvent";
+import { SETTLE_MS } from "./model/queue";
+import { card, snapshot } from "./test/fixtures";
+
+vi.mock("./api", () => ({
+  sessionInfo: vi.fn(),
+  startDemo: vi.fn(),
+  listProfiles: vi.fn(),
+  openProfile: vi.fn(),
+  connectGateway: vi.fn(),
+  signOut: vi.fn(),
+  queueSnapshot: vi.fn(),
+  decide: vi.fn(),
+  itemDetail: vi.fn(),
+  historyQuery: vi.fn(),
+  historyVerify: vi.fn(),
+  getSettings: vi.fn(),
+  setSettings: vi.fn(),
+  onDeskEvent: vi.fn(),
+  onSession: vi.fn(),
+}));
+
+const demo = { profile: "demo", demo: true, gateway_url: "http://127.0.0.1:1/", tenant: "default", generation: "new" };
+let pushEvent: (event: DeskEvent) => void = () => undefined;
+
+function setup(cards: CardView[], session: typeof demo | null = demo) {
+  vi.mocked(api.sessionInfo).mockResolvedValue(session);
+  vi.mocked(api.queueSnapshot).mockResolvedValue(snapshot(cards));
+  vi.mocked(api.listProfiles).mockResolvedValue([]);
+  vi.mocked(api.getSettings).mockResolvedValue({ theme: "system", review: { high_risk_tags: ["prod"] } });
+  vi.mocked(api.itemDetail).mockReturnValue(new Promise(() => undefined));
+  vi.mocked(api.historyQuery).mockResolvedValue({ entries: [], next_cursor: null });
+  vi.mocked(api.onDeskEvent).mockImplementation((handler) => {
+    pushEvent = handler;
+    return Promise.resolve(() => undefined);
+  });
+  vi.mocked(api.onSession).mockResolvedValue(() => undefined);
+  return render(<App />);
+}
+
+async function noAxeViolations(container: HTMLElement) {
+  const results = await axe.run(container, { rules: { "color-contrast": { enabled: false } } });
+  expect(results.violations.map((v) => `${v.id}: ${v.nodes.map((n) => n.html).join(" | ")}`)).toEqual([]);
+}
+
+/** Lets a card's misclick guard pass. */
+function pastSettle() {
+  vi.setSystemTime(Date.now() + SETTLE_MS + 1);
+}
+
+describe("App", () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.resetAllMocks();
+  });
+
+  it("shows the demo queue with its cards, the Demo badge and the live link", async () => {
+    const { container } = setup([card("a"), card("b", { title: "Pay Globex", risk_tags: ["finance", "write"] })]);
+    expect(await screen.findByText("Pay Globex")).toBeInTheDocument();
+    expect(screen.getByTestId("demo-badge")).toHaveTextContent("Demo");
+    expect(screen.getAllByTestId("approval-card")).toHaveLength(2);
+    expect(screen.getByTestId("status-line")).toHaveTextContent("Live (events)");
+    expect(screen.getByTestId("status-line")).toHaveTextContent("API new");
+    await noAxeViolations(container);
+  });
+
+  it("renders every agent-supplied string as text, never as markup", async () => {
+    const xss = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
+    const hostile = card("x", { title: xss, requester: xss, reason: xss, rule_id: xss, topic: xss, risk_tags: [xss] }, {
+      constraints: [{ key: xss, value: xss }],
+      submitted_by: xss,
+    });
+    const { container } = setup([hostile]);
+    const article = await screen.findByTestId("approval-card");
+    expect(article.querySelector("img, script")).toBeNull();
+    expect(within(article).getAllByText(xss, { exact: false }).length).toBeGreaterThan(3);
+    expect(container.querySelector("img, script")).toBeNull();
+    expect((window as unknown as { __pwned?: number }).__pwned).toBeUndefined();
+  });
+
+  it("approves in one click, bound to the identity the card shows", async () => {
+    const shown = card("a");
+    setup([shown]);
+    vi.mocked(api.decide).mockResolvedValue({ job_id: "a", action: "approve", outcome: "applied", by: null, by_us: null, verdict: { code: "verified", hash_recomputed: true }, message: "Approved", mismatch: null });
+    const approve = await screen.findByRole("button", { name: "Approve" });
+    pastSettle();
+    fireEvent.click(approve);
+    expect(api.decide).toHaveBeenCalledWith({ seen: shown.seen, action: "approve", reason: "", confirm: null });
+    expect(await screen.findByTestId("outcome")).toHaveTextContent("Approved");
+  });
+
+  it("ignores an approve on a card that just appeared", async () => {
+    setup([card("a")]);
+    fireEvent.click(await screen.findByRole("button", { name: "Approve" }));
+    expect(api.decide).not.toHaveBeenCalled();
+    expect(screen.getByTestId("outcome")).toHaveTextContent("just appeared or changed");
+  });
+
+  it("asks for the job hash's last characters on a high-risk approve; a wrong entry sends nothing", async () => {
+    const risky = card("p", { job_hash: "sha256:feedbeefCAFE" }, { high_risk: true });
+    setup([risky]);
+    vi.mocked(api.decide).mockResolvedValue({ job_id: "p", action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null });
+    const approve = await screen.findByRole("button", { name: "Approve" });
+    pastSettle();
+    fireEvent.click(approve);
+    const dialog = await screen.findByTestId("confirm-dialog");
+    await noAxeViolations(dialog);
+    const input = within(dialog).getByLabelText("Type the last 4 characters of the job hash");
+    fireEvent.change(input, { target: { value: "beef" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Approve" }));
+    expect(within(dialog).getByRole("alert")).toHaveTextContent("Nothing was sent");
+    expect(api.decide).not.toHaveBeenCalled();
+    fireEvent.change(input, { target: { value: "cafe" } });
+    fireEvent.click(within(dialog).getByRole("button", { name: "Approve" }));
+    expect(api.decide).toHaveBeenCalledWith({ seen: risky.seen, action: "approve", reason: "", confirm: "cafe" });
+  });
+
+  it("rejects with a reason from the keyboard: r, type, Enter", async () => {
+    const shown = card("a");
+    setup([shown]);
+    vi.mocked(api.decide).mockResolvedValue({ job_id: "a", action: "reject", outcome: "applied", by: null, by_us: null, verdict: null, message: "Rejected", mismatch: null });
+    await screen.findByTestId("approval-card");
+    fireEvent.keyDown(window, { key: "r" });
+    const dialog = await screen.findByTestId("reason-dialog");
+    const input = within(dialog).getByLabelText("Reason (the requester sees it)");
+    fireEvent.submit(input);
+    expect(within(dialog).getByRole("alert")).toHaveTextContent("needs a reason");
+    fireEvent.change(input, { target: { value: "wrong vendor" } });
+    fireEvent.submit(input);
+    expect(api.decide).toHaveBeenCalledWith({ seen: shown.seen, action: "reject", reason: "wrong vendor", confirm: null });
+  });
+
+  it("shows a local refusal with what changed, seen vs now", async () => {
+    setup([card("a")]);
+    vi.mocked(api.decide).mockRejectedValue({
+      code: "drift",
+      message: "the request changed since it was shown",
+      detail: { code: "request_changed", seen_hash: "sha256:seen000000001", now_hash: "sha256:now0000000002" },
+    });
+    const approve = await screen.findByRole("button", { name: "Approve" });
+    pastSettle();
+    fireEvent.click(approve);
+    await waitFor(() => {
+      expect(screen.getByTestId("outcome")).toHaveAttribute("data-kind", "drift");
+    });
+    const outcome = screen.getByTestId("outcome");
+    expect(outcome).toHaveTextContent("nothing was sent");
+    expect(outcome).toHaveTextContent("Job hash");
+    expect(outcome).toHaveTextContent("sha256:seen0…");
+    expect(outcome).toHaveTextContent("sha256:now00…");
+  });
+
+  it("says an outage's decision will retry, and disables approve while offline", async () => {
+    setup([card("a")]);
+    vi.mocked(api.decide).mockRejectedValue({ code: "outcome_unknown", message: "gateway unreachable" });
+    fireEvent.click(await screen.findByRole("button", { name: "Reject" }));
+    fireEvent.change(screen.getByLabelText("Reason (the requester sees it)"), { target: { value: "no" } });
+    fireEvent.submit(screen.getByLabelText("Reason (the requester sees it)"));
+    expect(await screen.findByText(/will retry/)).toBeInTheDocument();
+    act(() => {
+      pushEvent({ kind: "status", seq: 11, status: { state: "offline", offline_since_ms: Date.now(), last_sync_ms: null, message: "down", generation: "" } });
+    });
+    expect(screen.getByTestId("status-line")).toHaveTextContent("Offline since");
+    expect(screen.getByRole("button", { name: "Approve" })).toBeDisabled();
+  });
+
+  it("adds arriving cards and marks changed ones", async () => {
+    setup([card("a")]);
+    await screen.findByTestId("approval-card");
+    act(() => {
+      pushEvent({ kind: "card", seq: 11, card: card("n", { title: "Fresh one" }), arrived: true });
+      pushEvent({ kind: "card", seq: 12, card: card("a", { job_hash: "sha256:new" }, { changes: ["job_hash"] }), arrived: false });
+    });
+    expect(screen.getByText("Fresh one")).toBeInTheDocument();
+    expect(screen.getAllByTestId("approval-card")).toHaveLength(2);
+    expect(screen.getByTestId("changed-mark")).toBeInTheDocument();
+  });
+
+  it("bulk approve skips high-risk items and reports per item", async () => {
+    setup([card("a"), card("b", {}, { high_risk: true }), card("c")]);
+    vi.mocked(api.decide).mockImplementation((request) =>
+      Promise.resolve({ job_id: request.seen.job_id, action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null }),
+    );
+    for (const box of await screen.findAllByRole("checkbox")) fireEvent.click(box);
+    pastSettle();
+    fireEvent.click(screen.getByRole("button", { name: "Approve selected" }));
+    expect(await screen.findByTestId("bulk-report")).toHaveTextContent("Approved 2, 1 skipped");
+    expect(vi.mocked(api.decide).mock.calls.map(([r]) => r.seen.job_id).sort()).toEqual(["a", "c"]);
+  });
+
+  it("offers to connect or try the demo when no profile is open", async () => {
+    const { container } = setup([], null);
+    expect(await screen.findByTestId("first-run")).toBeInTheDocument();
+    await noAxeViolations(container);
+    vi.mocked(api.startDemo).mockResolvedValue(demo);
+    fireEvent.click(screen.getByTestId("try-demo"));
+    expect(await screen.findByTestId("demo-badge")).toBeInTheDocument();
+    expect(api.startDemo).toHaveBeenCalledTimes(1);
+    await waitFor(() => {
+      expect(api.queueSnapshot).toHaveBeenCalled();
+    });
+  });
+
+  it("shows the history and a verified chain", async () => {
+    const { container } = setup([card("a")]);
+    vi.mocked(api.historyQuery).mockResolvedValue({
+      entries: [{ seq: 3, recorded_at_ms: 0, kind: "decision_outcome", job_id: "a", topic: "t", decision: "approve", outcome: "success", body: { ok: true }, entry_hash: "h" }],
+      next_cursor: null,
+    });
+    vi.mocked(api.historyVerify).mockResolvedValue({ intact: true, entries_checked: 3, head_seq: 3, head_hash: "h", broken_at: null, problem: null, message: "Intact: 3 entries" });
+    await screen.findByTestId("approval-card");
+    fireEvent.keyDown(window, { key: "g" });
+    fireEvent.keyDown(window, { key: "h" });
+    expect(await screen.findByText("decision outcome")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Verify chain" }));
+    expect(await screen.findByTestId("chain-check")).toHaveTextContent("Intact: 3 entries");
+    await noAxeViolations(container);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from "vitest";
+import { keyCommand } from "./keys";
+
+const key = (k: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; altKey: boolean; metaKey: boolean }> = {}) => ({
+  key: k,
+  shiftKey: false,
+  ctrlKey: false,
+  altKey: false,
+  metaKey: false,
+  ...mods,
+});
+
+describe("keyCommand", () => {
+  it("maps the documented keys", () => {
+    expect(keyCommand(key("j"), false)).toEqual({ type: "move", by: 1, select: false });
+    expect(keyCommand(key("K", { shiftKey: true }), false)).toEqual({ type: "move", by: -1, select: true });
+    expect(keyCommand(key("Enter"), false)).toEqual({ type: "open" });
+    expect(keyCommand(key("a"), false)).toEqual({ type: "approve" });
+    expect(keyCommand(key("r"), false)).toEqual({ type: "reject" });
+    expect(keyCommand(key("/"), false)).toEqual({ type: "search" });
+    expect(keyCommand(key("?"), false)).toEqual({ type: "help" });
+    expect(keyCommand(key(" "), false)).toEqual({ type: "toggle" });
+  });
+
+  it("reads g h and g q as two-key sequences", () => {
+    expect(keyCommand(key("g"), false)).toEqual({ type: "prefix" });
+    expect(keyCommand(key("h"), true)).toEqual({ type: "view", view: "history" });
+    expect(keyCommand(key("q"), true)).toEqual({ type: "view", view: "queue" });
+    expect(keyCommand(key("a"), true)).toBeNull();
+  });
+
+  it("leaves shortcuts with modifiers to the system", () => {
+    expect(keyCommand(key("a", { ctrlKey: true }), false)).toBeNull();
+    expect(keyCommand(key("r", { metaKey: true }), false)).toBeNull();
+  });
+});

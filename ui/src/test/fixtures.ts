@@ -1,0 +1,44 @@
+import type { CardView } from "../bindings/CardView";
+import type { QueueSnapshot } from "../bindings/QueueSnapshot";
+
+export function card(id: string, overrides: Partial<CardView["card"]> = {}, extra: Partial<CardView> = {}): CardView {
+  const jobHash = overrides.job_hash ?? `sha256:${id}hash00ab12`;
+  return {
+    card: {
+      job_id: id,
+      title: `Title ${id}`,
+      topic: "customer.notify",
+      tenant: "default",
+      state: "APPROVAL_REQUIRED",
+      decision: "REQUIRE_APPROVAL",
+      requester: "agent-support",
+      workflow: null,
+      rule_id: "rule-1",
+      reason: "Needs a human.",
+      risk_tags: ["network"],
+      constraints: null,
+      policy_snapshot: "snap-1",
+      job_hash: jobHash,
+      approval_revision: 1,
+      updated_at: 1_700_000_000_000_000,
+      pending: true,
+      workflow_gate: false,
+      ...overrides,
+    },
+    seen: { job_id: id, job_hash: jobHash, policy_snapshot: overrides.policy_snapshot ?? "snap-1", workflow_gate: false },
+    submitted_by: null,
+    constraints: [],
+    deadline_ms: null,
+    high_risk: false,
+    changes: [],
+    ...extra,
+  };
+}
+
+export function snapshot(cards: CardView[], seq = 10): QueueSnapshot {
+  return {
+    seq,
+    cards,
+    status: { state: "live", offline_since_ms: null, last_sync_ms: 1_700_000_000_000, message: "", generation: "new" },
+  };
+}
