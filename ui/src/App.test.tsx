@@ -102,7 +102,7 @@ describe("App", () => {
     setup([card("a")]);
     fireEvent.click(await screen.findByRole("button", { name: "Approve" }));
     expect(api.decide).not.toHaveBeenCalled();
-    expect(screen.getByTestId("outcome")).toHaveTextContent("just appeared or changed");
+    expect(screen.getByTestId("outcome")).toHaveTextContent("just appeared, changed or moved");
   });
 
   it("asks for the job hash's last characters on a high-risk approve; a wrong entry sends nothing", async () => {
@@ -114,7 +114,7 @@ describe("App", () => {
     fireEvent.click(approve);
     const dialog = await screen.findByTestId("confirm-dialog");
     await noAxeViolations(dialog);
-    const input = within(dialog).getByLabelText("Type the last 4 characters of the job hash");
+    const input = within(dialog).getByLabelText("Last 4 characters of the job hash");
     fireEvent.change(input, { target: { value: "beef" } });
     fireEvent.click(within(dialog).getByRole("button", { name: "Approve" }));
     expect(within(dialog).getByRole("alert")).toHaveTextContent("Nothing was sent");
@@ -129,6 +129,9 @@ describe("App", () => {
     setup([shown]);
     vi.mocked(api.decide).mockResolvedValue({ job_id: "a", action: "reject", outcome: "applied", by: null, by_us: null, verdict: null, message: "Rejected", mismatch: null });
     await screen.findByTestId("approval-card");
+    fireEvent.keyDown(window, { key: "r" });
+    expect(screen.queryByTestId("reason-dialog")).toBeNull();
+    fireEvent.keyDown(window, { key: "j" });
     fireEvent.keyDown(window, { key: "r" });
     const dialog = await screen.findByTestId("reason-dialog");
     const input = within(dialog).getByLabelText("Reason (the requester sees it)");
@@ -195,6 +198,24 @@ describe("App", () => {
     fireEvent.click(screen.getByRole("button", { name: "Approve selected" }));
     expect(await screen.findByTestId("bulk-report")).toHaveTextContent("Approved 2, 1 skipped");
     expect(vi.mocked(api.decide).mock.calls.map(([r]) => r.seen.job_id).sort()).toEqual(["a", "c"]);
+  });
+
+  it("never makes a card current by itself: a key acts only on the card the reviewer chose", async () => {
+    setup([card("a"), card("b")]);
+    vi.mocked(api.decide).mockResolvedValue({ job_id: "b", action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null });
+    await screen.findAllByTestId("approval-card");
+    pastSettle();
+    fireEvent.keyDown(window, { key: "a" });
+    expect(api.decide).not.toHaveBeenCalled();
+    fireEvent.keyDown(window, { key: "j" });
+    fireEvent.keyDown(window, { key: "j" });
+    expect(screen.getAllByTestId("approval-card")[1]).toHaveAttribute("aria-current", "true");
+    act(() => {
+      pushEvent({ kind: "removed", seq: 11, job_id: "b", by: "bob", status: "approved" });
+    });
+    fireEvent.keyDown(window, { key: "a" });
+    expect(api.decide).not.toHaveBeenCalled();
+    expect(screen.getByTestId("departed")).toHaveTextContent("approved by bob");
   });
 
   it("offers to connect or try the demo when no profile is open", async () => {

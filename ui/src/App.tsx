@@ -72,8 +72,9 @@ export function App() {
   const cards = queue.cards;
   const shown = useMemo(() => applyFilter(cards, filter), [cards, filter]);
   const counts = useMemo(() => facets(liveCards(queue)), [queue]);
-  // The current card: the one chosen, else the first shown (when none is, or it left the list).
-  const current = shown.find((c) => c.card.job_id === currentId) ?? shown[0] ?? null;
+  // The current card is only ever one the reviewer chose (j/k, a click). When it leaves, none is
+  // current: falling back to another card would let the next `a` approve what nobody looked at.
+  const current = shown.find((c) => c.card.job_id === currentId) ?? null;
   const currentJob = current?.card.job_id ?? null;
   const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
   const pending = cards.length - Object.keys(queue.departed).length;
@@ -87,6 +88,8 @@ export function App() {
       setDetail((d) => (d?.key === key || showLoading ? { key, data, error: null, loading: false } : d));
     } catch (rejection: unknown) {
       const message = toBackendError(rejection).message;
+      // Remembered as checked-without-verdict, so the background check does not loop on it.
+      setVerdicts((v) => ({ ...v, [key]: v[key] }));
       setDetail((d) => (d?.key === key ? { key, data: d.data, error: message, loading: false } : d));
     }
   }, []);
@@ -103,6 +106,18 @@ export function App() {
     };
   }, [current, currentKey, verdicts, loadDetail]);
 
+  // The first cards on screen are checked too, one at a time, so their badges are not blank.
+  const unchecked = shown.slice(0, 8).find((c) => !(verdictKey(c) in verdicts));
+  useEffect(() => {
+    if (!unchecked) return;
+    const timer = setTimeout(() => {
+      void loadDetail(unchecked, false);
+    }, 600);
+    return () => {
+      clearTimeout(timer);
+    };
+  }, [unchecked, loadDetail]);
+
   const approveBlocked = useCallback(
     (card: CardView): string | null => {
       if (card.card.job_id in queue.departed) return "This item was resolved";
@@ -115,13 +130,13 @@ export function App() {
   );
 
   const approve = useCallback(
-    (card: CardView) => {
+    (card: CardView, byPointer = false) => {
       if (approveBlocked(card) !== null) return;
-      if (isSettling(queue, card.card.job_id, Date.now())) {
+      if (isSettling(queue, card.card.job_id, Date.now(), byPointer)) {
         dispatch({
           type: "outcome",
           jobId: card.card.job_id,
-          outcome: { kind: "blocked", code: "just_changed", message: "This card just appeared or changed: look again, then approve." },
+          outcome: { kind: "blocked", code: "just_changed", message: "This card just appeared, changed or moved: look again, then approve." },
         });
         return;
       }

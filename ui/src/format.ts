@@ -5,6 +5,13 @@ export function shortenHash(hash: string): string {
   return hash.length > SHORT_HASH_LENGTH ? `${hash.slice(0, SHORT_HASH_LENGTH)}…` : hash;
 }
 
+/** A hash as a card shows it: a prefix to tell cards apart, and the last 4 characters, which a
+ * high-risk approve asks the reviewer to type (as number matching does for push approvals). */
+export function hashWithTail(hash: string): { head: string; tail: string } {
+  if (hash.length <= 12) return { head: hash, tail: "" };
+  return { head: `${hash.slice(0, 8)}…`, tail: hashTail(hash) };
+}
+
 /** The last 4 characters of a job hash: what a reviewer types to approve a high-risk item. */
 export function hashTail(hash: string): string {
   // Job hashes are ASCII (hex, with an algorithm prefix), so code units are characters.

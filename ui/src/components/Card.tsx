@@ -1,7 +1,7 @@
 import { memo } from "react";
 import type { CardView } from "../bindings/CardView";
 import type { Verdict } from "../bindings/Verdict";
-import { age, shortenHash, timeLeft } from "../format";
+import { age, hashWithTail, shortenHash, timeLeft } from "../format";
 import type { CardOutcome } from "../model/outcome";
 import type { Departure } from "../model/queue";
 import { VerificationBadge } from "./Badge";
@@ -18,7 +18,8 @@ export interface CardProps {
   departed: Departure | undefined;
   /** Why approving is impossible right now (offline, expired...), or null. */
   approveBlocked: string | null;
-  onApprove: (view: CardView) => void;
+  /** `byPointer`: a mouse click, which the misclick guard also checks against list moves. */
+  onApprove: (view: CardView, byPointer: boolean) => void;
   onReject: (view: CardView) => void;
   onOpen: (view: CardView) => void;
   onFocus: (view: CardView) => void;
@@ -107,8 +108,9 @@ export const Card = memo(function Card(props: CardProps) {
             </span>
           )}
           <span title={`Policy snapshot ${c.policy_snapshot}`}>policy {shortenHash(c.policy_snapshot)}</span>
-          <code className="card-hash" title={c.job_hash}>
-            {shortenHash(c.job_hash)}
+          <code className="card-hash" title={c.job_hash} data-testid="card-hash">
+            {hashWithTail(c.job_hash).head}
+            <strong className="hash-tail">{hashWithTail(c.job_hash).tail}</strong>
           </code>
         </span>
         {departed ? (
@@ -125,7 +127,8 @@ export const Card = memo(function Card(props: CardProps) {
               title={approveBlocked ?? (view.high_risk ? "High risk: you will type the job hash's last 4 characters" : "Approve (a)")}
               onClick={(e) => {
                 e.stopPropagation();
-                props.onApprove(view);
+                // A click without a pointer position is a keyboard activation of the button.
+                props.onApprove(view, e.detail > 0);
               }}
             >
               Approve

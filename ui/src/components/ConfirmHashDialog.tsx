@@ -24,12 +24,10 @@ export function ConfirmHashDialog({ title, jobHash, onSubmit, onClose }: { title
       >
         <p className="dialog-subject">{title}</p>
         <p>
-          Job hash <code className="hash-full">{shortenHash(jobHash)}</code>…<code className="hash-tail-hint">????</code>
+          This request is high risk. To show you read its card, type the last 4 characters of its job hash
+          (<code>{shortenHash(jobHash)}</code>…), shown in bold on the card.
         </p>
-        <p className="hash-shown">
-          Full hash: <code>{jobHash}</code>
-        </p>
-        <label htmlFor="confirm-hash">Type the last 4 characters of the job hash</label>
+        <label htmlFor="confirm-hash">Last 4 characters of the job hash</label>
         <input
           id="confirm-hash"
           autoFocus

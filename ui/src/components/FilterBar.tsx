@@ -21,7 +21,7 @@ export function FilterBar({ filter, facets, shown, total, searchRef, onChange }:
           onChange({ ...filter, [key]: e.target.value });
         }}
       >
-        <option value="">{`Any ${label.toLowerCase()}`}</option>
+        <option value="">{label}</option>
         {options.map((o) => (
           <option key={o.value} value={o.value}>
             {`${o.value} (${String(o.count)})`}
@@ -49,7 +49,7 @@ export function FilterBar({ filter, facets, shown, total, searchRef, onChange }:
         }}
       />
       {select("Topic", "topic", facets.topics)}
-      {select("Risk tag", "tag", facets.tags)}
+      {select("Risk", "tag", facets.tags)}
       {select("Requester", "requester", facets.requesters)}
       <span className="filter-count" data-testid="filter-count" aria-live="polite">
         {shown === total ? `${String(total)} pending` : `${String(shown)} of ${String(total)}`}

@@ -15,7 +15,7 @@ interface QueueListProps {
   outcomes: Record<string, CardOutcome | undefined>;
   departed: Record<string, Departure | undefined>;
   approveBlocked: (view: CardView) => string | null;
-  onApprove: (view: CardView) => void;
+  onApprove: (view: CardView, byPointer: boolean) => void;
   onReject: (view: CardView) => void;
   onOpen: (view: CardView) => void;
   onFocus: (view: CardView) => void;

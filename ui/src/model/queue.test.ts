@@ -28,6 +28,14 @@ describe("queueReducer", () => {
     expect(isSettling(model, "b", 10_000)).toBe(false);
   });
 
+  it("guards pointer clicks on every card for a moment after the list moved", () => {
+    let model = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("a")]), now: 0 });
+    model = queueReducer(model, { type: "event", event: { kind: "card", seq: 11, card: card("n"), arrived: true }, now: 5_000 });
+    expect(isSettling(model, "a", 5_000 + SETTLE_MS - 1, true)).toBe(true);
+    expect(isSettling(model, "a", 5_000 + SETTLE_MS - 1, false)).toBe(false);
+    expect(isSettling(model, "a", 5_000 + SETTLE_MS, true)).toBe(false);
+  });
+
   it("keeps a resolved card with its resolver for a moment, then drops it", () => {
     let model = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("a"), card("b")]), now: 0 });
     model = queueReducer(model, { type: "event", event: { kind: "removed", seq: 11, job_id: "a", by: "bob", status: "approved" }, now: 1000 });

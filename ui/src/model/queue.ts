@@ -34,6 +34,8 @@ export interface QueueModel {
   departed: Record<string, Departure>;
   /** When each card last appeared or changed (ms), for the misclick guard. */
   changedAt: Record<string, number>;
+  /** When cards last moved on screen (one arrived or left above others), for the same guard. */
+  reflowAt: number;
   notices: Notice[];
   /** Events that arrived before the first snapshot. */
   early: DeskEvent[];
@@ -57,6 +59,7 @@ export function initialQueue(): QueueModel {
     outcomes: {},
     departed: {},
     changedAt: {},
+    reflowAt: 0,
     notices: [],
     early: [],
   };
@@ -103,6 +106,7 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
         departed: keep(model.departed),
         changedAt: keep(model.changedAt),
         cards: model.cards.filter((c) => !goneSet.has(c.card.job_id)),
+        reflowAt: action.now,
       };
     }
     case "dismiss_notice":
@@ -131,7 +135,8 @@ function applyEvent(model: QueueModel, event: DeskEvent, now: number): QueueMode
       // A card whose identity changed is a new thing to review: the old outcome no longer applies.
       const outcomes = before && identityChanged ? without(model.outcomes, id) : model.outcomes;
       const changedAt = identityChanged ? { ...model.changedAt, [id]: now } : model.changedAt;
-      return { ...model, seq, cards, departed, outcomes, changedAt };
+      const reflowAt = index < 0 ? now : model.reflowAt;
+      return { ...model, seq, cards, departed, outcomes, changedAt, reflowAt };
     }
     case "removed": {
       if (!model.cards.some((c) => c.card.job_id === event.job_id)) return { ...model, seq };
@@ -163,10 +168,15 @@ export function liveCards(model: QueueModel): CardView[] {
   return model.cards.filter((c) => !(c.card.job_id in model.departed));
 }
 
-/** Whether a click on this card's Approve should be ignored as a likely misclick. */
-export function isSettling(model: QueueModel, jobId: string, now: number): boolean {
+/**
+ * Whether an approve of this card should be ignored as a likely misclick: the card just
+ * appeared or changed, or (for a pointer click) the list just moved under the pointer, so the
+ * card under it may not be the one the reviewer aimed at.
+ */
+export function isSettling(model: QueueModel, jobId: string, now: number, byPointer = false): boolean {
   const at = model.changedAt[jobId];
-  return at !== undefined && now - at < SETTLE_MS;
+  if (at !== undefined && now - at < SETTLE_MS) return true;
+  return byPointer && now - model.reflowAt < SETTLE_MS;
 }
 
 function without<T>(record: Record<string, T>, key: string): Record<string, T> {
