@@ -188,7 +188,8 @@ impl QueueState {
                 code: "policy_changed".into(),
                 message: match snapshot {
                     Some(id) => format!(
-                        "A new policy was published ({id}); pending items are re-evaluated."
+                        "A new policy was published ({}…); pending items are re-evaluated.",
+                        id.chars().take(12).collect::<String>()
                     ),
                     None => "A new policy was published; pending items are re-evaluated.".into(),
                 },
