@@ -58,7 +58,7 @@ e2e-deps:
 	@command -v tauri-driver >/dev/null || $(CARGO) install tauri-driver@^2 --locked --quiet
 
 test-e2e: e2e-deps ui
-	$(CARGO) build --package countersign --locked
+	$(CARGO) build --package countersign --package countersign-gateway --package countersign-cli --locked
 	tests/e2e/run.sh target/debug/countersign
 
 # Wall-clock (criterion) and instruction counts (callgrind, load-independent).

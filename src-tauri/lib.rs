@@ -30,13 +30,36 @@ pub enum Launch {
     Idle,
 }
 
-impl Launch {
-    pub fn from_args(args: impl IntoIterator<Item = String>) -> Self {
-        if args.into_iter().any(|arg| arg == "--demo") {
-            Self::Demo
-        } else {
-            Self::LastProfile
+/// The command line: `countersign [--demo] [--data-dir DIR]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Args {
+    pub launch: Launch,
+    /// Overrides `COUNTERSIGN_DATA_DIR` and the platform's data directory.
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Args {
+    pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
+        let mut parsed = Self {
+            launch: Launch::LastProfile,
+            data_dir: None,
+        };
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--demo" => parsed.launch = Launch::Demo,
+                "--data-dir" => match args.next().filter(|dir| !dir.is_empty()) {
+                    Some(dir) => parsed.data_dir = Some(PathBuf::from(dir)),
+                    None => return Err("--data-dir needs a directory".into()),
+                },
+                other => {
+                    return Err(format!(
+                        "unknown argument {other:?}; usage: countersign [--demo] [--data-dir DIR]"
+                    ))
+                }
+            }
         }
+        Ok(parsed)
     }
 }
 
@@ -102,16 +125,25 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
-    let data = match countersign_desk::paths::data_dir() {
+    let args = match Args::parse(std::env::args().skip(1)) {
+        Ok(args) => args,
+        Err(message) => {
+            eprintln!("countersign: {message}");
+            std::process::exit(2);
+        }
+    };
+    let data = match args
+        .data_dir
+        .map_or_else(countersign_desk::paths::data_dir, Ok)
+    {
         Ok(data) => data,
         Err(error) => {
             eprintln!("countersign: {error}");
             std::process::exit(1);
         }
     };
-    let launch = Launch::from_args(std::env::args().skip(1));
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) = app_builder(Builder::default(), data, launch).run(context) {
+    if let Err(error) = app_builder(Builder::default(), data, args.launch).run(context) {
         eprintln!("countersign: the app could not start: {error}");
         std::process::exit(1);
     }

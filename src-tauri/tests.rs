@@ -16,7 +16,7 @@ use tauri::test::{
 use tauri::webview::InvokeRequest;
 use tauri::{WebviewWindow, WebviewWindowBuilder};
 
-use crate::{app_builder, Launch};
+use crate::{app_builder, Args, Launch};
 
 const AGENT: &str = "app-test-agent-key-01";
 const ALICE: &str = "app-test-alice-key-02";
@@ -325,4 +325,18 @@ fn the_demo_starts_an_embedded_gateway_with_arriving_approvals() {
 
 fn data_file(h: &Harness, name: &str) -> std::path::PathBuf {
     Path::new(h._dir.path()).join("data").join(name)
+}
+
+#[test]
+fn the_command_line_names_the_launch_and_the_data_directory() {
+    let parse = |args: &[&str]| Args::parse(args.iter().map(|a| (*a).to_owned()));
+    assert_eq!(parse(&[]).expect("empty").launch, Launch::LastProfile);
+    let demo = parse(&["--data-dir", "/tmp/x", "--demo"]).expect("both");
+    assert_eq!(demo.launch, Launch::Demo);
+    assert_eq!(demo.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+    assert!(parse(&["--data-dir"]).is_err());
+    assert!(parse(&["--data-dir", ""]).is_err());
+    assert!(parse(&["--frobnicate"])
+        .expect_err("unknown")
+        .contains("usage"));
 }

@@ -21,13 +21,22 @@ if [[ "${COUNTERSIGN_E2E_INNER:-}" != 1 ]]; then
   exit $?
 fi
 
-# Inside the private D-Bus session from here on.
+# Inside the private D-Bus session from here on, with a real Secret Service whose files live in
+# a throw-away HOME (the password only unlocks that keyring).
+scratch=$(mktemp -d)
+export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}"
+export HOME="$scratch" XDG_DATA_HOME="$scratch/.local/share" XDG_CONFIG_HOME="$scratch/.config"
+eval "$(printf '%s' countersign-e2e | gnome-keyring-daemon --unlock --components=secrets)"
+export GNOME_KEYRING_CONTROL
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 native_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tauri-driver --port "$port" --native-port "$native_port" --native-driver /usr/bin/WebKitWebDriver \
   >"$COUNTERSIGN_E2E_ARTIFACTS/tauri-driver.log" 2>&1 &
 driver_pid=$!
-trap 'kill "$driver_pid" 2>/dev/null || true' EXIT
+trap 'kill "$driver_pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
+# The gateway and the CLI are built beside the app.
 export COUNTERSIGN_APP="$app" COUNTERSIGN_WEBDRIVER="http://127.0.0.1:$port"
-python3 -m unittest discover -s "$here" -p 'test_*.py' -v
+export COUNTERSIGN_BIN_DIR=$(dirname "$app")
+# COUNTERSIGN_E2E_FILTER=word runs only the tests whose name contains it.
+python3 -m unittest discover -s "$here" -p 'test_*.py' -v ${COUNTERSIGN_E2E_FILTER:+-k "$COUNTERSIGN_E2E_FILTER"}

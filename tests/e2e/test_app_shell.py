@@ -1,7 +1,9 @@
-"""The real app opens its window and the UI talks to the Rust side through a real IPC call."""
+"""The real app opens its window, and with no profile the UI (through real IPC calls to the Rust
+side, past the capability check and the CSP) offers to connect or to try the demo."""
 
 import os
 import subprocess
+import tempfile
 import unittest
 
 from webdriver import Session
@@ -11,12 +13,12 @@ class AppShell(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.artifacts = os.environ["COUNTERSIGN_E2E_ARTIFACTS"]
-        cls.session = Session(os.environ["COUNTERSIGN_WEBDRIVER"], os.environ["COUNTERSIGN_APP"])
+        data = tempfile.mkdtemp(prefix="cs-e2e-shell-")
+        cls.session = Session(os.environ["COUNTERSIGN_WEBDRIVER"], os.environ["COUNTERSIGN_APP"],
+                              args=["--data-dir", data])
 
     @classmethod
     def tearDownClass(cls):
-        # The X server's picture, for a person to look at; not an assertion, since the first
-        # frame of a fresh WebKit profile can land after the DOM is already complete.
         subprocess.run(["import", "-window", "root", os.path.join(cls.artifacts, "app-shell.png")], check=False)
         cls.session.quit()
 
@@ -25,18 +27,13 @@ class AppShell(unittest.TestCase):
         tree = subprocess.run(["xwininfo", "-root", "-tree"], capture_output=True, text=True, check=True).stdout
         self.assertIn('"Countersign"', tree)
 
-    def test_ui_shell_renders(self):
+    def test_first_run_offers_to_connect_or_try_the_demo(self):
         title = self.session.wait_for_text('[data-testid="app-title"]', lambda text: text != "")
         self.assertEqual(title, "Countersign")
-        empty = self.session.text(self.session.find('[data-testid="queue-empty"]'))
-        self.assertIn("No approvals", empty)
+        # The first-run screen shows only once `session_info` answered "no profile" over IPC.
+        self.session.wait_for('[data-testid="first-run"]')
+        self.assertEqual(self.session.text(self.session.find('[data-testid="try-demo"]')), "Try the demo")
         self.assertEqual(self.session.find_all('[data-testid="approval-card"]'), [])
-
-    def test_status_line_comes_from_the_rust_command(self):
-        # "no gateway connected" is written only by AppStatus::unconfigured() in Rust; the UI
-        # shows it only if the invoke passed the capability check and CSP.
-        status = self.session.wait_for_text('[data-testid="status-line"]', lambda text: "gateway" in text)
-        self.assertRegex(status, r"^Countersign \d+\.\d+\.\d+ · no gateway connected$")
 
 
 if __name__ == "__main__":

@@ -14,10 +14,11 @@ class WebDriverError(RuntimeError):
 
 
 class Session:
-    def __init__(self, endpoint: str, application: str, timeout: float = 60.0):
+    def __init__(self, endpoint: str, application: str, timeout: float = 60.0, args=()):
         self.endpoint = endpoint.rstrip("/")
         self._wait_until_ready(timeout)
-        capabilities = {"capabilities": {"alwaysMatch": {"tauri:options": {"application": application}}}}
+        options = {"application": application, "args": list(args)}
+        capabilities = {"capabilities": {"alwaysMatch": {"tauri:options": options}}}
         # On a loaded machine tauri-driver's proxy sometimes drops the new-session request
         # before WebKitWebDriver answers. WebKitWebDriver holds one session at a time, so a
         # retry cannot leave two app instances behind: it either creates the session or fails.
@@ -67,6 +68,50 @@ class Session:
                 if attempt == 2:
                     raise
                 time.sleep(0.5)
+
+    def _act(self, method: str, path: str, body=None):
+        """A command that changes something (a click, typing): sent once, never repeated."""
+        return self._call(method, f"/session/{self.session_id}{path}", body)
+
+    def click(self, element):
+        self._act("POST", f"/element/{element}/click", {})
+
+    def type(self, element, text: str):
+        self._act("POST", f"/element/{element}/value", {"text": text})
+
+    def keys(self, text: str):
+        """Types into whatever has focus (key events reach the window's handlers)."""
+        self._act("POST", f"/element/{self.active()}/value", {"text": text})
+
+    def active(self):
+        return self._session("GET", "/element/active")[ELEMENT_KEY]
+
+    def attribute(self, element, name: str):
+        return self._session("GET", f"/element/{element}/attribute/{name}")
+
+    def find_in(self, element, css: str):
+        value = self._session("POST", f"/element/{element}/element", {"using": "css selector", "value": css})
+        return value[ELEMENT_KEY]
+
+    def execute(self, script: str, *args):
+        return self._session("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def screenshot(self, path: str):
+        import base64
+
+        with open(path, "wb") as out:
+            out.write(base64.b64decode(self._session("GET", "/screenshot")))
+
+    def wait_for(self, css: str, timeout: float = 20.0):
+        """Polls until an element matches `css`; returns it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.find_all(css)
+            if found:
+                return found[0]
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{css}: never appeared")
+            time.sleep(0.1)
 
     def quit(self):
         try:

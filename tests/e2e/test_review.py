@@ -1,0 +1,196 @@
+"""The reviewer's loop on the real app: a real gateway binary on loopback, the real CLI to make
+a profile, the real keychain (gnome-keyring on the private session bus), the real webview.
+Each scenario opens its own app with its own data directory."""
+
+import os
+import sqlite3
+import subprocess
+import tempfile
+import time
+import unittest
+
+from gateway import REVIEWER_KEY, Gateway
+from webdriver import Session
+
+# A card ignores approve clicks for 500 ms after it, or the list, moved.
+SETTLE_S = 0.7
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
+
+
+class Review(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.artifacts = os.environ["COUNTERSIGN_E2E_ARTIFACTS"]
+        cls.bin_dir = os.environ["COUNTERSIGN_BIN_DIR"]
+        cls.gateway = Gateway(cls.bin_dir, cls.artifacts)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.gateway.close()
+
+    def setUp(self):
+        self.data = tempfile.mkdtemp(prefix="cs-e2e-data-")
+        self.gateway.start() if self.gateway.process.poll() is not None else None
+
+    def cli(self, *args, stdin=""):
+        env = dict(os.environ, COUNTERSIGN_DATA_DIR=self.data)
+        return subprocess.run([os.path.join(self.bin_dir, "countersign-cli"), *args], input=stdin, env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    def open_app(self, *args, login=True):
+        if login:
+            done = self.cli("--profile", "work", "login", "--gateway", self.gateway.url, "--tenant", "default",
+                            "--api-key-stdin", "--default", stdin=REVIEWER_KEY + "\n")
+            self.assertEqual(done.returncode, 0, done.stderr)
+        self.app = Session(os.environ["COUNTERSIGN_WEBDRIVER"], os.environ["COUNTERSIGN_APP"],
+                           args=["--data-dir", self.data, *args])
+        self.addCleanup(self.app.quit)
+        self.addCleanup(self.shot)
+        return self.app
+
+    def shot(self):
+        name = self.id().rsplit(".", 1)[-1]
+        subprocess.run(["import", "-window", "root", os.path.join(self.artifacts, f"{name}.png")], check=False)
+
+    def card(self, job_id: str, timeout: float = 20.0):
+        return self.app.wait_for(f'[data-testid="approval-card"][data-job-id="{job_id}"]', timeout)
+
+    def button(self, card, css: str):
+        return self.app.find_in(card, css)
+
+    def wait_job(self, job_id: str, predicate, timeout: float = 30.0) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.gateway.job(job_id)
+            if predicate(job):
+                return job
+            if time.monotonic() > deadline:
+                raise AssertionError(f"job {job_id} never reached the expected state: {job}")
+            time.sleep(0.2)
+
+    def outcome(self, job_id: str, predicate, timeout: float = 30.0) -> str:
+        return self.app.wait_for_text(f'[data-job-id="{job_id}"] [data-testid="outcome"]', predicate, timeout)
+
+    def test_demo_shows_approvals_arriving(self):
+        app = self.open_app("--demo", login=False)
+        self.assertEqual(app.wait_for_text('[data-testid="demo-badge"]', bool), "DEMO")
+        app.wait_for('[data-testid="approval-card"]', timeout=30)
+        status = app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
+        self.assertIn("demo", status)
+        self.assertTrue(os.path.exists(os.path.join(self.data, "ledgers", "demo.sqlite")))
+
+    def test_connect_with_an_api_key_puts_it_in_the_keychain_only(self):
+        app = self.open_app(login=False)
+        app.wait_for('[data-testid="first-run"]')
+        for field, value in (("name", "lab"), ("gateway_url", self.gateway.url), ("api_key", REVIEWER_KEY)):
+            element = app.find(f"#connect-{field}")
+            app.execute("arguments[0].select()", {"element-6066-11e4-a52e-4f735466cecf": element})
+            app.type(element, value)
+        app.click(app.find('.connect-form button[type="submit"]'))
+        app.wait_for('[data-testid="queue"]')
+        found = subprocess.run(["secret-tool", "lookup", "service", "countersign", "username", "lab/api-key"],
+                               capture_output=True, text=True)
+        self.assertEqual(found.stdout.strip(), REVIEWER_KEY)
+        for root, _, files in os.walk(self.data):
+            for name in files:
+                with open(os.path.join(root, name), "rb") as f:
+                    self.assertNotIn(REVIEWER_KEY.encode(), f.read(), name)
+
+    def test_a_submitted_job_appears_and_approve_records_the_hash_shown(self):
+        app = self.open_app()
+        app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
+        start = time.monotonic()
+        job_id = self.gateway.submit("customer.notify", "Email ACME about the delay", risk_tags=["network"])
+        card = self.card(job_id)
+        print(f"\n  submit to card: {time.monotonic() - start:.2f} s", end=" ")
+        shown_hash = app.attribute(self.button(card, '[data-testid="card-hash"]'), "title")
+        time.sleep(SETTLE_S)
+        app.click(self.button(card, ".button-approve"))
+        self.outcome(job_id, lambda t: t.startswith("Approved"))
+        job = self.wait_job(job_id, lambda j: j.get("approval_job_hash"))
+        self.assertEqual(job["approval_job_hash"], shown_hash)
+        self.assertEqual(self.gateway.audit_actions(job_id).count("approve"), 1)
+
+    def test_reject_with_a_reason(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("customer.notify", "Email Tyrell", risk_tags=["network"])
+        card = self.card(job_id)
+        app.click(self.button(card, ".button-reject"))
+        field = app.wait_for("#reject-reason")
+        app.type(field, "wrong customer\ue007")
+        self.outcome(job_id, lambda t: t.startswith("Rejected"))
+        job = self.wait_job(job_id, lambda j: j.get("state") not in ("APPROVAL_REQUIRED", None))
+        self.assertNotEqual(job["state"], "APPROVAL_REQUIRED")
+        self.assertEqual(job.get("approval_job_hash", ""), "")
+
+    def test_a_high_risk_item_needs_the_typed_hash_and_a_wrong_entry_sends_nothing(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("infra.resource.delete", "Delete vm-batch-17", risk_tags=["prod", "delete"])
+        card = self.card(job_id)
+        full_hash = app.attribute(self.button(card, '[data-testid="card-hash"]'), "title")
+        time.sleep(SETTLE_S)
+        app.click(self.button(card, ".button-approve"))
+        field = app.wait_for("#confirm-hash")
+        app.type(field, "zzzz\ue007")
+        error = app.wait_for_text('[data-testid="confirm-dialog"] [role="alert"]', bool)
+        self.assertIn("Nothing was sent", error)
+        self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
+        self.assertEqual(self.gateway.audit_actions(job_id), ["submit"])
+        app.execute("arguments[0].value = ''", {"element-6066-11e4-a52e-4f735466cecf": field})
+        app.type(field, full_hash[-4:] + "\ue007")
+        self.outcome(job_id, lambda t: t.startswith("Approved"))
+        self.assertEqual(self.wait_job(job_id, lambda j: j.get("approval_job_hash"))["approval_job_hash"], full_hash)
+
+    def test_with_the_gateway_down_a_reject_waits_and_lands_exactly_once_after_restart(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("customer.notify", "Email Cyberdyne", risk_tags=["network"])
+        card = self.card(job_id)
+        self.gateway.stop()
+        self.addCleanup(lambda: self.gateway.process.poll() is not None and self.gateway.start())
+        app.wait_for_text('[data-testid="status-line"]', lambda t: "Offline since" in t, timeout=60)
+        approve = self.button(card, ".button-approve")
+        self.assertEqual(app.attribute(approve, "disabled"), "true")
+        app.click(self.button(card, ".button-reject"))
+        app.type(app.wait_for("#reject-reason"), "not now\ue007")
+        self.outcome(job_id, lambda t: "will retry" in t, timeout=90)
+        self.gateway.start()
+        self.wait_job(job_id, lambda j: j.get("state") != "APPROVAL_REQUIRED", timeout=60)
+        time.sleep(6)  # two more recovery rounds: nothing may be sent again
+        self.assertEqual(self.gateway.audit_actions(job_id).count("reject"), 1)
+
+    def test_history_verifies_offline_and_names_a_tampered_entry(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("customer.notify", "Email Wayne", risk_tags=["network"])
+        card = self.card(job_id)
+        app.click(self.button(card, ".button-reject"))
+        app.type(app.wait_for("#reject-reason"), "no\ue007")
+        self.outcome(job_id, lambda t: t.startswith("Rejected"))
+        self.gateway.stop()
+        self.addCleanup(lambda: self.gateway.process.poll() is not None and self.gateway.start())
+        app.click(app.find("nav.tabs button:nth-child(2)"))
+        app.wait_for('[data-kind="decision_outcome"]')
+        app.click(app.find('[data-testid="history"] .history-head button'))
+        check = app.wait_for_text('[data-testid="chain-check"]', bool)
+        self.assertIn("Intact", check)
+        ledger = os.path.join(self.data, "ledgers", "work.sqlite")
+        with sqlite3.connect(ledger) as db:
+            db.execute("UPDATE entries SET body = '{\"edited\":true}' WHERE seq = 2")
+        app.click(app.find('[data-testid="history"] .history-head button'))
+        broken = app.wait_for_text('[data-testid="chain-check"]', lambda t: "Broken" in t)
+        self.assertIn("#2", broken)
+        self.assertIn("entry edited", broken)
+
+    def test_agent_strings_render_as_text(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("customer.notify", XSS, risk_tags=[XSS], principal=XSS,
+                                     context={"title": XSS, "vendor": XSS}, labels={"note": XSS})
+        card = self.card(job_id)
+        self.assertEqual(app.text(self.button(card, ".card-title")), XSS)
+        self.assertIn(XSS, app.text(card))
+        injected = app.execute(
+            "return [document.querySelectorAll('#root img, #root script').length, window.__pwned === undefined]")
+        self.assertEqual(injected, [0, True])
+
+
+if __name__ == "__main__":
+    unittest.main()
