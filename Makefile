@@ -31,7 +31,7 @@ ui: ui/dist/index.html
 run: system-deps ui
 	@if [[ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]]; then \
 	  echo "make run needs a display (DISPLAY or WAYLAND_DISPLAY); on a headless machine try: xvfb-run make run" >&2; exit 1; fi
-	$(CARGO) run --package countersign
+	$(CARGO) run --package countersign -- --demo
 
 test: system-deps-test ui lint test-rust bindings-check test-ui test-e2e
 

@@ -51,7 +51,7 @@ export function Header({ session, view, pending, profiles, onView, onSwitch, onS
           <option value={DEMO_CHOICE}>Demo</option>
           {profiles.map((p) => (
             <option key={p.name} value={p.name}>
-              {`${p.name} (${p.gateway_url})`}
+              {p.name}
             </option>
           ))}
           <option value={CONNECT_CHOICE}>Connect to a gateway…</option>
