@@ -4,6 +4,7 @@ import type { CardView } from "./bindings/CardView";
 import type { ConnectRequest } from "./bindings/ConnectRequest";
 import type { DetailView } from "./bindings/DetailView";
 import type { ProfileView } from "./bindings/ProfileView";
+import type { Theme } from "./bindings/Theme";
 import type { Verdict } from "./bindings/Verdict";
 import { ConfirmHashDialog } from "./components/ConfirmHashDialog";
 import { DetailPane } from "./components/DetailPane";
@@ -19,6 +20,7 @@ import { toBackendError } from "./errors";
 import { isTyping, keyCommand } from "./keys";
 import { applyFilter, facets, NO_FILTER, type QueueFilter } from "./model/filter";
 import { isSettling, liveCards } from "./model/queue";
+import { useTheme } from "./theme";
 import { useDesk } from "./useDesk";
 
 type DialogState =
@@ -46,6 +48,8 @@ export function App() {
   const [connectError, setConnectError] = useState<string | null>(null);
   const [bulkReport, setBulkReport] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
+  const [theme, setTheme] = useState<Theme>("system");
+  useTheme(theme);
   const searchRef = useRef<HTMLInputElement>(null);
   const afterG = useRef(false);
 
@@ -63,7 +67,7 @@ export function App() {
     api.listProfiles().then(setProfiles, () => undefined);
     api.getSettings().then(
       (settings) => {
-        document.documentElement.dataset.theme = settings.theme;
+        setTheme(settings.theme);
       },
       () => undefined,
     );

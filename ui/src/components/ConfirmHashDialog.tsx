@@ -1,6 +1,7 @@
 import { useState } from "react";
 import { hashTail, shortenHash } from "../format";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 /**
  * Proof of reading for a high-risk approve: the reviewer types the last 4 characters of the job
@@ -45,14 +46,7 @@ export function ConfirmHashDialog({ title, jobHash, onSubmit, onClose }: { title
             {error}
           </p>
         )}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-approve">
-            Approve
-          </button>
-        </div>
+        <FormActions submit="Approve" kind="approve" onCancel={onClose} />
       </form>
     </Dialog>
   );

@@ -1,5 +1,6 @@
 import { useState } from "react";
 import { Dialog } from "./Dialog";
+import { FormActions } from "./FormActions";
 
 /** Asks why a job (or several) is rejected: Enter sends, Esc cancels. */
 export function ReasonDialog({ count, title, onSubmit, onClose }: { count: number; title: string; onSubmit: (reason: string) => void; onClose: () => void }) {
@@ -45,14 +46,7 @@ export function ReasonDialog({ count, title, onSubmit, onClose }: { count: numbe
             {error}
           </p>
         )}
-        <div className="dialog-actions">
-          <button type="button" className="button" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="button button-reject">
-            Reject
-          </button>
-        </div>
+        <FormActions submit="Reject" kind="reject" onCancel={onClose} />
       </form>
     </Dialog>
   );
