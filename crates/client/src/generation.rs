@@ -1,6 +1,6 @@
 //! Which gateway API this is, learned from its answers rather than configured: Cordum v0.9
 //! (plain-text errors, bare list items), the new generation (JSON errors with codes, enriched
-//! items, `/context`) and the reference gateway's extensions (`/request`, the event stream).
+//! items, `/context`) and the reference gateway's extensions (`/request`, `/payload`, the event stream).
 //! Every feature starts unknown, is tried when it would help, and a missing route switches it
 //! off for the rest of the client's life, so a v0.9 gateway costs one extra 404 per feature.
 //! A feature seen working is never switched off again: a later missing-route answer is a
@@ -35,6 +35,8 @@ pub(crate) enum Feature {
     RequestEndpoint,
     /// `GET /api/v1/approvals/events` (extension).
     Events,
+    /// `GET /api/v1/approvals/{id}/payload` (extension).
+    Payload,
 }
 
 /// What is known about the gateway; `None` means not tried yet.
@@ -44,6 +46,7 @@ pub struct Capabilities {
     pub context: Option<bool>,
     pub request_endpoint: Option<bool>,
     pub events: Option<bool>,
+    pub payload: Option<bool>,
 }
 
 // 0, the default, is unknown.
@@ -58,6 +61,7 @@ pub(crate) struct Detected {
     context: AtomicU8,
     request: AtomicU8,
     events: AtomicU8,
+    payload: AtomicU8,
 }
 
 fn read(cell: &AtomicU8) -> Option<bool> {
@@ -78,6 +82,7 @@ impl Detected {
             Feature::Context => &self.context,
             Feature::RequestEndpoint => &self.request,
             Feature::Events => &self.events,
+            Feature::Payload => &self.payload,
         }
     }
 
@@ -133,6 +138,7 @@ impl Detected {
             context: read(&self.context),
             request_endpoint: read(&self.request),
             events: read(&self.events),
+            payload: read(&self.payload),
         }
     }
 }

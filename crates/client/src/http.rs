@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use countersign_core::approval::{ApprovalItem, ApprovalPage};
+use countersign_core::approval::ApprovalPage;
 use countersign_core::outcome::DecisionAction;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, Response, Url};
@@ -342,14 +342,6 @@ impl GatewayClient {
         Ok(page)
     }
 
-    /// One pending item, fresh: from `/context` when the gateway has it, else by walking the
-    /// pending list (Cordum has no single-item endpoint). `None` when it is not pending.
-    pub async fn pending_item(&self, job_id: &str) -> Result<Option<ApprovalItem>> {
-        Ok(crate::decide::fetch_item(self, job_id)
-            .await?
-            .filter(ApprovalItem::is_pending))
-    }
-
     /// `GET /api/v1/policy/snapshots`; element 0 is current.
     pub async fn policy_snapshots(&self) -> Result<Vec<String>> {
         let body = self
@@ -376,10 +368,7 @@ impl GatewayClient {
 
     /// `GET /api/v1/jobs/{id}`.
     pub async fn job_status(&self, job_id: &str) -> Result<JobStatus> {
-        let path = format!("api/v1/jobs/{}", path_segment(job_id)?);
-        let body = self
-            .send_json(self.request(Method::GET, &path)?, SMALL_BODY_BYTES)
-            .await?;
+        let body = self.job_document(job_id).await?;
         let text = |key: &str| {
             body.get(key)
                 .and_then(Value::as_str)

@@ -55,7 +55,6 @@ pub(crate) use reconcile::{resolution_status, resolver};
 pub(crate) use retry::backoff;
 pub use retry::RetryPolicy;
 pub use send::{free_text, FREE_TEXT_MAX_BYTES};
-pub(crate) use verify::fetch_item;
 
 use self::reconcile::{reconcile, Reconciled};
 use self::settle::JobRead;
@@ -184,7 +183,7 @@ impl Decider {
         let verdict = fresh.verdict.clone();
         self.record_verification(seen, &fresh).await?;
         match &verdict {
-            Verdict::Verified { .. } => {}
+            verdict if verdict.is_verified() => {}
             Verdict::NoLongerPending { .. } => {
                 return self
                     .already_resolved(seen, DecisionAction::Approve, verdict)
@@ -206,6 +205,8 @@ impl Decider {
             reason: free_text(reason),
             note: free_text(note),
             workflow_gate: seen.workflow_gate,
+            content_digest: seen.content_digest.clone(),
+            content: seen.content.clone(),
         };
         self.send_new(intent, Some(verdict)).await
     }
@@ -232,6 +233,8 @@ impl Decider {
             reason,
             note: free_text(note),
             workflow_gate: seen.workflow_gate,
+            content_digest: String::new(),
+            content: None,
         };
         self.send_new(intent, None).await
     }
@@ -285,6 +288,8 @@ impl Decider {
             reason: String::new(),
             note: String::new(),
             workflow_gate: seen.workflow_gate,
+            content_digest: String::new(),
+            content: None,
         };
         match reconcile(&as_seen, &job)? {
             Reconciled::Landed { by } => Ok(DecisionReport {

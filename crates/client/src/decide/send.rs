@@ -243,6 +243,8 @@ mod tests {
             reason: "r".into(),
             note: "n".into(),
             workflow_gate: false,
+            content_digest: String::new(),
+            content: None,
         };
         assert_eq!(
             decision_body(&intent),

@@ -39,6 +39,10 @@ pub fn router(gateway: Gateway) -> Router {
             get(approvals::request),
         )
         .route(
+            "/api/v1/approvals/{job_id}/payload",
+            get(approvals::payload),
+        )
+        .route(
             "/api/v1/approvals/{job_id}/approve",
             post(approvals::approve),
         )
