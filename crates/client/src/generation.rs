@@ -39,6 +39,9 @@ pub(crate) enum Feature {
     Payload,
 }
 
+/// The header the reference gateway advertises its extensions in.
+pub(crate) const EXTENSIONS_HEADER: &str = "x-countersign-extensions";
+
 /// What is known about the gateway; `None` means not tried yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Capabilities {
@@ -47,6 +50,7 @@ pub struct Capabilities {
     pub request_endpoint: Option<bool>,
     pub events: Option<bool>,
     pub payload: Option<bool>,
+    pub preconditions: Option<bool>,
 }
 
 // 0, the default, is unknown.
@@ -62,6 +66,10 @@ pub(crate) struct Detected {
     request: AtomicU8,
     events: AtomicU8,
     payload: AtomicU8,
+    /// The approve preconditions `expected_job_hash` / `expected_policy_snapshot`
+    /// (extension), known only from the gateway's own advertisement ([`EXTENSIONS_HEADER`]):
+    /// the newest Cordum refuses unknown body fields, so they are never sent on a guess.
+    preconditions: AtomicU8,
 }
 
 fn read(cell: &AtomicU8) -> Option<bool> {
@@ -106,6 +114,16 @@ impl Detected {
         previous.unwrap_or_else(|current| current) != YES
     }
 
+    /// The extensions an answer's [`EXTENSIONS_HEADER`] names.
+    pub fn observe_extensions(&self, advertised: &str) {
+        if advertised
+            .split(',')
+            .any(|name| name.trim() == "approve-preconditions")
+        {
+            write(&self.preconditions, true);
+        }
+    }
+
     /// Enriched keys (`approval_status`, ...) exist only in the new generation.
     pub fn observe_items(&self, items: &[ApprovalItem]) {
         if let Some(item) = items.first() {
@@ -139,6 +157,7 @@ impl Detected {
             request_endpoint: read(&self.request),
             events: read(&self.events),
             payload: read(&self.payload),
+            preconditions: read(&self.preconditions),
         }
     }
 }

@@ -21,7 +21,7 @@ use crate::body::{
     SMALL_BODY_BYTES,
 };
 use crate::error::{ClientError, Result};
-use crate::generation::{is_missing_route, Capabilities, Detected, Feature};
+use crate::generation::{is_missing_route, Capabilities, Detected, Feature, EXTENSIONS_HEADER};
 use crate::profile::{checked_base_url, tenant_header, AuthMethod, Profile};
 use crate::secrets::{Secret, SecretKind, SecretStore};
 use crate::session::session_info;
@@ -247,6 +247,13 @@ impl GatewayClient {
         limit: usize,
     ) -> Result<RawAnswer> {
         let response = builder.send().await?;
+        if let Some(advertised) = response
+            .headers()
+            .get(EXTENSIONS_HEADER)
+            .and_then(|value| value.to_str().ok())
+        {
+            self.detected().observe_extensions(advertised);
+        }
         let status = response.status().as_u16();
         let body = if response.status().is_success() {
             read_capped(response, limit).await?

@@ -5,7 +5,8 @@
 //!    the drift verdict against what the reviewer saw; any drift refuses locally, nothing sent.
 //! 2. **Record the intent** in the ledger's outbox before the first byte goes out, with the
 //!    reason, the note and the gate flag, and the row's lease held by this [`Decider`].
-//! 3. **Send** with the reason/note (512 bytes max) and the `expected_*` preconditions.
+//! 3. **Send** with the reason/note (512 bytes max, longer is refused) and, where the gateway
+//!    advertises them, the `expected_*` preconditions.
 //! 4. **Retry** network errors, 5xx and lock answers with bounded backoff, renewing the lease
 //!    and re-verifying an approval before every re-send (Cordum ignores the preconditions, so
 //!    only the client can refuse a retry under a request or policy that changed meanwhile).
@@ -178,6 +179,7 @@ impl Decider {
         reason: &str,
         note: &str,
     ) -> Result<DecisionReport> {
+        let (reason, note) = (free_text("reason", reason)?, free_text("note", note)?);
         let _claim = self.claim_or_busy(&seen.job_id)?;
         let fresh = verify::check(&self.client, seen).await?;
         let verdict = fresh.verdict.clone();
@@ -202,8 +204,8 @@ impl Decider {
             action: DecisionAction::Approve,
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
-            reason: free_text(reason),
-            note: free_text(note),
+            reason,
+            note,
             workflow_gate: seen.workflow_gate,
             content_digest: seen.content_digest.clone(),
             content: seen.content.clone(),
@@ -218,7 +220,7 @@ impl Decider {
         reason: &str,
         note: &str,
     ) -> Result<DecisionReport> {
-        let reason = free_text(reason);
+        let reason = free_text("reason", reason)?;
         if reason.is_empty() {
             return Err(ClientError::InvalidInput("a reject needs a reason".into()));
         }
@@ -231,7 +233,7 @@ impl Decider {
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
             reason,
-            note: free_text(note),
+            note: free_text("note", note)?,
             workflow_gate: seen.workflow_gate,
             content_digest: String::new(),
             content: None,

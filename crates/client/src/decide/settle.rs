@@ -299,6 +299,11 @@ impl Decider {
             GatewayOutcome::Unauthorized { message } => self.client.unauthorized(message),
             GatewayOutcome::Forbidden { message } => ClientError::Forbidden(message),
             GatewayOutcome::NotFound { message } => ClientError::NotFound(message),
+            // A body the gateway cannot read is a protocol mismatch, not a conflict about the
+            // job: the reviewer must not be told someone else decided.
+            GatewayOutcome::BadRequest { message } => ClientError::GatewayProtocol(format!(
+                "the gateway refused the decision body: {message}"
+            )),
             other => ClientError::Conflict(other),
         }
     }

@@ -96,9 +96,23 @@ async fn reject_needs_a_reason_and_lands() {
     assert_eq!(error.code(), "invalid_input");
     assert_eq!(h.job(&job).await["state"], "APPROVAL_REQUIRED");
 
+    // A reason Cordum would cut or redact is refused, not truncated silently.
     let long = "é".repeat(400);
-    let report = decider
+    let error = decider
         .reject(&seen, &long, "note")
+        .await
+        .expect_err("too long");
+    assert_eq!(error.code(), "invalid_input");
+    assert!(error.to_string().contains("at most 512"), "{error}");
+    let error = decider
+        .approve(&seen, "ok", &long)
+        .await
+        .expect_err("too long");
+    assert_eq!(error.code(), "invalid_input");
+    assert_eq!(h.job(&job).await["state"], "APPROVAL_REQUIRED");
+    let fits = "é".repeat(256);
+    let report = decider
+        .reject(&seen, &fits, "note")
         .await
         .expect("rejected");
     assert_eq!(report.settlement, Settlement::Applied);

@@ -212,4 +212,6 @@ async fn the_reference_gateway_binds_the_payload_to_the_job_hash() {
     ));
     assert_eq!(review.content.payload["context"]["amount"], 1200);
     assert_eq!(client.capabilities().payload, Some(true));
+    // It says so itself, so the approve preconditions go to it (and only to it).
+    assert_eq!(client.capabilities().preconditions, Some(true));
 }

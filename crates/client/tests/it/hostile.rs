@@ -475,7 +475,8 @@ async fn recovery_resends_the_note_and_gives_up_on_a_row_it_cannot_settle() {
     for body in bodies {
         let body: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(body["note"], "ticket 12");
-        assert_eq!(body["expected_job_hash"], "h1");
+        // This gateway does not advertise the preconditions extension.
+        assert_eq!(body.get("expected_job_hash"), None);
     }
 }
 
@@ -509,4 +510,36 @@ async fn a_stuck_decision_is_withdrawn_only_when_it_did_not_land() {
     );
     let report = s.decider.reject(&seen(), "no", "").await.expect("rejected");
     assert_eq!(report.settlement, Settlement::Applied);
+}
+
+/// The newest Cordum decodes the approve body strictly: the extension's preconditions are
+/// sent only to a gateway that advertises them, and a refused body is a protocol error.
+#[tokio::test]
+async fn preconditions_go_only_where_advertised_and_a_refused_body_is_a_protocol_error() {
+    let s = Scene::new().await;
+    s.gw.on(APPROVE, &[(200, r#"{"job_id":"j1"}"#)]);
+    s.decider
+        .approve(&seen(), "ok", "")
+        .await
+        .expect("approved");
+    let body: serde_json::Value =
+        serde_json::from_str(&s.gw.bodies(APPROVE)[0]).expect("json body");
+    assert_eq!(body, serde_json::json!({"reason": "ok"}));
+
+    let s = Scene::new().await;
+    s.gw.on(
+        APPROVE,
+        &[(
+            400,
+            r#"{"code":"invalid_body","error":"json: unknown field \"x\""}"#,
+        )],
+    );
+    let error = s
+        .decider
+        .approve(&seen(), "ok", "")
+        .await
+        .expect_err("refused");
+    assert_eq!(error.code(), "gateway_protocol", "{error}");
+    assert!(error.to_string().contains("unknown field"), "{error}");
+    assert_eq!(s.open(), 0);
 }
