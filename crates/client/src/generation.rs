@@ -1,6 +1,6 @@
 //! Which gateway API this is, learned from its answers rather than configured: Cordum v0.9
 //! (plain-text errors, bare list items), the new generation (JSON errors with codes, enriched
-//! items, `/context`) and the reference gateway's extensions (`/request`, the event stream).
+//! items, `/context`) and the reference gateway's extensions (`/request`, `/payload`, the event stream).
 //! Every feature starts unknown, is tried when it would help, and a missing route switches it
 //! off for the rest of the client's life, so a v0.9 gateway costs one extra 404 per feature.
 //! A feature seen working is never switched off again: a later missing-route answer is a
@@ -35,7 +35,12 @@ pub(crate) enum Feature {
     RequestEndpoint,
     /// `GET /api/v1/approvals/events` (extension).
     Events,
+    /// `GET /api/v1/approvals/{id}/payload` (extension).
+    Payload,
 }
+
+/// The header the reference gateway advertises its extensions in.
+pub(crate) const EXTENSIONS_HEADER: &str = "x-countersign-extensions";
 
 /// What is known about the gateway; `None` means not tried yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -44,6 +49,8 @@ pub struct Capabilities {
     pub context: Option<bool>,
     pub request_endpoint: Option<bool>,
     pub events: Option<bool>,
+    pub payload: Option<bool>,
+    pub preconditions: Option<bool>,
 }
 
 // 0, the default, is unknown.
@@ -58,6 +65,11 @@ pub(crate) struct Detected {
     context: AtomicU8,
     request: AtomicU8,
     events: AtomicU8,
+    payload: AtomicU8,
+    /// The approve preconditions `expected_job_hash` / `expected_policy_snapshot`
+    /// (extension), known only from the gateway's own advertisement ([`EXTENSIONS_HEADER`]):
+    /// the newest Cordum refuses unknown body fields, so they are never sent on a guess.
+    preconditions: AtomicU8,
 }
 
 fn read(cell: &AtomicU8) -> Option<bool> {
@@ -78,6 +90,7 @@ impl Detected {
             Feature::Context => &self.context,
             Feature::RequestEndpoint => &self.request,
             Feature::Events => &self.events,
+            Feature::Payload => &self.payload,
         }
     }
 
@@ -99,6 +112,16 @@ impl Detected {
         // Only an unknown or absent feature becomes absent; a working one stays working.
         let previous = cell.compare_exchange(0, NO, Ordering::Relaxed, Ordering::Relaxed);
         previous.unwrap_or_else(|current| current) != YES
+    }
+
+    /// The extensions an answer's [`EXTENSIONS_HEADER`] names.
+    pub fn observe_extensions(&self, advertised: &str) {
+        if advertised
+            .split(',')
+            .any(|name| name.trim() == "approve-preconditions")
+        {
+            write(&self.preconditions, true);
+        }
     }
 
     /// Enriched keys (`approval_status`, ...) exist only in the new generation.
@@ -133,6 +156,8 @@ impl Detected {
             context: read(&self.context),
             request_endpoint: read(&self.request),
             events: read(&self.events),
+            payload: read(&self.payload),
+            preconditions: read(&self.preconditions),
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use countersign_core::approval::{ApprovalItem, ApprovalPage};
+use countersign_core::approval::ApprovalPage;
 use countersign_core::outcome::DecisionAction;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, Response, Url};
@@ -21,7 +21,7 @@ use crate::body::{
     SMALL_BODY_BYTES,
 };
 use crate::error::{ClientError, Result};
-use crate::generation::{is_missing_route, Capabilities, Detected, Feature};
+use crate::generation::{is_missing_route, Capabilities, Detected, Feature, EXTENSIONS_HEADER};
 use crate::profile::{checked_base_url, tenant_header, AuthMethod, Profile};
 use crate::secrets::{Secret, SecretKind, SecretStore};
 use crate::session::session_info;
@@ -247,6 +247,13 @@ impl GatewayClient {
         limit: usize,
     ) -> Result<RawAnswer> {
         let response = builder.send().await?;
+        if let Some(advertised) = response
+            .headers()
+            .get(EXTENSIONS_HEADER)
+            .and_then(|value| value.to_str().ok())
+        {
+            self.detected().observe_extensions(advertised);
+        }
         let status = response.status().as_u16();
         let body = if response.status().is_success() {
             read_capped(response, limit).await?
@@ -342,14 +349,6 @@ impl GatewayClient {
         Ok(page)
     }
 
-    /// One pending item, fresh: from `/context` when the gateway has it, else by walking the
-    /// pending list (Cordum has no single-item endpoint). `None` when it is not pending.
-    pub async fn pending_item(&self, job_id: &str) -> Result<Option<ApprovalItem>> {
-        Ok(crate::decide::fetch_item(self, job_id)
-            .await?
-            .filter(ApprovalItem::is_pending))
-    }
-
     /// `GET /api/v1/policy/snapshots`; element 0 is current.
     pub async fn policy_snapshots(&self) -> Result<Vec<String>> {
         let body = self
@@ -376,10 +375,7 @@ impl GatewayClient {
 
     /// `GET /api/v1/jobs/{id}`.
     pub async fn job_status(&self, job_id: &str) -> Result<JobStatus> {
-        let path = format!("api/v1/jobs/{}", path_segment(job_id)?);
-        let body = self
-            .send_json(self.request(Method::GET, &path)?, SMALL_BODY_BYTES)
-            .await?;
+        let body = self.job_document(job_id).await?;
         let text = |key: &str| {
             body.get(key)
                 .and_then(Value::as_str)

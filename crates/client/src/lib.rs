@@ -7,6 +7,7 @@
 //! * [`session`]: signing in with an API key or a password (exchanged for a session token);
 //! * [`http`]: [`GatewayClient`], the typed calls, for both Cordum API generations, with
 //!   [`generation`] detecting which one (and which extensions) a gateway speaks;
+//! * [`review`]: one item fetched fresh by id, with the content its card shows ([`Review`]);
 //! * [`decide`]: the decision protocol ([`Decider`]): verify, record intent, send, retry,
 //!   reconcile, close, and [`Decider::recover`] at start-up;
 //! * [`watch`]: [`QueueWatch`], a task keeping an up-to-date view of pending approvals and
@@ -23,7 +24,6 @@
 //! # async fn run(dir: std::path::PathBuf) -> countersign_client::Result<()> {
 //! use std::sync::Arc;
 //! use countersign_client::*;
-//! use countersign_core::verify::SeenItem;
 //!
 //! let profile = ProfileStore::new(&dir).get("work")?;
 //! let client = GatewayClient::from_profile(&profile, &KeyringStore, &HttpConfig::default())?;
@@ -37,7 +37,9 @@
 //! while let Some(event) = watch.next().await {
 //!     if let WatchEvent::Arrived(item) = event {
 //!         // The reviewer looks at the item, then decides on exactly what they saw.
-//!         let report = decider.approve(&SeenItem::from(item.as_ref()), "checked", "").await?;
+//!         let review = decider.client().review_of(item.as_ref().clone()).await?;
+//!         // ... the card shows `review.content` ...
+//!         let report = decider.approve(&review.seen(), "checked", "").await?;
 //!         println!("{:?}", report.settlement);
 //!     }
 //! }
@@ -52,6 +54,7 @@ pub mod generation;
 pub mod http;
 mod paging;
 pub mod profile;
+pub mod review;
 pub mod secrets;
 pub mod session;
 mod text;
@@ -67,6 +70,7 @@ pub use error::{ClientError, Result};
 pub use generation::{Capabilities, Generation};
 pub use http::{Credential, GatewayClient, HttpConfig, JobStatus, SessionInfo};
 pub use profile::{AuthMethod, Profile, ProfileStore};
+pub use review::Review;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretKind, SecretStore};
 pub use watch::{QueueWatch, WatchConfig, WatchEvent};
 

@@ -4,6 +4,7 @@
 //!   protobuf binary, for inputs protojson cannot express);
 //! * [`jobhash`]: Cordum's job hash, byte-identical with `HashJobRequest`;
 //! * [`approval`]: approval items of both gateway API generations;
+//! * [`content`]: what a card shows, bound by a digest, and content-addressed payload pointers;
 //! * [`snapshot`]: the policy snapshot base rule;
 //! * [`verify`]: the drift verdict computed before every approve;
 //! * [`outcome`]: gateway answers to approve/reject, classified into stable codes.
@@ -12,6 +13,7 @@
 //! the desktop app all share one implementation and one set of tests.
 
 pub mod approval;
+pub mod content;
 pub mod jobhash;
 pub mod jobrequest;
 pub mod outcome;

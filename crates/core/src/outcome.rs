@@ -265,7 +265,8 @@ fn classify_code(code: Option<&str>, message: &str, retryable: bool) -> Option<G
             message,
             ambiguous: false,
         },
-        "approval_bad_request" => GatewayOutcome::BadRequest { message },
+        // The newest Cordum's strict decoder: our body is refused, nothing was decided.
+        "approval_bad_request" | "invalid_body" => GatewayOutcome::BadRequest { message },
         "approval_forbidden" | "tier_limit_exceeded" => GatewayOutcome::Forbidden { message },
         "approval_not_found" => GatewayOutcome::NotFound { message },
         "approval_conflict" => classify_conflict(message),

@@ -8,14 +8,25 @@
 //! 2. **request changed**: the gateway itself says the request is no longer the one reviewed;
 //!    the reviewer must look again whatever the policy says;
 //! 3. **policy**: an unchanged request under a different policy still needs a new decision; this
-//!    check is cheap, so it runs before the expensive one;
-//! 4. **content**: parsing and hashing the full request proves that the hash the gateway claims
-//!    (and the reviewer saw) really describes the request it holds. It only means something
-//!    once that claimed hash is known to equal the seen one.
+//!    check is cheap, so it runs before the expensive ones;
+//! 4. **content changed**: the card's content fetched now (the payload, labels, rule, ...) must
+//!    have the digest of what the reviewer read ([`crate::content`]): the job hash does not
+//!    cover the payload, so this is the check that binds what was read;
+//! 5. **request content**: parsing and hashing the full request proves that the hash the
+//!    gateway claims (and the reviewer saw) really describes the request it holds;
+//! 6. **payload**: when the request's `context_ptr` names the payload's SHA-256 and the gateway
+//!    serves the payload's bytes, they must match, and the content must show those bytes.
 //!
-//! Workflow gates skip the policy check, as Cordum does (CONTRACT.md §3), but still need a hash.
-//! The skip applies only when both the seen and the current item are gates, so a gateway cannot
-//! switch the check off after the reviewer looked.
+//! A verdict that allows approving has one of two levels ([`VerdictLevel`]):
+//! [`Verdict::ContentVerified`] only when 5 and 6 both ran, so the job hash binds everything
+//! the reviewer read; [`Verdict::IdentityChecked`] when the gateway could not show that (no
+//! request to hash, or a pointer that names no digest): the identities and the content as
+//! served matched, but the gateway's word for it is all there is.
+//!
+//! Workflow gates skip the policy check, as Cordum does (CONTRACT.md §3), but only while the
+//! reviewer saw no real snapshot: the gate flag comes from a label the agent chose, so it may
+//! not switch off the check of a snapshot the reviewer did see, and it applies only when both
+//! the seen and the current item are gates.
 //!
 //! A request whose `job_id` is not the item's is reported as its own verdict,
 //! [`Verdict::RequestForOtherJob`], rather than as a content mismatch: its hash may well be
@@ -25,11 +36,14 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::approval::{ApprovalCard, ApprovalItem};
+use crate::content::{canonical_json, payload_matches, payload_value, pointer_digest};
+use crate::content::{CardContent, FieldChange};
 use crate::jobhash::job_hash;
 use crate::jobrequest::JobRequest;
 use crate::snapshot::{same_policy, snapshot_base};
 
-/// What the reviewer saw when deciding: the identity of the item on their screen.
+/// What the reviewer saw when deciding: the identity of the item on their screen and the
+/// digest of its content ([`CardContent::digest`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct SeenItem {
@@ -37,6 +51,22 @@ pub struct SeenItem {
     pub job_hash: String,
     pub policy_snapshot: String,
     pub workflow_gate: bool,
+    /// Empty when the content was not recorded; such an item cannot be approved.
+    #[serde(default)]
+    pub content_digest: String,
+    /// The content itself, so a refusal can name what changed; a digest without it still
+    /// binds, it only cannot say which field moved.
+    #[serde(default)]
+    pub content: Option<CardContent>,
+}
+
+impl SeenItem {
+    /// Binds the content the reviewer was shown.
+    pub fn with_content(mut self, content: CardContent) -> Self {
+        self.content_digest = content.digest();
+        self.content = Some(content);
+        self
+    }
 }
 
 impl From<&ApprovalItem> for SeenItem {
@@ -46,6 +76,7 @@ impl From<&ApprovalItem> for SeenItem {
             job_hash: item.job_hash.clone(),
             policy_snapshot: item.policy_snapshot.clone(),
             workflow_gate: item.is_workflow_gate(),
+            ..Self::default()
         }
     }
 }
@@ -57,6 +88,7 @@ impl From<&ApprovalCard> for SeenItem {
             job_hash: card.job_hash.clone(),
             policy_snapshot: card.policy_snapshot.clone(),
             workflow_gate: card.workflow_gate,
+            ..Self::default()
         }
     }
 }
@@ -71,6 +103,10 @@ pub struct VerifyInput<'a> {
     pub current_snapshots: &'a [String],
     /// The full request in protojson, when the gateway exposes it.
     pub request: Option<&'a [u8]>,
+    /// The card's content as fetched now; `None` when it could not be read.
+    pub content: Option<&'a CardContent>,
+    /// The payload's raw bytes, when the gateway serves them (extension).
+    pub payload: Option<&'a [u8]>,
 }
 
 /// Why a verdict could not be reached; stable codes for the UI.
@@ -88,16 +124,55 @@ pub enum UnverifiableReason {
     MissingCurrentSnapshot,
     /// The full request could not be parsed.
     RequestUnparseable,
+    /// The content the reviewer saw was not recorded, or the current one could not be read.
+    MissingContent,
 }
 
-/// The verdict; `Verified` is the only one that allows approving.
+/// How much a verdict proves; what the app's badge shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+#[ts(export)]
+pub enum VerdictLevel {
+    /// The request hash was recomputed and the payload matched the pointer it covers: the job
+    /// hash binds everything the reviewer read.
+    ContentVerified,
+    /// Same hash, snapshot and content as the gateway reports now; the gateway offers no way
+    /// to prove the content against the hash.
+    IdentityChecked,
+    /// Not approvable: something changed, could not be checked, or the item is resolved.
+    Refused,
+}
+
+impl VerdictLevel {
+    /// A stable machine-readable code, equal to the serialized form.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::ContentVerified => "content_verified",
+            Self::IdentityChecked => "identity_checked",
+            Self::Refused => "refused",
+        }
+    }
+
+    /// The words for the level, the same in the CLI, the ledger and the app.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::ContentVerified => "content verified",
+            Self::IdentityChecked => "identity checked",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+/// The verdict; [`Verdict::ContentVerified`] and [`Verdict::IdentityChecked`] allow approving.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[serde(tag = "code", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Verdict {
-    /// `hash_recomputed` says whether the full request was hashed too, or only identities
-    /// compared.
-    Verified {
+    /// See [`VerdictLevel::ContentVerified`].
+    ContentVerified,
+    /// See [`VerdictLevel::IdentityChecked`]; `hash_recomputed` says whether the request was
+    /// hashed (its payload pointer then named no digest, or the payload was not served).
+    IdentityChecked {
         hash_recomputed: bool,
     },
     /// The policy snapshot base differs: `seen` is the snapshot the reviewer saw, `now` the
@@ -110,10 +185,19 @@ pub enum Verdict {
         seen_hash: String,
         now_hash: String,
     },
+    /// What the card shows now differs from what the reviewer read.
+    ContentChanged {
+        changes: Vec<FieldChange>,
+    },
     /// The full request hashes to something other than the hash the gateway claims.
     ContentMismatch {
         recomputed: String,
         claimed: String,
+    },
+    /// The payload served is not the one the request's pointer names, or not the one shown.
+    PayloadMismatch {
+        pointer: String,
+        why: String,
     },
     /// The full request served for this item belongs to another job.
     RequestForOtherJob {
@@ -135,30 +219,49 @@ impl Verdict {
     /// A stable machine-readable code, equal to the serialized `code` tag.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::Verified { .. } => "verified",
+            Self::ContentVerified => "content_verified",
+            Self::IdentityChecked { .. } => "identity_checked",
             Self::PolicyChanged { .. } => "policy_changed",
             Self::RequestChanged { .. } => "request_changed",
+            Self::ContentChanged { .. } => "content_changed",
             Self::ContentMismatch { .. } => "content_mismatch",
+            Self::PayloadMismatch { .. } => "payload_mismatch",
             Self::RequestForOtherJob { .. } => "request_for_other_job",
             Self::NoLongerPending { .. } => "no_longer_pending",
             Self::Unverifiable { .. } => "unverifiable",
         }
     }
 
-    /// Whether approving is safe.
+    /// How much this verdict proves.
+    pub fn level(&self) -> VerdictLevel {
+        match self {
+            Self::ContentVerified => VerdictLevel::ContentVerified,
+            Self::IdentityChecked { .. } => VerdictLevel::IdentityChecked,
+            _ => VerdictLevel::Refused,
+        }
+    }
+
+    /// Whether approving is allowed.
     pub fn is_verified(&self) -> bool {
-        matches!(self, Self::Verified { .. })
+        self.level() != VerdictLevel::Refused
     }
 
     /// A sentence for the reviewer.
     pub fn message(&self) -> String {
         match self {
-            Self::Verified {
+            Self::ContentVerified => "Content verified: the request hashes to the hash you saw \
+                 and its payload is the one it points to, unchanged since you read it."
+                .into(),
+            Self::IdentityChecked {
                 hash_recomputed: true,
-            } => "Verified: the request is unchanged and its content matches its hash.".into(),
-            Self::Verified {
+            } => "Identity checked: the request hashes to the hash you saw and the card is \
+                 unchanged, but this gateway cannot prove the payload against the hash."
+                .into(),
+            Self::IdentityChecked {
                 hash_recomputed: false,
-            } => "Verified: the request and the policy are unchanged.".into(),
+            } => "Identity checked: the gateway reports the hash and policy you saw and the \
+                 card is unchanged; this gateway cannot show the request to recompute it."
+                .into(),
             Self::PolicyChanged { seen, now } => {
                 format!("The policy changed since you reviewed it (was {seen:?}, now {now:?}).")
             }
@@ -168,6 +271,16 @@ impl Verdict {
             } => format!(
                 "The request changed since you reviewed it (hash was {seen_hash}, now {now_hash})."
             ),
+            Self::ContentChanged { changes } => {
+                let fields: Vec<String> = changes
+                    .iter()
+                    .map(|c| format!("{} (was {}, now {})", c.field, c.seen, c.now))
+                    .collect();
+                format!(
+                    "What the card shows changed since you read it: {}.",
+                    fields.join("; ")
+                )
+            }
             Self::ContentMismatch {
                 recomputed,
                 claimed,
@@ -175,6 +288,9 @@ impl Verdict {
                 "The request's content does not match its hash: it hashes to {recomputed}, \
                  the gateway claims {claimed}."
             ),
+            Self::PayloadMismatch { pointer, why } => {
+                format!("The payload does not match its pointer {pointer:?}: {why}.")
+            }
             Self::RequestForOtherJob {
                 item_job_id,
                 request_job_id,
@@ -244,16 +360,48 @@ pub fn verify(input: &VerifyInput<'_>) -> Verdict {
             now_hash: now.job_hash.clone(),
         };
     }
-    if !(seen.workflow_gate && now.is_workflow_gate()) {
+    let gate = seen.workflow_gate && now.is_workflow_gate();
+    if !gate || names_a_policy(&seen.policy_snapshot) {
         if let Some(verdict) = check_policy(seen, now, input.current_snapshots) {
             return verdict;
         }
     }
-    match input.request {
-        None => Verdict::Verified {
+    let Some(content) = input.content.filter(|_| !seen.content_digest.is_empty()) else {
+        return unverifiable(
+            UnverifiableReason::MissingContent,
+            "the content you read was not recorded, or the current content could not be read",
+        );
+    };
+    if content.digest() != seen.content_digest {
+        let changes = match &seen.content {
+            Some(seen_content) if seen_content.digest() == seen.content_digest => {
+                seen_content.changes(content)
+            }
+            // Only the digest is known: say that much rather than guess a field.
+            _ => vec![FieldChange {
+                field: "content".into(),
+                seen: seen.content_digest.clone(),
+                now: content.digest(),
+            }],
+        };
+        return Verdict::ContentChanged { changes };
+    }
+    let Some(request) = input.request else {
+        return Verdict::IdentityChecked {
             hash_recomputed: false,
+        };
+    };
+    let request = match check_request(now, request) {
+        Ok(request) => request,
+        Err(verdict) => return verdict,
+    };
+    match input.payload {
+        Some(payload) if pointer_digest(&request.context_ptr).is_some() => {
+            check_payload(&request.context_ptr, payload, content)
+        }
+        _ => Verdict::IdentityChecked {
+            hash_recomputed: true,
         },
-        Some(request) => check_content(now, request),
     }
 }
 
@@ -289,32 +437,44 @@ fn check_policy(seen: &SeenItem, now: &ApprovalItem, current: &[String]) -> Opti
         })
 }
 
-fn check_content(now: &ApprovalItem, request: &[u8]) -> Verdict {
-    let request = match JobRequest::from_protojson(request) {
-        Ok(request) => request,
-        Err(error) => {
-            return unverifiable(
-                UnverifiableReason::RequestUnparseable,
-                format!("the request could not be read ({}): {error}", error.code()),
-            )
-        }
-    };
+/// The request, once it is shown to be this job's and to hash to the claimed hash.
+fn check_request(now: &ApprovalItem, request: &[u8]) -> Result<JobRequest, Verdict> {
+    let request = JobRequest::from_protojson(request).map_err(|error| {
+        unverifiable(
+            UnverifiableReason::RequestUnparseable,
+            format!("the request could not be read ({}): {error}", error.code()),
+        )
+    })?;
     if request.job_id != now.job.id {
-        return Verdict::RequestForOtherJob {
+        return Err(Verdict::RequestForOtherJob {
             item_job_id: now.job.id.clone(),
             request_job_id: request.job_id,
-        };
+        });
     }
     let recomputed = job_hash(&request);
     if recomputed != now.job_hash {
-        return Verdict::ContentMismatch {
+        return Err(Verdict::ContentMismatch {
             recomputed,
             claimed: now.job_hash.clone(),
-        };
+        });
     }
-    Verdict::Verified {
-        hash_recomputed: true,
+    Ok(request)
+}
+
+/// The payload bytes must be the ones the (hash-bound) pointer names, and the card must show
+/// exactly them: otherwise the proof would be about bytes the reviewer never read.
+fn check_payload(pointer: &str, payload: &[u8], content: &CardContent) -> Verdict {
+    let mismatch = |why: &str| Verdict::PayloadMismatch {
+        pointer: pointer.to_owned(),
+        why: why.to_owned(),
+    };
+    if !payload_matches(pointer, payload) {
+        return mismatch("the payload served has another SHA-256");
     }
+    if canonical_json(&payload_value(payload)) != canonical_json(&content.payload) {
+        return mismatch("the card does not show the payload served");
+    }
+    Verdict::ContentVerified
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use countersign_core::content::{canonical_json, payload_pointer};
 use countersign_core::jobrequest::{
     ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest,
 };
@@ -185,7 +186,10 @@ pub fn build(
         job_id: job_id.to_owned(),
         topic: body.topic().to_owned(),
         priority: priority(&body.priority),
-        context_ptr: format!("sqlite://ctx:{job_id}"),
+        context_ptr: payload_pointer(&payload(
+            &body.prompt,
+            body.context.as_ref().unwrap_or(&Value::Null),
+        )),
         adapter_id: body.adapter_id.clone(),
         env,
         memory_id,
@@ -224,6 +228,14 @@ pub fn build(
         }),
         ..JobRequest::default()
     }
+}
+
+/// The payload a job's `context_ptr` names: the prompt and the submitted context in the
+/// canonical encoding, so the same stored columns always give the same bytes. The pointer
+/// carries their SHA-256 and the job hash covers the pointer, so a payload changed in the
+/// store no longer matches the hash the reviewer approved.
+pub fn payload(prompt: &str, context: &Value) -> Vec<u8> {
+    canonical_json(&serde_json::json!({ "context": context, "prompt": prompt })).into_bytes()
 }
 
 /// Reads a stored request back.

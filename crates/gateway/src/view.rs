@@ -6,7 +6,6 @@
 use countersign_core::jobrequest::JobRequest;
 use serde_json::{json, Map, Value};
 
-use crate::clock::rfc3339_us;
 use crate::policy::Policy;
 use crate::request;
 use crate::store::jobs::{state, JobRow};
@@ -250,14 +249,11 @@ pub fn job_view(job: &JobRow) -> Value {
     m.insert("requires".into(), json!(job.requires));
     m.insert("attempts".into(), json!(0));
     m.insert("updated_at".into(), json!(job.updated_at));
+    // Where v0.9 keeps the prompt: here the payload the content-addressed pointer names, so
+    // every client shows the same input whether or not it reads the raw bytes too.
     m.insert(
         "context".into(),
-        json!({
-            "prompt": job.prompt,
-            "topic": job.topic,
-            "tenant_id": job.tenant,
-            "created_at": rfc3339_us(job.created_at),
-        }),
+        countersign_core::content::payload_value(&request::payload(&job.prompt, &job.context)),
     );
     m.insert(
         "context_ptr".into(),

@@ -25,6 +25,7 @@
 
 use std::time::Duration;
 
+use countersign_core::content::CardContent;
 use countersign_core::outcome::{DecisionAction, GatewayOutcome};
 use rusqlite::{params, Connection, Row};
 use serde::{Deserialize, Serialize};
@@ -55,6 +56,13 @@ pub struct DecisionIntent {
     /// under the same rule instead of guessing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub workflow_gate: bool,
+    /// The digest of the card content the reviewer read, so every re-send is checked against
+    /// it; empty on rows written before it was kept (those cannot be re-verified and close).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub content_digest: String,
+    /// That content, so a refused re-send can name what changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<CardContent>,
 }
 
 /// The gateway's answer to one attempt at sending a decision.
@@ -169,8 +177,9 @@ impl Ledger {
             };
             writer.conn().execute(
                 "INSERT INTO outbox (decision_id, job_id, topic, action, job_hash, policy_snapshot,
-                     reason, created_at, intent_seq, note, workflow_gate, claimed_by, lease_until)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     reason, created_at, intent_seq, note, workflow_gate, claimed_by, lease_until,
+                     content_digest, content)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
                 params![
                     intent.decision_id,
                     intent.job_id,
@@ -185,6 +194,13 @@ impl Ledger {
                     intent.workflow_gate,
                     holder,
                     until,
+                    intent.content_digest,
+                    intent
+                        .content
+                        .as_ref()
+                        .map(to_json)
+                        .transpose()?
+                        .map(|v| v.to_string()),
                 ],
             )?;
             Ok(entry)
@@ -322,7 +338,7 @@ fn select_intents(
     let sql = format!(
         "SELECT decision_id, job_id, topic, action, job_hash, policy_snapshot, reason, created_at,
                 intent_seq, attempts, last_code, last_outcome_seq, closed_at, note, workflow_gate,
-                claimed_by, lease_until, recoveries
+                claimed_by, lease_until, recoveries, content_digest, content
          FROM outbox WHERE {filter} ORDER BY intent_seq"
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -365,6 +381,12 @@ fn intent_from_row(row: &Row<'_>) -> Result<IntentRecord> {
             reason: row.get(6)?,
             note: row.get(13)?,
             workflow_gate: row.get(14)?,
+            content_digest: row.get(18)?,
+            content: match row.get::<_, Option<String>>(19)? {
+                // The digest binds; unreadable content only loses the names of changed fields.
+                Some(text) => serde_json::from_str(&text).ok(),
+                None => None,
+            },
         },
         created_at: row.get(7)?,
         intent_seq: from_sql_seq(row.get(8)?)?,

@@ -89,6 +89,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN lease_until INTEGER;
     ALTER TABLE outbox ADD COLUMN recoveries INTEGER NOT NULL DEFAULT 0;
     ",
+    // v3: the content the reviewer read, which every re-send of an approval is checked against.
+    "
+    ALTER TABLE outbox ADD COLUMN content_digest TEXT NOT NULL DEFAULT '';
+    ALTER TABLE outbox ADD COLUMN content TEXT;
+    ",
 ];
 
 /// The schema version this build writes.

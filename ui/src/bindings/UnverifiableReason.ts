@@ -3,4 +3,4 @@
 /**
  * Why a verdict could not be reached; stable codes for the UI.
  */
-export type UnverifiableReason = "item_mismatch" | "missing_job_hash" | "missing_item_snapshot" | "missing_current_snapshot" | "request_unparseable";
+export type UnverifiableReason = "item_mismatch" | "missing_job_hash" | "missing_item_snapshot" | "missing_current_snapshot" | "request_unparseable" | "missing_content";

@@ -2,9 +2,10 @@
 //! one decision through the client's `Decider` (verify, record, send, retry, reconcile).
 //!
 //! The decision is bound to what the reviewer saw. In a terminal that is the newest record of
-//! the job in the ledger: the item `show` or `watch` displayed (`item_seen`) or the identity
-//! `show` last verified (`verdict`). Without one, the item fetched now is what the reviewer
-//! decides on, and it is recorded as seen.
+//! the job in the ledger: the identity and card content `show` last verified (`verdict`), or
+//! the row `watch` printed (`item_seen`: its identity, with the content fetched now, since a
+//! row shows none). Without one, the item fetched now is what the reviewer decides on, and it
+//! is recorded as seen.
 
 use anyhow::anyhow;
 use clap::Args;
@@ -140,12 +141,20 @@ async fn seen_item(
         .first()
         .and_then(|entry| recorded_seen(job, entry))
     {
-        return Ok(seen);
+        if !seen.content_digest.is_empty() {
+            return Ok(seen);
+        }
+        // A list row (`watch`) shows no card content: the content fetched now is what is
+        // approved, under the identity the row showed.
+        return Ok(match client.review(job).await? {
+            Some(review) => seen.with_content(review.content),
+            None => seen,
+        });
     }
-    match client.pending_item(job).await? {
-        Some(item) => {
-            ledger.mark_seen(&ItemSighting::from_item(&item)?)?;
-            Ok(SeenItem::from(&item))
+    match client.review(job).await? {
+        Some(review) => {
+            ledger.mark_seen(&ItemSighting::from_item(&review.item)?)?;
+            Ok(review.seen())
         }
         // Nothing to look at: the decider finds out how the job was resolved.
         None => Ok(SeenItem {
@@ -177,6 +186,8 @@ fn recorded_seen(job: &str, entry: &Entry) -> Option<SeenItem> {
                 job_hash: text(body.get("job_hash")).to_owned(),
                 policy_snapshot: text(body.get("policy_snapshot")).to_owned(),
                 workflow_gate,
+                // A sighting in a list records no card content; see `seen_item`.
+                ..SeenItem::default()
             }
         }
         _ => return None,
@@ -205,7 +216,7 @@ fn describe(report: &DecisionReport) -> String {
         }
     };
     if let Some(verdict) = &report.verdict {
-        text.push_str(&format!(" [{}]", verdict.code()));
+        text.push_str(&format!(" [{}]", verdict.level().words()));
     }
     if let Some(mismatch) = &report.mismatch {
         text.push_str(&format!("; WARNING: {}", sanitize_for_terminal(mismatch)));
@@ -245,6 +256,7 @@ mod tests {
                 job_hash: "h".into(),
                 policy_snapshot: "s|cfg:1".into(),
                 workflow_gate: true,
+                ..SeenItem::default()
             })
         );
         let verdict = entry(

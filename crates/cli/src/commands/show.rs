@@ -1,15 +1,20 @@
-//! `show JOB`: one pending approval in full, and the verdict an approve would get right now
-//! (the core drift check, with the job hash recomputed from the full request when the gateway
-//! serves it).
+//! `show JOB`: one pending approval in full, its card content (the input, labels, rule, ...)
+//! and the verdict an approve would get right now (the core drift check, with the job hash
+//! recomputed from the full request and the payload checked against its pointer when the
+//! gateway serves them).
 //!
 //! What is shown is recorded in the ledger: the item (`item_seen`, once per job hash), the
-//! request it was checked against, and the verdict with the item's identity as seen. A later
-//! `approve` binds to that record, so it approves exactly what this command displayed.
+//! request it was checked against, and the verdict with the item's identity and content as
+//! seen. A later `approve` binds to that record, so it approves exactly what this command
+//! displayed, and refuses if any of it changed.
 
 use anyhow::anyhow;
 use clap::Args;
-use countersign_core::approval::{ApprovalCard, ApprovalItem};
-use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
+use std::collections::BTreeMap;
+
+use countersign_client::Review;
+use countersign_core::approval::ApprovalCard;
+use countersign_core::verify::{verify, Verdict, VerifyInput};
 use countersign_ledger::{ItemSighting, NewEntry};
 use serde_json::{json, Value};
 
@@ -25,7 +30,7 @@ pub struct ShowArgs {
 pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<(), CliError> {
     let session = context::connect(flag)?;
     let client = &session.client;
-    let item = client.pending_item(&args.job).await?.ok_or_else(|| {
+    let review = client.review(&args.job).await?.ok_or_else(|| {
         CliError::new(
             "not_found",
             anyhow!("job {:?} is not pending approval", args.job),
@@ -34,50 +39,56 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<()
     let (snapshots, request) =
         tokio::join!(client.policy_snapshots(), client.job_request(&args.job));
     let (snapshots, request) = (snapshots?, request?);
-    let seen = SeenItem::from(&item);
+    let seen = review.seen();
+    let item = &review.item;
     let verdict = verify(&VerifyInput {
         seen: &seen,
-        now: Some(&item),
+        now: Some(item),
         current_snapshots: &snapshots,
         request: request.as_ref().map(|doc| doc.job_request.as_slice()),
+        content: Some(&review.content),
+        payload: review.payload.as_deref(),
     });
 
     let ledger = &session.ledger;
-    ledger.mark_seen(&ItemSighting::from_item(&item)?)?;
+    ledger.mark_seen(&ItemSighting::from_item(item)?)?;
     if let Some(doc) = &request {
         let body = serde_json::from_slice(&doc.job_request).unwrap_or(Value::Null);
         ledger.append(NewEntry::job_request(&args.job, body))?;
     }
     ledger.append(NewEntry::verdict(&seen, &verdict)?)?;
 
-    let card = ApprovalCard::from(&item);
+    let card = ApprovalCard::from(item);
     if out.is_json() {
         out.json(&json!({
             "item": item,
             "card": card,
+            "content": review.content,
             "verdict": verdict,
+            "verdict_level": verdict.level(),
             "verdict_message": verdict.message(),
             "current_snapshot": snapshots.first(),
         }));
     } else {
-        out.line(&render(&item, &card, &verdict, snapshots.first()));
+        out.line(&render(&review, &card, &verdict, snapshots.first()));
     }
     Ok(())
 }
 
 /// The card as `label: value` lines; every value is sanitized.
 fn render(
-    item: &ApprovalItem,
+    review: &Review,
     card: &ApprovalCard,
     verdict: &Verdict,
     current_snapshot: Option<&String>,
 ) -> String {
+    let (item, content) = (&review.item, &review.content);
     let mut fields: Vec<(&str, String)> = vec![
         ("job", card.job_id.clone()),
-        ("title", card.title.clone()),
+        ("title", content.title.clone()),
         ("topic", card.topic.clone()),
         ("tenant", card.tenant.clone()),
-        ("requested by", card.requester.clone()),
+        ("requested by", content.requester.clone()),
     ];
     if let Some(workflow) = &card.workflow {
         let name = [&workflow.name, &workflow.id]
@@ -100,11 +111,12 @@ fn render(
         fields.push(("next effect", summary.next_effect.clone()));
     }
     fields.extend([
-        ("rule", card.rule_id.clone()),
-        ("reason", card.reason.clone()),
-        ("risk tags", card.risk_tags.join(", ")),
-        ("constraints", compact(&card.constraints)),
-        ("input", compact(&item.job_input)),
+        ("rule", content.rule.clone()),
+        ("reason", content.reason.clone()),
+        ("risk tags", content.risk_tags.join(", ")),
+        ("constraints", compact(&content.constraints)),
+        ("input", compact(&content.payload)),
+        ("labels", labels(&content.labels)),
         ("policy snapshot", card.policy_snapshot.clone()),
         (
             "current policy",
@@ -119,7 +131,12 @@ fn render(
         ),
         (
             "verdict",
-            format!("{} — {}", verdict.code(), verdict.message()),
+            format!(
+                "{} ({}) — {}",
+                verdict.level().words(),
+                verdict.code(),
+                verdict.message()
+            ),
         ),
     ]);
     let width = fields
@@ -140,6 +157,14 @@ fn render(
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+fn labels(labels: &BTreeMap<String, String>) -> String {
+    labels
+        .iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn compact(value: &Value) -> String {

@@ -45,7 +45,7 @@ fn list_show_approve_reject_and_repeat() {
         !shown.stdout.contains('\u{1b}') && !shown.stdout.contains('\u{7}'),
         "{shown:?}"
     );
-    assert!(shown.stdout.contains("verified"), "{shown:?}");
+    assert!(shown.stdout.contains("content verified"), "{shown:?}");
     assert!(
         !shown
             .stdout
@@ -54,8 +54,9 @@ fn list_show_approve_reject_and_repeat() {
         "a forged line: {shown:?}"
     );
     let shown = h.cli(ALICE, &["show", &paid, "--json"]).json();
-    assert_eq!(shown["verdict"]["code"], "verified", "{shown}");
-    assert_eq!(shown["verdict"]["hash_recomputed"], true, "{shown}");
+    assert_eq!(shown["verdict"]["code"], "content_verified", "{shown}");
+    assert_eq!(shown["verdict_level"], "content_verified", "{shown}");
+    assert_eq!(shown["content"]["payload"]["prompt"], "pay the invoice");
     assert_eq!(shown["card"]["job_id"], paid.as_str());
 
     let approved = h.cli(ALICE, &["approve", &paid, "--reason", "invoice checked"]);
@@ -139,12 +140,12 @@ fn self_approval_and_wrong_keys_are_auth_failures() {
 fn drift_between_show_and_approve_is_refused_without_sending() {
     let h = Harness::start();
 
-    // The stored request changes under its recorded hash.
+    // The stored request changes under its recorded hash, where the card does not show it.
     let job = h.submit();
     h.cli(ALICE, &["show", &job]).success();
     h.runtime
         .block_on(h.gateway().mutate_stored_request(&job, |request| {
-            request.labels.insert("env".into(), "attacker".into());
+            request.env.insert("region".into(), "attacker".into());
         }))
         .expect("mutated");
     let refused = h.cli(ALICE, &["--json", "approve", &job]);
@@ -154,6 +155,25 @@ fn drift_between_show_and_approve_is_refused_without_sending() {
     assert_eq!(
         error["error"]["detail"]["code"], "content_mismatch",
         "{error}"
+    );
+    assert_eq!(h.state(&job), "APPROVAL_REQUIRED");
+
+    // The payload the reviewer read changes behind the gateway (its hash does not cover it):
+    // refused, naming the field, seen vs now.
+    let job = h.submit();
+    h.cli(ALICE, &["show", &job]).success();
+    h.runtime
+        .block_on(h.gateway().mutate_stored_context(&job, |context| {
+            *context = serde_json::json!({"note": "wire 9800000 to Mallory"});
+        }))
+        .expect("mutated");
+    let refused = h.cli(ALICE, &["approve", &job]);
+    refused.failed_with(CONFLICT);
+    assert!(
+        refused.stderr.contains("refused locally (content_changed)")
+            && refused.stderr.contains("payload (was")
+            && refused.stderr.contains("Mallory"),
+        "{refused:?}"
     );
     assert_eq!(h.state(&job), "APPROVAL_REQUIRED");
 
@@ -175,7 +195,7 @@ fn drift_between_show_and_approve_is_refused_without_sending() {
     // The gateway re-evaluated the pending item under the new policy; looking again binds
     // the next approve to what is shown now, so it verifies and goes through.
     let again = h.cli(ALICE, &["--json", "show", &job]).json();
-    assert_eq!(again["verdict"]["code"], "verified", "{again}");
+    assert_eq!(again["verdict"]["code"], "content_verified", "{again}");
     h.cli(ALICE, &["approve", &job]).success();
     assert_ne!(h.state(&job), "APPROVAL_REQUIRED");
     h.assert_no_secret_leaked();

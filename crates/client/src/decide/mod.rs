@@ -5,7 +5,8 @@
 //!    the drift verdict against what the reviewer saw; any drift refuses locally, nothing sent.
 //! 2. **Record the intent** in the ledger's outbox before the first byte goes out, with the
 //!    reason, the note and the gate flag, and the row's lease held by this [`Decider`].
-//! 3. **Send** with the reason/note (512 bytes max) and the `expected_*` preconditions.
+//! 3. **Send** with the reason/note (512 bytes max, longer is refused) and, where the gateway
+//!    advertises them, the `expected_*` preconditions.
 //! 4. **Retry** network errors, 5xx and lock answers with bounded backoff, renewing the lease
 //!    and re-verifying an approval before every re-send (Cordum ignores the preconditions, so
 //!    only the client can refuse a retry under a request or policy that changed meanwhile).
@@ -55,7 +56,6 @@ pub(crate) use reconcile::{resolution_status, resolver};
 pub(crate) use retry::backoff;
 pub use retry::RetryPolicy;
 pub use send::{free_text, FREE_TEXT_MAX_BYTES};
-pub(crate) use verify::fetch_item;
 
 use self::reconcile::{reconcile, Reconciled};
 use self::settle::JobRead;
@@ -179,12 +179,13 @@ impl Decider {
         reason: &str,
         note: &str,
     ) -> Result<DecisionReport> {
+        let (reason, note) = (free_text("reason", reason)?, free_text("note", note)?);
         let _claim = self.claim_or_busy(&seen.job_id)?;
         let fresh = verify::check(&self.client, seen).await?;
         let verdict = fresh.verdict.clone();
         self.record_verification(seen, &fresh).await?;
         match &verdict {
-            Verdict::Verified { .. } => {}
+            verdict if verdict.is_verified() => {}
             Verdict::NoLongerPending { .. } => {
                 return self
                     .already_resolved(seen, DecisionAction::Approve, verdict)
@@ -203,9 +204,11 @@ impl Decider {
             action: DecisionAction::Approve,
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
-            reason: free_text(reason),
-            note: free_text(note),
+            reason,
+            note,
             workflow_gate: seen.workflow_gate,
+            content_digest: seen.content_digest.clone(),
+            content: seen.content.clone(),
         };
         self.send_new(intent, Some(verdict)).await
     }
@@ -217,7 +220,7 @@ impl Decider {
         reason: &str,
         note: &str,
     ) -> Result<DecisionReport> {
-        let reason = free_text(reason);
+        let reason = free_text("reason", reason)?;
         if reason.is_empty() {
             return Err(ClientError::InvalidInput("a reject needs a reason".into()));
         }
@@ -230,8 +233,10 @@ impl Decider {
             job_hash: seen.job_hash.clone(),
             policy_snapshot: seen.policy_snapshot.clone(),
             reason,
-            note: free_text(note),
+            note: free_text("note", note)?,
             workflow_gate: seen.workflow_gate,
+            content_digest: String::new(),
+            content: None,
         };
         self.send_new(intent, None).await
     }
@@ -285,6 +290,8 @@ impl Decider {
             reason: String::new(),
             note: String::new(),
             workflow_gate: seen.workflow_gate,
+            content_digest: String::new(),
+            content: None,
         };
         match reconcile(&as_seen, &job)? {
             Reconciled::Landed { by } => Ok(DecisionReport {

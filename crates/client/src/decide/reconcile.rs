@@ -161,6 +161,8 @@ mod tests {
             reason: "r".into(),
             note: String::new(),
             workflow_gate: false,
+            content_digest: String::new(),
+            content: None,
         }
     }
 
@@ -260,6 +262,8 @@ mod tests {
         ));
         let gate = DecisionIntent {
             workflow_gate: true,
+            content_digest: String::new(),
+            content: None,
             ..approve
         };
         assert!(matches!(

@@ -10,28 +10,32 @@ use super::settle::Answer;
 use super::{Decider, Settlement};
 use crate::error::{ClientError, Result};
 
-/// Longest reason or note, in bytes: Cordum truncates at 512 bytes, so the client does the
-/// same and the ledger records exactly what the gateway stores.
+/// Longest reason or note, in bytes: Cordum v0.9 cuts longer ones silently and the newest
+/// stores them as `<redacted:too_large>`, so the client refuses them instead.
 pub const FREE_TEXT_MAX_BYTES: usize = 512;
 
-/// Trims and truncates to [`FREE_TEXT_MAX_BYTES`] at a character boundary.
-pub fn free_text(text: &str) -> String {
+/// `text` trimmed; longer than [`FREE_TEXT_MAX_BYTES`] is refused (`invalid_input`) rather
+/// than cut, so what the ledger records is exactly what the reviewer wrote.
+pub fn free_text(what: &str, text: &str) -> Result<String> {
     let text = text.trim();
-    let mut end = text.len().min(FREE_TEXT_MAX_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
+    if text.len() > FREE_TEXT_MAX_BYTES {
+        return Err(ClientError::InvalidInput(format!(
+            "the {what} is {} bytes; at most {FREE_TEXT_MAX_BYTES} are allowed",
+            text.len()
+        )));
     }
-    text.get(..end).unwrap_or_default().to_owned()
+    Ok(text.to_owned())
 }
 
 /// The JSON body of approve or reject. The `expected_*` preconditions are the reference
-/// gateway's extension; Cordum ignores unknown fields, so they are always sent on approve.
-pub(crate) fn decision_body(intent: &DecisionIntent) -> Value {
+/// gateway's extension, sent only when the gateway advertises it: the newest Cordum refuses
+/// unknown fields with a 400.
+pub(crate) fn decision_body(intent: &DecisionIntent, preconditions: bool) -> Value {
     let mut body = json!({ "reason": intent.reason });
     if !intent.note.is_empty() {
         body["note"] = json!(intent.note);
     }
-    if intent.action == DecisionAction::Approve {
+    if intent.action == DecisionAction::Approve && preconditions {
         body["expected_job_hash"] = json!(intent.job_hash);
         if !intent.policy_snapshot.is_empty() {
             body["expected_policy_snapshot"] = json!(intent.policy_snapshot);
@@ -91,7 +95,8 @@ impl Decider {
         intent: &DecisionIntent,
         verified: bool,
     ) -> Result<(Settlement, u32, Option<String>)> {
-        let body = decision_body(intent);
+        let preconditions = self.client.capabilities().preconditions == Some(true);
+        let body = decision_body(intent, preconditions);
         let mut drive = Drive::default();
         for round in 1..=self.retry.attempts() {
             if round > 1 {
@@ -224,15 +229,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn free_text_is_cut_at_512_bytes_on_a_char_boundary() {
-        assert_eq!(free_text("  ok \n"), "ok");
-        assert_eq!(free_text(&"é".repeat(300)).len(), 512);
-        assert_eq!(free_text(&format!("a{}", "é".repeat(300))).len(), 511);
-        assert_eq!(free_text(&"x".repeat(600)).len(), 512);
+    fn free_text_over_512_bytes_is_refused_not_cut() {
+        assert_eq!(free_text("reason", "  ok \n").expect("short"), "ok");
+        assert_eq!(
+            free_text("reason", &"é".repeat(256)).expect("512").len(),
+            512
+        );
+        for long in ["é".repeat(257), "x".repeat(513)] {
+            let error = free_text("reason", &long).expect_err("too long");
+            assert_eq!(error.code(), "invalid_input");
+            assert!(error.to_string().contains("at most 512"), "{error}");
+        }
     }
 
     #[test]
-    fn approve_bodies_carry_preconditions() {
+    fn approve_bodies_carry_preconditions_only_where_advertised() {
         let mut intent = DecisionIntent {
             decision_id: "d".into(),
             job_id: "j".into(),
@@ -243,18 +254,25 @@ mod tests {
             reason: "r".into(),
             note: "n".into(),
             workflow_gate: false,
+            content_digest: String::new(),
+            content: None,
         };
         assert_eq!(
-            decision_body(&intent),
+            decision_body(&intent, true),
             json!({"reason": "r", "note": "n", "expected_job_hash": "h", "expected_policy_snapshot": "s"})
+        );
+        // The newest Cordum refuses unknown fields: nothing extra without the advertisement.
+        assert_eq!(
+            decision_body(&intent, false),
+            json!({"reason": "r", "note": "n"})
         );
         intent.policy_snapshot.clear();
         intent.note.clear();
         assert_eq!(
-            decision_body(&intent),
+            decision_body(&intent, true),
             json!({"reason": "r", "expected_job_hash": "h"})
         );
         intent.action = DecisionAction::Reject;
-        assert_eq!(decision_body(&intent), json!({"reason": "r"}));
+        assert_eq!(decision_body(&intent, true), json!({"reason": "r"}));
     }
 }

@@ -94,7 +94,7 @@ impl Decider {
         job: Value,
         drive: &mut Drive,
     ) -> Result<Step> {
-        let item = match verify::fetch_item(&self.client, &intent.job_id).await {
+        let item = match crate::review::fetch_item(&self.client, &intent.job_id).await {
             Ok(item) => item,
             Err(error) if error.is_transient() => {
                 return Ok(Step::Retry {
@@ -199,18 +199,20 @@ impl Decider {
             job_hash: intent.job_hash.clone(),
             policy_snapshot: intent.policy_snapshot.clone(),
             workflow_gate: intent.workflow_gate,
+            content_digest: intent.content_digest.clone(),
+            content: intent.content.clone(),
         };
         // Rows written before the gate flag was kept: verification refuses snapshot-less
         // items unless they are gates, so such a row can only have been a gate's.
         if !seen.workflow_gate && seen.policy_snapshot.trim().is_empty() {
-            seen.workflow_gate = verify::fetch_item(&self.client, &seen.job_id)
+            seen.workflow_gate = crate::review::fetch_item(&self.client, &seen.job_id)
                 .await?
                 .is_some_and(|item| item.is_workflow_gate());
         }
         let fresh = verify::check(&self.client, &seen).await?;
         self.record_verification(&seen, &fresh).await?;
         match fresh.verdict {
-            Verdict::Verified { .. } => Ok(true),
+            verdict if verdict.is_verified() => Ok(true),
             Verdict::NoLongerPending { .. } => Ok(false),
             verdict => {
                 self.record(
@@ -297,6 +299,11 @@ impl Decider {
             GatewayOutcome::Unauthorized { message } => self.client.unauthorized(message),
             GatewayOutcome::Forbidden { message } => ClientError::Forbidden(message),
             GatewayOutcome::NotFound { message } => ClientError::NotFound(message),
+            // A body the gateway cannot read is a protocol mismatch, not a conflict about the
+            // job: the reviewer must not be told someone else decided.
+            GatewayOutcome::BadRequest { message } => ClientError::GatewayProtocol(format!(
+                "the gateway refused the decision body: {message}"
+            )),
             other => ClientError::Conflict(other),
         }
     }

@@ -33,12 +33,8 @@ async fn approve_verifies_records_and_lands_once() {
         .await
         .expect("approved");
     assert_eq!(report.settlement, Settlement::Applied);
-    assert_eq!(
-        report.verdict,
-        Some(Verdict::Verified {
-            hash_recomputed: true
-        })
-    );
+    // The reference gateway's pointer names the payload: the hash binds what was read.
+    assert_eq!(report.verdict, Some(Verdict::ContentVerified));
     assert_eq!(report.attempts, 1);
     let record = h.job(&job).await;
     assert_eq!(record["approval_by"], "alice");
@@ -100,9 +96,23 @@ async fn reject_needs_a_reason_and_lands() {
     assert_eq!(error.code(), "invalid_input");
     assert_eq!(h.job(&job).await["state"], "APPROVAL_REQUIRED");
 
+    // A reason Cordum would cut or redact is refused, not truncated silently.
     let long = "é".repeat(400);
-    let report = decider
+    let error = decider
         .reject(&seen, &long, "note")
+        .await
+        .expect_err("too long");
+    assert_eq!(error.code(), "invalid_input");
+    assert!(error.to_string().contains("at most 512"), "{error}");
+    let error = decider
+        .approve(&seen, "ok", &long)
+        .await
+        .expect_err("too long");
+    assert_eq!(error.code(), "invalid_input");
+    assert_eq!(h.job(&job).await["state"], "APPROVAL_REQUIRED");
+    let fits = "é".repeat(256);
+    let report = decider
+        .reject(&seen, &fits, "note")
         .await
         .expect("rejected");
     assert_eq!(report.settlement, Settlement::Applied);
@@ -177,18 +187,17 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
     let proxy = Proxy::start(h.addr, true).await;
     let job = h.submit().await;
     let client = client_for(&proxy.url(), ALICE, fast_http());
-    let seen = countersign_core::verify::SeenItem::from(
-        &client
-            .pending_item(&job)
-            .await
-            .expect("list walk")
-            .expect("pending"),
-    );
+    let seen = client
+        .review(&job)
+        .await
+        .expect("list walk")
+        .expect("pending")
+        .seen();
     let decider = countersign_client::Decider::new(client.clone(), h.ledger("alice"), fast_retry());
     let report = decider.approve(&seen, "ok", "").await.expect("approved");
     assert_eq!(
         report.verdict,
-        Some(Verdict::Verified {
+        Some(Verdict::IdentityChecked {
             hash_recomputed: false
         })
     );
@@ -211,6 +220,8 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
         reason: "ok".into(),
         note: String::new(),
         workflow_gate: false,
+        content_digest: seen.content_digest.clone(),
+        content: seen.content.clone(),
     };
     ledger.record_intent(&intent).expect("intent");
     h.decider(ALICE, "other-device")
@@ -262,6 +273,8 @@ fn crashed_intent(seen: &countersign_core::verify::SeenItem) -> countersign_ledg
         reason: "recorded, then the app died".into(),
         note: "sent on recovery".into(),
         workflow_gate: seen.workflow_gate,
+        content_digest: seen.content_digest.clone(),
+        content: seen.content.clone(),
     }
 }
 

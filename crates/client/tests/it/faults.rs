@@ -74,6 +74,8 @@ async fn execute(run: &Run, seen: SeenItem, decider: &Decider, ledger: &Ledger) 
                 reason: "recorded, then the client died".into(),
                 note: "the note survives the crash".into(),
                 workflow_gate: seen.workflow_gate,
+                content_digest: seen.content_digest.clone(),
+                content: seen.content.clone(),
             })
             .expect("intent");
         return;

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countersign_client::{ClientError, Decider, QueueWatch, Settlement, WatchConfig, WatchEvent};
+use countersign_core::approval::ApprovalItem;
+use countersign_core::content::CardContent;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
 use countersign_ledger::{new_decision_id, DecisionIntent, EntryKind, Ledger, Query};
@@ -41,6 +43,7 @@ impl Scene {
             "GET /api/v1/policy/snapshots",
             &[(200, r#"{"snapshots": ["s1|cfg:b"]}"#)],
         );
+        gw.on(JOB, &[(200, JOB_PENDING)]);
         let dir = tempfile::tempdir().expect("dir");
         let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
         let decider = Decider::new(
@@ -81,13 +84,16 @@ impl Scene {
     }
 }
 
+/// j1 as the reviewer saw it: the `/context` item, and the content of a job record that
+/// carries no payload and no labels (as [`JOB_PENDING`]).
 fn seen() -> SeenItem {
-    SeenItem {
-        job_id: "j1".into(),
-        job_hash: "h1".into(),
-        policy_snapshot: "s1|cfg:a".into(),
-        workflow_gate: false,
-    }
+    let item = ApprovalItem::from_value(serde_json::json!({
+        "job": {"id": "j1", "state": "APPROVAL_REQUIRED"},
+        "job_hash": "h1", "policy_snapshot": "s1|cfg:a", "decision": "REQUIRE_APPROVAL"
+    }))
+    .expect("item");
+    let content = CardContent::new(&item, serde_json::Value::Null, &Default::default());
+    SeenItem::from(&item).with_content(content)
 }
 
 fn assert_unknown(result: countersign_client::Result<countersign_client::DecisionReport>) {
@@ -194,7 +200,7 @@ async fn lock_busy_with_http_200_is_retried() {
     // No /request here: verified by identities only, and the verdict says so.
     assert_eq!(
         report.verdict,
-        Some(countersign_core::verify::Verdict::Verified {
+        Some(countersign_core::verify::Verdict::IdentityChecked {
             hash_recomputed: false
         })
     );
@@ -248,8 +254,17 @@ async fn a_refusal_after_a_lost_answer_asks_the_job_first() {
             (401, r#"{"error":"unauthorized","status":401}"#),
         ],
     );
-    // The job cannot be read either (no such route): the refusal may follow an approval that
-    // landed, so nothing final is reported and the decision stays open.
+    // The job cannot be read either once the card content was fetched for the send and the
+    // re-send (no such route): the refusal may follow an approval that landed, so nothing
+    // final is reported and the decision stays open.
+    s.gw.on(
+        JOB,
+        &[
+            (200, JOB_PENDING),
+            (200, JOB_PENDING),
+            (404, "404 page not found\n"),
+        ],
+    );
     let error = s.decider.approve(&seen(), "", "").await.expect_err("open");
     let ClientError::OutcomeUnknown { last_error, .. } = &error else {
         panic!("outcome_unknown expected, got {error:?}");
@@ -435,6 +450,8 @@ async fn recovery_resends_the_note_and_gives_up_on_a_row_it_cannot_settle() {
             reason: "ok".into(),
             note: "ticket 12".into(),
             workflow_gate: false,
+            content_digest: seen().content_digest,
+            content: seen().content,
         })
         .expect("intent");
     let max = countersign_client::decide::MAX_RECOVERIES;
@@ -458,7 +475,8 @@ async fn recovery_resends_the_note_and_gives_up_on_a_row_it_cannot_settle() {
     for body in bodies {
         let body: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(body["note"], "ticket 12");
-        assert_eq!(body["expected_job_hash"], "h1");
+        // This gateway does not advertise the preconditions extension.
+        assert_eq!(body.get("expected_job_hash"), None);
     }
 }
 
@@ -466,7 +484,8 @@ async fn recovery_resends_the_note_and_gives_up_on_a_row_it_cannot_settle() {
 async fn a_stuck_decision_is_withdrawn_only_when_it_did_not_land() {
     let s = Scene::new().await;
     s.gw.on(APPROVE, &[(503, "down")]);
-    s.gw.on(JOB, &[(404, "404 page not found\n")]);
+    // Readable while the card content is fetched, then gone.
+    s.gw.on(JOB, &[(200, JOB_PENDING), (404, "404 page not found\n")]);
     assert_unknown(s.decider.approve(&seen(), "ok", "").await);
     let open = s.ledger.open_intents().expect("open");
     let id = open[0].intent.decision_id.clone();
@@ -491,4 +510,36 @@ async fn a_stuck_decision_is_withdrawn_only_when_it_did_not_land() {
     );
     let report = s.decider.reject(&seen(), "no", "").await.expect("rejected");
     assert_eq!(report.settlement, Settlement::Applied);
+}
+
+/// The newest Cordum decodes the approve body strictly: the extension's preconditions are
+/// sent only to a gateway that advertises them, and a refused body is a protocol error.
+#[tokio::test]
+async fn preconditions_go_only_where_advertised_and_a_refused_body_is_a_protocol_error() {
+    let s = Scene::new().await;
+    s.gw.on(APPROVE, &[(200, r#"{"job_id":"j1"}"#)]);
+    s.decider
+        .approve(&seen(), "ok", "")
+        .await
+        .expect("approved");
+    let body: serde_json::Value =
+        serde_json::from_str(&s.gw.bodies(APPROVE)[0]).expect("json body");
+    assert_eq!(body, serde_json::json!({"reason": "ok"}));
+
+    let s = Scene::new().await;
+    s.gw.on(
+        APPROVE,
+        &[(
+            400,
+            r#"{"code":"invalid_body","error":"json: unknown field \"x\""}"#,
+        )],
+    );
+    let error = s
+        .decider
+        .approve(&seen(), "ok", "")
+        .await
+        .expect_err("refused");
+    assert_eq!(error.code(), "gateway_protocol", "{error}");
+    assert!(error.to_string().contains("unknown field"), "{error}");
+    assert_eq!(s.open(), 0);
 }

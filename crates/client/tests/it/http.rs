@@ -5,10 +5,11 @@
 
 use countersign_client::{Credential, GatewayClient, Secret};
 use countersign_core::approval::ApprovalItem;
+use countersign_core::content::CardContent;
 use countersign_core::jobhash::job_hash;
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::{verify, SeenItem, UnverifiableReason, Verdict, VerifyInput};
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::scripted::Scripted;
 use crate::support::{client_for, fast_http, ALICE, TENANT};
@@ -42,11 +43,14 @@ fn pending_item(job_hash: &str) -> ApprovalItem {
 }
 
 fn verdict_for(item: &ApprovalItem, request: &[u8]) -> Verdict {
+    let content = CardContent::new(item, Value::Null, &Default::default());
     verify(&VerifyInput {
-        seen: &SeenItem::from(item),
+        seen: &SeenItem::from(item).with_content(content.clone()),
         now: Some(item),
         current_snapshots: &["s1".to_owned()],
         request: Some(request),
+        content: Some(&content),
+        payload: None,
     })
 }
 
@@ -150,10 +154,10 @@ async fn answers_are_read_with_bounded_memory() {
         "{} bytes",
         error.to_string().len()
     );
-    // A job record has no business being megabytes long.
+    // A job record carries the payload on v0.9, but no more than a document's ceiling.
     let padded = format!(
         r#"{{"id":"j1","state":"PENDING","pad":"{}"}}"#,
-        "p".repeat(2 << 20)
+        "p".repeat(5 << 20)
     );
     gw.on("GET /api/v1/jobs/j1", &[(200, &padded)]);
     let error = client.job_status("j1").await.expect_err("too large");

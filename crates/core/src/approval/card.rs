@@ -38,7 +38,7 @@ pub struct ApprovalCard {
 }
 
 /// Where a workflow approval gate sits; present when the item names any of these.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, TS)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[ts(export)]
 pub struct WorkflowInfo {
     pub name: String,

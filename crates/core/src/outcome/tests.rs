@@ -49,6 +49,7 @@ const NEW_JSON_ERRORS: &[Case] = &[
     (Approve, 409, r#"{"error":"policy drift denies this request under current snapshot (was=a now=b decision=DENY)","status":409,"code":"approval_stale_snapshot"}"#, "stale_snapshot", "policy drift denies this request under current snapshot (was=a now=b decision=DENY)"),
     (Approve, 409, r#"{"error":"concurrent approval conflict; retry","status":409,"code":"approval_retryable_lock","retryable":true}"#, "retryable_lock", "concurrent approval conflict; retry"),
     (Approve, 400, r#"{"error":"invalid body","status":400,"code":"approval_bad_request"}"#, "bad_request", "invalid body"),
+    (Approve, 400, r#"{"code":"invalid_body","error":"json: unknown field \"expected_job_hash\""}"#, "bad_request", "json: unknown field \"expected_job_hash\""),
     (Approve, 403, r#"{"error":"tenant access denied","status":403,"code":"approval_forbidden"}"#, "forbidden", "tenant access denied"),
     (Approve, 404, r#"{"error":"job not found","status":404,"code":"approval_not_found"}"#, "not_found", "job not found"),
     (Approve, 409, r#"{"error":"stored job identity is invalid","status":409,"code":"approval_conflict"}"#, "not_actionable", "stored job identity is invalid"),

@@ -1,8 +1,11 @@
 //! Every branch of the verdict, on the live v0.9 job from live-transcript.md.
 
-use serde_json::json;
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
 
 use super::*;
+use crate::content::payload_pointer;
 
 const LIVE_JOB_ID: &str = "b5901a94-eff3-4c36-b743-4c98be5e9d4f";
 const LIVE_HASH: &str = "1914b6c1b23f727454dd6ed99703d9f71e6e412653dc651c209ef7f54b3dd41e";
@@ -87,17 +90,32 @@ fn snapshots(ids: &[&str]) -> Vec<String> {
     ids.iter().map(|id| id.to_string()).collect()
 }
 
+fn content_with(item: &ApprovalItem, payload: Value) -> CardContent {
+    CardContent::new(
+        item,
+        payload,
+        &BTreeMap::from([("team".into(), "peer".into())]),
+    )
+}
+
+fn content_of(item: &ApprovalItem) -> CardContent {
+    content_with(item, json!({"prompt": "write the peer file"}))
+}
+
 fn run(
     seen: &ApprovalItem,
     now: Option<&ApprovalItem>,
     current: &[String],
     request: Option<&str>,
 ) -> Verdict {
+    let content = now.map(content_of);
     verify(&VerifyInput {
-        seen: &SeenItem::from(seen),
+        seen: &SeenItem::from(seen).with_content(content_of(seen)),
         now,
         current_snapshots: current,
         request: request.map(str::as_bytes),
+        content: content.as_ref(),
+        payload: None,
     })
 }
 
@@ -114,7 +132,7 @@ fn unchanged_item_is_verified_without_request() {
     let verdict = run(&live, Some(&live), &snapshots(&[LIVE_SNAPSHOT]), None);
     assert_eq!(
         verdict,
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: false
         }
     );
@@ -132,7 +150,7 @@ fn live_request_hashes_to_the_live_job_hash() {
     );
     assert_eq!(
         verdict,
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: true
         }
     );
@@ -150,7 +168,7 @@ fn overlay_only_snapshot_change_is_the_same_policy() {
     );
     assert_eq!(
         verdict,
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: false
         }
     );
@@ -369,13 +387,13 @@ fn workflow_gates_skip_the_snapshot_check_but_not_the_hash() {
     let now = gate(LIVE_HASH, "other|cfg:x");
     assert_eq!(
         run(&seen, Some(&now), &[], None),
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: false
         }
     );
     assert_eq!(
         run(&seen, Some(&now), &[], Some(LIVE_REQUEST)),
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: true
         }
     );
@@ -429,11 +447,23 @@ fn checks_run_in_order_pending_request_policy_content() {
 #[test]
 fn serialized_code_tag_equals_code_and_messages_exist() {
     let verdicts = [
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: true,
         },
-        Verdict::Verified {
+        Verdict::IdentityChecked {
             hash_recomputed: false,
+        },
+        Verdict::ContentVerified,
+        Verdict::ContentChanged {
+            changes: vec![FieldChange {
+                field: "payload".into(),
+                seen: "1".into(),
+                now: "2".into(),
+            }],
+        },
+        Verdict::PayloadMismatch {
+            pointer: "p".into(),
+            why: "w".into(),
         },
         Verdict::PolicyChanged {
             seen: "a".into(),
@@ -461,7 +491,16 @@ fn serialized_code_tag_equals_code_and_messages_exist() {
         let json = serde_json::to_value(verdict).expect("verdicts serialize");
         assert_eq!(json["code"], verdict.code());
         assert!(!verdict.message().is_empty());
-        assert_eq!(verdict.is_verified(), verdict.code() == "verified");
+        let approvable = matches!(verdict.code(), "content_verified" | "identity_checked");
+        assert_eq!(verdict.is_verified(), approvable);
+        assert_eq!(
+            verdict.level().code(),
+            if approvable {
+                verdict.code()
+            } else {
+                "refused"
+            }
+        );
     }
     let json = serde_json::to_value(unverifiable(UnverifiableReason::RequestUnparseable, "x"))
         .expect("serializes");
@@ -479,4 +518,170 @@ fn seen_item_from_card_matches_seen_item_from_item() {
             SeenItem::from(&source)
         );
     }
+}
+
+/// The live request with a content-addressed pointer to `payload`, and an item claiming its
+/// hash.
+fn addressed(payload: &[u8]) -> (String, ApprovalItem) {
+    let request = LIVE_REQUEST.replacen(
+        &format!("redis://ctx:{LIVE_JOB_ID}"),
+        &payload_pointer(payload),
+        1,
+    );
+    let hash = job_hash(&JobRequest::from_protojson(request.as_bytes()).expect("parses"));
+    (request, item(&hash, LIVE_SNAPSHOT))
+}
+
+fn run_with_payload(
+    seen: &SeenItem,
+    now: &ApprovalItem,
+    content: &CardContent,
+    request: &str,
+    payload: &[u8],
+) -> Verdict {
+    verify(&VerifyInput {
+        seen,
+        now: Some(now),
+        current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
+        request: Some(request.as_bytes()),
+        content: Some(content),
+        payload: Some(payload),
+    })
+}
+
+const PAYLOAD: &[u8] = br#"{"context":{"amount":120,"vendor":"Acme"},"prompt":"pay"}"#;
+
+#[test]
+fn payload_bound_by_its_pointer_is_content_verified() {
+    let (request, now) = addressed(PAYLOAD);
+    let content = content_with(&now, crate::content::payload_value(PAYLOAD));
+    let seen = SeenItem::from(&now).with_content(content.clone());
+    let verdict = run_with_payload(&seen, &now, &content, &request, PAYLOAD);
+    assert_eq!(verdict, Verdict::ContentVerified);
+    assert_eq!(verdict.level(), VerdictLevel::ContentVerified);
+    assert_eq!(
+        serde_json::to_value(verdict.level()).expect("serializes"),
+        json!("content_verified")
+    );
+}
+
+#[test]
+fn payload_changed_behind_the_pointer_is_refused() {
+    let (request, now) = addressed(PAYLOAD);
+    let tampered: &[u8] = br#"{"context":{"amount":9800000,"vendor":"Mallory"},"prompt":"pay"}"#;
+    // The card fetched now shows the tampered payload: the content check names the fields.
+    let seen = SeenItem::from(&now)
+        .with_content(content_with(&now, crate::content::payload_value(PAYLOAD)));
+    let now_content = content_with(&now, crate::content::payload_value(tampered));
+    let verdict = run_with_payload(&seen, &now, &now_content, &request, tampered);
+    let Verdict::ContentChanged { changes } = &verdict else {
+        panic!("expected content_changed, got {verdict:?}");
+    };
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].field, "payload");
+    assert!(changes[0].seen.contains("120") && changes[0].now.contains("9800000"));
+    assert!(
+        verdict.message().contains("Mallory"),
+        "{}",
+        verdict.message()
+    );
+    assert_eq!(verdict.level(), VerdictLevel::Refused);
+    // Had the reviewer somehow seen the tampered card, the pointer still refuses the bytes.
+    let seen = SeenItem::from(&now).with_content(now_content.clone());
+    let verdict = run_with_payload(&seen, &now, &now_content, &request, tampered);
+    assert_eq!(verdict.code(), "payload_mismatch");
+}
+
+#[test]
+fn a_card_that_does_not_show_the_payload_served_is_refused() {
+    let (request, now) = addressed(PAYLOAD);
+    let content = content_with(&now, json!({"prompt": "something else"}));
+    let seen = SeenItem::from(&now).with_content(content.clone());
+    let verdict = run_with_payload(&seen, &now, &content, &request, PAYLOAD);
+    assert_eq!(verdict.code(), "payload_mismatch");
+}
+
+#[test]
+fn a_pointer_naming_no_digest_is_only_an_identity_check() {
+    let live = live();
+    let content = content_of(&live);
+    let seen = SeenItem::from(&live).with_content(content.clone());
+    let verdict = run_with_payload(&seen, &live, &content, LIVE_REQUEST, PAYLOAD);
+    assert_eq!(
+        verdict,
+        Verdict::IdentityChecked {
+            hash_recomputed: true
+        }
+    );
+    assert_eq!(verdict.level(), VerdictLevel::IdentityChecked);
+}
+
+#[test]
+fn changed_labels_and_rule_are_named_seen_vs_now() {
+    let seen_item = live();
+    let mut now = live();
+    now.policy_rule_id = "other-rule".into();
+    let seen = SeenItem::from(&seen_item).with_content(content_of(&seen_item));
+    let mut content = content_of(&now);
+    content.labels.insert("vendor".into(), "Mallory".into());
+    let verdict = verify(&VerifyInput {
+        seen: &seen,
+        now: Some(&now),
+        current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
+        request: None,
+        content: Some(&content),
+        payload: None,
+    });
+    let Verdict::ContentChanged { changes } = verdict else {
+        panic!("expected content_changed");
+    };
+    let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["labels", "rule"]);
+    assert_eq!(changes[1].seen, r#""""#);
+    assert_eq!(changes[1].now, r#""other-rule""#);
+}
+
+#[test]
+fn content_not_recorded_or_not_read_is_unverifiable() {
+    let live = live();
+    let content = content_of(&live);
+    let current = snapshots(&[LIVE_SNAPSHOT]);
+    let bare = SeenItem::from(&live);
+    let with = SeenItem::from(&live).with_content(content.clone());
+    for (seen, now_content) in [(&bare, Some(&content)), (&with, None)] {
+        let verdict = verify(&VerifyInput {
+            seen,
+            now: Some(&live),
+            current_snapshots: &current,
+            request: None,
+            content: now_content,
+            payload: None,
+        });
+        assert_eq!(reason_of(&verdict), UnverifiableReason::MissingContent);
+    }
+}
+
+#[test]
+fn a_digest_without_its_content_still_binds() {
+    let live = live();
+    let mut seen = SeenItem::from(&live).with_content(content_of(&live));
+    seen.content = None;
+    let mut changed = content_of(&live);
+    changed.title = "Pay Mallory".into();
+    let verdict = verify(&VerifyInput {
+        seen: &seen,
+        now: Some(&live),
+        current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
+        request: None,
+        content: Some(&changed),
+        payload: None,
+    });
+    assert_eq!(verdict.code(), "content_changed");
+}
+
+#[test]
+fn a_gate_label_does_not_skip_the_check_of_a_snapshot_the_reviewer_saw() {
+    let seen = gate(LIVE_HASH, LIVE_SNAPSHOT);
+    let verdict = run(&seen, Some(&seen), &snapshots(&["changed|cfg:1"]), None);
+    assert_eq!(verdict.code(), "policy_changed");
 }

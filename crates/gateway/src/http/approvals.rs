@@ -1,11 +1,13 @@
-//! The reviewer surface: list, context, the stored request (extension), approve and reject.
+//! The reviewer surface: list, context, the stored request and the payload (extensions),
+//! approve and reject.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -123,6 +125,18 @@ pub(super) async fn request(
         "job_hash": job.safety.job_hash,
         "job_request": request,
     })))
+}
+
+/// Extension: the payload's bytes exactly as its content-addressed `context_ptr` names them
+/// (see [`crate::request::payload`]), so a client can prove them against the job hash.
+pub(super) async fn payload(
+    State(gw): State<Gateway>,
+    Auth(caller): Auth,
+    Path(job_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let job = own_job(&gw, &caller, job_id).await?;
+    let bytes = crate::request::payload(&job.prompt, &job.context);
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
 }
 
 async fn decide(

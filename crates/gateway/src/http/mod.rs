@@ -1,5 +1,6 @@
 //! The HTTP surface: Cordum's routes (CONTRACT.md §1, §4, §6, §7, §9) plus the documented
-//! extensions (`/approvals/{id}/request`, `/approvals/events`).
+//! extensions (`/approvals/{id}/request`, `/approvals/{id}/payload`, `/approvals/events`),
+//! which every answer advertises in [`EXTENSIONS_HEADER`].
 
 mod admin;
 mod approvals;
@@ -18,6 +19,13 @@ use axum::Router;
 
 use crate::apierror::ApiError;
 use crate::service::Gateway;
+
+/// The header every answer carries to say which extensions this gateway honours, so a client
+/// sends the approve preconditions only where they are understood: the newest Cordum refuses
+/// unknown body fields, which would fail every approve.
+pub const EXTENSIONS_HEADER: &str = "x-countersign-extensions";
+/// Its value: comma-separated extension names.
+pub const EXTENSIONS: &str = "approve-preconditions, request, payload, events";
 
 /// Largest accepted request body (Cordum's default `GATEWAY_MAX_JSON_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -39,6 +47,10 @@ pub fn router(gateway: Gateway) -> Router {
             get(approvals::request),
         )
         .route(
+            "/api/v1/approvals/{job_id}/payload",
+            get(approvals::payload),
+        )
+        .route(
             "/api/v1/approvals/{job_id}/approve",
             post(approvals::approve),
         )
@@ -53,8 +65,18 @@ pub fn router(gateway: Gateway) -> Router {
         .fallback(|| async { ApiError::legacy(StatusCode::NOT_FOUND, "not found") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn(json_errors))
+        .layer(middleware::from_fn(advertise))
         .layer(middleware::from_fn(log_request))
         .with_state(gateway)
+}
+
+async fn advertise(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        EXTENSIONS_HEADER,
+        header::HeaderValue::from_static(EXTENSIONS),
+    );
+    response
 }
 
 /// Rewrites the few errors axum produces itself (unparsable path or query, method not

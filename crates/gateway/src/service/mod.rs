@@ -191,6 +191,28 @@ impl Gateway {
             .await
     }
 
+    /// Replaces a stored job's submitted context (its payload) behind its pointer, as an
+    /// attacker with access to the store would: the tamper hook for showing and testing
+    /// that a changed payload no longer matches the content-addressed `context_ptr`.
+    pub async fn mutate_stored_context<F>(
+        &self,
+        job_id: &str,
+        mutate: F,
+    ) -> Result<(), GatewayError>
+    where
+        F: FnOnce(&mut Value) + Send + 'static,
+    {
+        let id = job_id.to_owned();
+        self.store()
+            .run(move |c| {
+                let mut job = jobs::get(&c.db, &id)?.ok_or(GatewayError::JobNotFound)?;
+                mutate(&mut job.context);
+                jobs::set_context(&c.db, &id, &job.context)?;
+                Ok(())
+            })
+            .await
+    }
+
     /// Takes the job's decision lock and keeps it until the guard is dropped; approve and
     /// reject of that job meanwhile wait and then answer the retryable 409. For tools that
     /// must freeze a job briefly, and for tests of the lock-busy answer.

@@ -309,6 +309,13 @@ pub fn set_request(db: &Connection, id: &str, request: &str) -> rusqlite::Result
     )? == 1)
 }
 
+pub fn set_context(db: &Connection, id: &str, context: &Value) -> rusqlite::Result<bool> {
+    Ok(db.execute(
+        "UPDATE jobs SET context = ?1 WHERE id = ?2",
+        params![to_json(context), id],
+    )? == 1)
+}
+
 /// Every job awaiting approval, in any tenant, oldest first.
 pub fn pending(db: &Connection) -> rusqlite::Result<Vec<JobRow>> {
     let mut stmt = db.prepare_cached(&format!(

@@ -108,6 +108,8 @@ fn racing_decisions_for_one_job_admit_exactly_one() {
                     reason: String::new(),
                     note: String::new(),
                     workflow_gate: false,
+                    content_digest: String::new(),
+                    content: None,
                 })
             })
         })

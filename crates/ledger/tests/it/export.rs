@@ -47,11 +47,9 @@ fn story() -> Fixture {
         job_id: "job-1".into(),
         job_hash: "h1".into(),
         policy_snapshot: "snap-1".into(),
-        workflow_gate: false,
+        ..SeenItem::default()
     };
-    let verdict = Verdict::Verified {
-        hash_recomputed: true,
-    };
+    let verdict = Verdict::ContentVerified;
     ledger
         .append(NewEntry::verdict(&seen, &verdict).expect("verdict entry"))
         .expect("verdict");
@@ -66,6 +64,8 @@ fn story() -> Fixture {
             reason: "invoice matches".into(),
             note: String::new(),
             workflow_gate: false,
+            content_digest: String::new(),
+            content: None,
         })
         .expect("intent");
     ledger
@@ -204,8 +204,11 @@ fn an_evidence_pack_holds_the_whole_story_and_its_proof() {
     assert_eq!(pack.items_seen.len(), 1);
     assert_eq!(pack.items_seen[0].body["card"]["amount"], 120);
     assert_eq!(pack.requests.len(), 1);
-    assert_eq!(pack.verdicts[0].outcome.as_deref(), Some("verified"));
-    assert_eq!(pack.verdicts[0].body["verdict"]["hash_recomputed"], true);
+    assert_eq!(
+        pack.verdicts[0].outcome.as_deref(),
+        Some("content_verified")
+    );
+    assert_eq!(pack.verdicts[0].body["verdict"]["code"], "content_verified");
     assert_eq!(pack.verdicts[0].body["seen"]["job_hash"], "h1");
     assert_eq!(pack.intents[0].body["reason"], "invoice matches");
     assert_eq!(pack.outcomes[0].outcome.as_deref(), Some("success"));

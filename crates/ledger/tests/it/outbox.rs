@@ -17,6 +17,8 @@ fn intent(decision_id: &str, job_id: &str, action: DecisionAction) -> DecisionIn
         reason: "invoice checked".into(),
         note: String::new(),
         workflow_gate: false,
+        content_digest: String::new(),
+        content: None,
     }
 }
 

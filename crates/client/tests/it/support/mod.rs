@@ -153,15 +153,14 @@ impl Harness {
             .expect("dispatch count")
     }
 
-    /// What a reviewer saw for `job_id`, read through the client.
+    /// What a reviewer saw for `job_id`, card content included, read through the client.
     pub async fn seen(&self, job_id: &str) -> SeenItem {
-        let item = self
-            .client(BOB)
-            .pending_item(job_id)
+        self.client(BOB)
+            .review(job_id)
             .await
             .expect("item read")
-            .expect("item pending");
-        SeenItem::from(&item)
+            .expect("item pending")
+            .seen()
     }
 }
 

@@ -175,7 +175,13 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
         };
         (fault, plan.v09)
     };
-    let v09_missing = ["/context", "/request", "/events", "/auth/session"];
+    let v09_missing = [
+        "/context",
+        "/request",
+        "/payload",
+        "/events",
+        "/auth/session",
+    ];
     if v09 && v09_missing.iter().any(|suffix| path.ends_with(suffix)) {
         let _ = socket
             .write_all(&plain("404 Not Found", "404 page not found\n"))
