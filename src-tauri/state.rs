@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use countersign_client::WatchConfig;
 use countersign_desk::error::codes;
-use countersign_desk::{Desk, DeskError, DeskEvent, Emitter, OpenSession, ReviewSettings};
+use countersign_desk::{Desk, DeskError, DeskMessage, Emitter, OpenSession, ReviewSettings};
 use tauri::{AppHandle, Emitter as _, Runtime};
 use tokio::sync::RwLock;
 
@@ -52,14 +52,10 @@ impl AppState {
     ) -> Arc<Desk> {
         let mut slot = self.desk.write().await;
         if let Some(old) = slot.take() {
-            match Arc::try_unwrap(old) {
-                Ok(old) => old.close().await,
-                // A command still holds it; its tasks stop when the last clone drops.
-                Err(shared) => drop(shared),
-            }
+            retire(old).await;
         }
         let handle = app.clone();
-        let emit: Emitter = Arc::new(move |event: DeskEvent| {
+        let emit: Emitter = Arc::new(move |event: DeskMessage| {
             if let Err(error) = handle.emit(DESK_EVENT, &event) {
                 tracing::warn!(%error, "could not forward a desk event to the window");
             }
@@ -75,9 +71,17 @@ impl AppState {
     /// Closes the open desk, if any.
     pub async fn close(&self) {
         if let Some(old) = self.desk.write().await.take() {
-            if let Ok(old) = Arc::try_unwrap(old) {
-                old.close().await;
-            }
+            retire(old).await;
         }
+    }
+}
+
+/// Silences and stops a desk at once, even while a command still holds it (a decision in
+/// flight finishes, but nothing of the old desk reaches the window again); the last holder
+/// shuts its demo gateway down.
+async fn retire(desk: Arc<Desk>) {
+    desk.retire();
+    if let Ok(desk) = Arc::try_unwrap(desk) {
+        desk.close().await;
     }
 }

@@ -138,16 +138,21 @@ impl Harness {
         outcome.body["job_id"].as_str().expect("job id").to_owned()
     }
 
-    /// Waits until the desk shows `job_id`, and returns its card.
+    /// Waits until the desk shows `job_id` with its content loaded and settled past the
+    /// misclick guard, and returns its card with the desk's number.
     fn card(&self, job_id: &str) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let snapshot = self.ok("queue_snapshot", json!({}));
-            if let Some(card) = snapshot["cards"]
-                .as_array()
-                .and_then(|cards| cards.iter().find(|c| c["card"]["job_id"] == job_id))
-            {
-                return card.clone();
+            if let Some(card) = snapshot["cards"].as_array().and_then(|cards| {
+                cards
+                    .iter()
+                    .find(|c| c["card"]["job_id"] == job_id && c["content_ready"] == true)
+            }) {
+                std::thread::sleep(Duration::from_millis(600));
+                let mut card = card.clone();
+                card["desk"] = snapshot["desk"].clone();
+                return card;
             }
             assert!(
                 Instant::now() < deadline,
@@ -170,7 +175,13 @@ impl Harness {
 }
 
 fn decision(card: &Value, action: &str, reason: &str, confirm: Option<&str>) -> Value {
-    json!({"request": {"seen": card["seen"], "action": action, "reason": reason, "confirm": confirm}})
+    json!({"request": {
+        "desk": card["desk"],
+        "seen": card["seen"],
+        "action": action,
+        "reason": reason,
+        "confirm": confirm,
+    }})
 }
 
 #[test]
@@ -275,8 +286,67 @@ fn a_request_changed_after_display_is_refused_and_nothing_is_sent() {
     .expect("mutated");
     let refused = h.err("decide", decision(&card, "approve", "", None));
     assert_eq!(refused["code"], "drift");
-    // The gateway's stored request no longer hashes to the hash it claims (and the card shows).
-    assert_eq!(refused["detail"]["code"], "content_mismatch");
+    // The request's labels are part of what the card binds: the change is named.
+    assert_eq!(refused["detail"]["code"], "content_changed", "{refused}");
+    assert_eq!(refused["detail"]["changes"][0]["field"], "labels", "{refused}");
+    let job = h.job(&job_id);
+    assert_eq!(job.state, "APPROVAL_REQUIRED");
+    assert!(job.approval_job_hash.is_empty());
+}
+
+#[test]
+fn a_payload_changed_behind_the_gateway_is_refused_naming_the_field() {
+    let h = Harness::start();
+    h.connect("payload");
+    let job_id = h.submit("customer.notify", &[]);
+    let card = h.card(&job_id);
+    tauri::async_runtime::block_on(
+        h.gateway
+            .gateway()
+            .mutate_stored_context(&job_id, |context| {
+                *context = json!({"vendor": "Mallory", "amount": 9_800_000});
+            }),
+    )
+    .expect("payload replaced");
+    let refused = h.err("decide", decision(&card, "approve", "", None));
+    assert_eq!(refused["code"], "drift", "{refused}");
+    assert_eq!(refused["detail"]["code"], "content_changed", "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("payload")),
+        "{refused}"
+    );
+    assert!(
+        h.job(&job_id).approval_job_hash.is_empty(),
+        "nothing was approved"
+    );
+}
+
+#[test]
+fn a_click_on_another_session_or_another_version_of_the_card_sends_nothing() {
+    let h = Harness::start();
+    h.connect("guards");
+    let job_id = h.submit("customer.notify", &[]);
+    let card = h.card(&job_id);
+    let mut elsewhere = card.clone();
+    elsewhere["desk"] = json!(card["desk"].as_u64().expect("desk") + 1000);
+    assert_eq!(
+        h.err("decide", decision(&elsewhere, "approve", "", None))["code"],
+        "session_changed"
+    );
+    let mut older = card.clone();
+    older["seen"]["job_hash"] = json!("sha256:something-else");
+    assert_eq!(
+        h.err("decide", decision(&older, "approve", "", None))["code"],
+        "card_changed"
+    );
+    let mut forged = card.clone();
+    forged["seen"]["content_digest"] = json!("0".repeat(64));
+    assert_eq!(
+        h.err("decide", decision(&forged, "approve", "", None))["code"],
+        "card_changed"
+    );
     let job = h.job(&job_id);
     assert_eq!(job.state, "APPROVAL_REQUIRED");
     assert!(job.approval_job_hash.is_empty());

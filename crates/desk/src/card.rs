@@ -2,6 +2,7 @@
 //! It carries the [`SeenItem`] the card displays, which the UI hands back with a decision, so a
 //! decision is always bound to what was on screen and never to a fresh fetch.
 
+use countersign_client::Review;
 use countersign_core::approval::{ApprovalCard, ApprovalItem};
 use countersign_core::verify::SeenItem;
 use serde::Serialize;
@@ -45,6 +46,15 @@ pub struct CardView {
     /// What changed since the card was first shown (`job_hash`, `policy_snapshot`,
     /// `revision`, `state`); empty for a card as it arrived.
     pub changes: Vec<String>,
+    /// The payload (the prompt, the input) as `key: value` lines; empty until the content is
+    /// loaded. With the card's other fields it is what `seen.content` binds.
+    pub payload: Vec<Fact>,
+    /// The card's content is loaded and bound into `seen`: only then can it be approved.
+    pub content_ready: bool,
+    /// When the card's identity (job hash, policy snapshot) last changed, or it arrived (ms
+    /// since the Unix epoch): approves right after are refused as likely misclicks.
+    #[ts(type = "number")]
+    pub changed_at_ms: i64,
 }
 
 impl CardView {
@@ -65,8 +75,21 @@ impl CardView {
                 .map(|d| d.saturating_mul(1000)),
             high_risk,
             changes: Vec::new(),
+            payload: Vec::new(),
+            content_ready: false,
+            changed_at_ms: 0,
             card,
         }
+    }
+
+    /// The card of a fetched [`Review`]: its item completed from the job record, its content
+    /// shown and bound into `seen`.
+    pub fn reviewed(review: &Review, settings: &ReviewSettings) -> Self {
+        let mut card = Self::new(&review.item, settings);
+        card.seen = review.seen();
+        card.payload = named_facts(&review.content.payload, "payload");
+        card.content_ready = true;
+        card
     }
 
     pub fn job_id(&self) -> &str {
@@ -99,14 +122,20 @@ pub fn hash_tail(job_hash: &str) -> &str {
     &job_hash[start..]
 }
 
-/// Flattens constraints into `key: value` lines, bounded in count, depth and length.
+/// Flattens constraints or a payload into `key: value` lines, bounded in count, depth and
+/// length.
 pub fn facts(constraints: &Value) -> Vec<Fact> {
+    named_facts(constraints, "constraints")
+}
+
+/// [`facts`], naming a value that is not an object (a bare prompt string) `root`.
+pub fn named_facts(value: &Value, root: &str) -> Vec<Fact> {
     let mut out = Vec::new();
-    flatten("", constraints, 0, &mut out);
+    flatten(root, "", value, 0, &mut out);
     out
 }
 
-fn flatten(prefix: &str, value: &Value, depth: usize, out: &mut Vec<Fact>) {
+fn flatten(root: &str, prefix: &str, value: &Value, depth: usize, out: &mut Vec<Fact>) {
     if out.len() >= MAX_FACTS {
         return;
     }
@@ -119,7 +148,7 @@ fn flatten(prefix: &str, value: &Value, depth: usize, out: &mut Vec<Fact>) {
                 } else {
                     format!("{prefix}.{key}")
                 };
-                flatten(&key, inner, depth + 1, out);
+                flatten(root, &key, inner, depth + 1, out);
             }
         }
         other => {
@@ -129,7 +158,7 @@ fn flatten(prefix: &str, value: &Value, depth: usize, out: &mut Vec<Fact>) {
             };
             out.push(Fact {
                 key: if prefix.is_empty() {
-                    "constraints".into()
+                    root.into()
                 } else {
                     prefix.into()
                 },
@@ -180,6 +209,7 @@ mod tests {
         assert_eq!(long[0].value.chars().count(), MAX_FACT_CHARS + 1);
         assert!(facts(&Value::Null).is_empty());
         assert_eq!(facts(&json!(7))[0].key, "constraints");
+        assert_eq!(named_facts(&json!("rm -rf /"), "payload")[0].key, "payload");
     }
 
     #[test]

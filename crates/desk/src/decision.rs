@@ -15,6 +15,9 @@ use crate::error::{codes, DeskError, Result};
 #[ts(export)]
 pub struct DecisionView {
     pub job_id: String,
+    /// The job hash the decision was bound to, when this desk made it from a card; `None`
+    /// for a decision recovered after an outage or a crash.
+    pub job_hash: Option<String>,
     pub action: DecisionAction,
     /// `applied`: this decision made it; `already_applied`: the same decision was in effect
     /// already (an earlier attempt whose answer was lost, or someone else).
@@ -55,6 +58,7 @@ impl From<&DecisionReport> for DecisionView {
         };
         Self {
             job_id: report.job_id.clone(),
+            job_hash: None,
             action: report.action,
             outcome: outcome.to_owned(),
             by,
@@ -66,10 +70,17 @@ impl From<&DecisionReport> for DecisionView {
     }
 }
 
+/// A card that just appeared or changed refuses approves for this long (misclicks).
+pub const SETTLE_MS: i64 = 500;
+
 /// A reviewer's click, as the UI sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 #[ts(export)]
 pub struct DecisionRequest {
+    /// The desk whose card was clicked ([`crate::queue::DeskMessage::desk`]): a click made in
+    /// one session never lands in another.
+    #[ts(type = "number")]
+    pub desk: u64,
     /// The identity of the card on screen (its `seen`).
     pub seen: countersign_core::verify::SeenItem,
     pub action: DecisionAction,
@@ -81,8 +92,10 @@ pub struct DecisionRequest {
     pub confirm: Option<String>,
 }
 
-/// The desk's own checks before the client's protocol: the card must be in the queue, not
-/// expired, and a high-risk approve needs the typed hash characters of the card it binds to.
+/// The desk's own checks before the client's protocol, whatever the webview sent: the card
+/// must be in the queue and show exactly what the click names; an approve also needs the
+/// card's content loaded, its identity settled for [`SETTLE_MS`], no expired deadline, and for
+/// a high-risk card the typed last characters of the hash the card shows.
 pub fn precheck(request: &DecisionRequest, card: Option<&CardView>, now_ms: i64) -> Result<()> {
     let Some(card) = card else {
         return Err(DeskError::new(
@@ -90,8 +103,32 @@ pub fn precheck(request: &DecisionRequest, card: Option<&CardView>, now_ms: i64)
             "this item is no longer in the queue; it may have been decided elsewhere",
         ));
     };
+    let shown = &card.seen;
+    if request.seen.job_id != shown.job_id
+        || request.seen.job_hash != shown.job_hash
+        || request.seen.policy_snapshot != shown.policy_snapshot
+        || (request.action == DecisionAction::Approve
+            && request.seen.content_digest != shown.content_digest)
+    {
+        return Err(DeskError::new(
+            codes::CARD_CHANGED,
+            "this card changed since it was displayed: look at it again; nothing was sent",
+        ));
+    }
     if request.action == DecisionAction::Reject {
         return Ok(());
+    }
+    if !card.content_ready {
+        return Err(DeskError::new(
+            codes::CONTENT_LOADING,
+            "the card's content is still loading; approve once it is shown",
+        ));
+    }
+    if now_ms.saturating_sub(card.changed_at_ms) < SETTLE_MS {
+        return Err(DeskError::new(
+            codes::JUST_CHANGED,
+            "this card just appeared or changed: look again, then approve",
+        ));
     }
     if card.is_expired(now_ms) {
         return Err(DeskError::new(
@@ -100,7 +137,7 @@ pub fn precheck(request: &DecisionRequest, card: Option<&CardView>, now_ms: i64)
         ));
     }
     if card.high_risk {
-        let expected = hash_tail(&request.seen.job_hash);
+        let expected = hash_tail(&shown.job_hash);
         match request.confirm.as_deref().map(str::trim) {
             None | Some("") => return Err(DeskError::confirmation_required()),
             Some(typed) if !expected.is_empty() && typed.eq_ignore_ascii_case(expected) => {}
@@ -123,16 +160,26 @@ mod tests {
         item.job_hash = "sha256:00ffA1b2".into();
         item.job.risk_tags = tags.iter().map(|t| (*t).to_owned()).collect();
         item.job.deadline_unix = deadline_unix;
-        CardView::new(&item, &ReviewSettings::default())
+        let mut card = CardView::new(&item, &ReviewSettings::default());
+        card.seen = seen();
+        card.content_ready = true;
+        card.changed_at_ms = -SETTLE_MS;
+        card
+    }
+
+    fn seen() -> SeenItem {
+        SeenItem {
+            job_id: "j".into(),
+            job_hash: "sha256:00ffA1b2".into(),
+            content_digest: "d1".into(),
+            ..SeenItem::default()
+        }
     }
 
     fn request(action: DecisionAction, confirm: Option<&str>) -> DecisionRequest {
         DecisionRequest {
-            seen: SeenItem {
-                job_id: "j".into(),
-                job_hash: "sha256:00ffA1b2".into(),
-                ..SeenItem::default()
-            },
+            desk: 1,
+            seen: seen(),
             action,
             reason: String::new(),
             confirm: confirm.map(str::to_owned),
@@ -165,6 +212,46 @@ mod tests {
             .expect("rejects need none");
         let calm = card(&["write"], None);
         precheck(&request(DecisionAction::Approve, None), Some(&calm), 0).expect("not high risk");
+    }
+
+    #[test]
+    fn a_click_must_name_exactly_the_card_shown_settled_and_loaded() {
+        let shown = card(&[], None);
+        let mut stale = request(DecisionAction::Approve, None);
+        stale.seen.job_hash = "sha256:older".into();
+        assert_eq!(
+            precheck(&stale, Some(&shown), 0).expect_err("hash").code,
+            codes::CARD_CHANGED
+        );
+        let mut other_content = request(DecisionAction::Approve, None);
+        other_content.seen.content_digest = "d0".into();
+        assert_eq!(
+            precheck(&other_content, Some(&shown), 0)
+                .expect_err("content")
+                .code,
+            codes::CARD_CHANGED
+        );
+        let mut reject = request(DecisionAction::Reject, None);
+        reject.seen.content_digest = String::new();
+        precheck(&reject, Some(&shown), 0).expect("a reject binds the identity, not the content");
+        let approve = request(DecisionAction::Approve, None);
+        let mut fresh = shown.clone();
+        fresh.changed_at_ms = 1_000;
+        assert_eq!(
+            precheck(&approve, Some(&fresh), 1_000 + SETTLE_MS - 1)
+                .expect_err("fresh")
+                .code,
+            codes::JUST_CHANGED
+        );
+        precheck(&approve, Some(&fresh), 1_000 + SETTLE_MS).expect("settled");
+        let mut loading = shown;
+        loading.content_ready = false;
+        assert_eq!(
+            precheck(&approve, Some(&loading), 0)
+                .expect_err("loading")
+                .code,
+            codes::CONTENT_LOADING
+        );
     }
 
     #[test]

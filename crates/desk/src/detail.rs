@@ -4,7 +4,7 @@
 //! checklist: every precondition of an approve with its state, failing closed (a check that
 //! could not be made is not a pass).
 
-use countersign_core::approval::ApprovalItem;
+use countersign_client::Review;
 use countersign_core::jobhash::job_hash;
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
@@ -77,7 +77,8 @@ pub struct DetailView {
 /// What the gateway said just now, and who we are.
 #[derive(Debug)]
 pub struct Fresh<'a> {
-    pub item: Option<&'a ApprovalItem>,
+    /// The item with its content, as fetched now; `None` when it is not pending.
+    pub review: Option<&'a Review>,
     pub snapshots: &'a [String],
     pub request: Option<&'a [u8]>,
     /// The gateway could not be asked; `item`/`snapshots`/`request` are then empty.
@@ -89,11 +90,14 @@ pub struct Fresh<'a> {
 }
 
 pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> DetailView {
+    let item = fresh.review.map(|r| &r.item);
     let verdict = verify(&VerifyInput {
         seen,
-        now: fresh.item,
+        now: item,
         current_snapshots: fresh.snapshots,
         request: fresh.request,
+        content: fresh.review.map(|r| &r.content),
+        payload: fresh.review.and_then(|r| r.payload.as_deref()),
     });
     let parsed = fresh
         .request
@@ -109,7 +113,10 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
             pretty(&doc)
         })
         .unwrap_or_default();
-    let payload_text = fresh.item.map(|i| pretty(&i.job_input)).unwrap_or_default();
+    let payload_text = fresh
+        .review
+        .map(|r| pretty(&r.content.payload))
+        .unwrap_or_default();
     DetailView {
         seen: seen.clone(),
         verdict_message: verdict.message(),
@@ -119,14 +126,11 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         request_text,
         labels,
         env,
-        claimed_hash: fresh.item.map(|i| i.job_hash.clone()).unwrap_or_default(),
+        claimed_hash: item.map(|i| i.job_hash.clone()).unwrap_or_default(),
         recomputed_hash,
         snapshot_seen: seen.policy_snapshot.clone(),
         snapshot_current: fresh.snapshots.first().cloned(),
-        rollback_hint: fresh
-            .item
-            .map(|i| i.rollback_hint.clone())
-            .unwrap_or_default(),
+        rollback_hint: item.map(|i| i.rollback_hint.clone()).unwrap_or_default(),
         history,
     }
 }
@@ -154,7 +158,10 @@ fn preflight(seen: &SeenItem, fresh: &Fresh<'_>, verdict: &Verdict) -> Vec<Prefl
             ("pending", "Still waiting for a decision"),
             ("policy_unchanged", "Policy snapshot unchanged"),
             ("request_unchanged", "Request hash unchanged"),
-            ("content_verified", "Content recomputed and unchanged"),
+            (
+                "content_verified",
+                "Content unchanged and bound to the hash",
+            ),
         ] {
             checks.push(check(
                 id,
@@ -165,7 +172,7 @@ fn preflight(seen: &SeenItem, fresh: &Fresh<'_>, verdict: &Verdict) -> Vec<Prefl
         }
     } else {
         checks.push(check("gateway_reachable", "Gateway reachable", Pass, ""));
-        let pending = fresh.item.is_some_and(ApprovalItem::is_pending);
+        let pending = fresh.review.is_some_and(|r| r.item.is_pending());
         checks.push(match pending {
             true => check("pending", "Still waiting for a decision", Pass, ""),
             false => check(
@@ -176,17 +183,15 @@ fn preflight(seen: &SeenItem, fresh: &Fresh<'_>, verdict: &Verdict) -> Vec<Prefl
             ),
         });
         let (policy, request, content) = match verdict {
-            Verdict::Verified {
-                hash_recomputed: true,
-            } => (Pass, Pass, Pass),
-            Verdict::Verified {
-                hash_recomputed: false,
-            } => (Pass, Pass, Unknown),
+            Verdict::ContentVerified => (Pass, Pass, Pass),
+            Verdict::IdentityChecked { .. } => (Pass, Pass, Unknown),
             Verdict::PolicyChanged { .. } => (Fail, Unknown, Unknown),
             Verdict::RequestChanged { .. } | Verdict::RequestForOtherJob { .. } => {
                 (Unknown, Fail, Unknown)
             }
-            Verdict::ContentMismatch { .. } => (Pass, Pass, Fail),
+            Verdict::ContentChanged { .. }
+            | Verdict::ContentMismatch { .. }
+            | Verdict::PayloadMismatch { .. } => (Pass, Pass, Fail),
             Verdict::NoLongerPending { .. } | Verdict::Unverifiable { .. } => {
                 (Unknown, Unknown, Unknown)
             }
@@ -211,15 +216,16 @@ fn preflight(seen: &SeenItem, fresh: &Fresh<'_>, verdict: &Verdict) -> Vec<Prefl
             request,
             detail(request),
         ));
-        let content_detail = match content {
-            Unknown if fresh.request.is_none() && policy == Pass => {
-                "identity checked only: this gateway does not serve the full request".to_owned()
+        let content_detail = match verdict {
+            Verdict::IdentityChecked { .. } => {
+                "identity checked only: this gateway cannot prove the payload against the hash"
+                    .to_owned()
             }
-            other => detail(other),
+            _ => detail(content),
         };
         checks.push(check(
             "content_verified",
-            "Content recomputed and unchanged",
+            "Content unchanged and bound to the hash",
             content,
             content_detail,
         ));
@@ -244,7 +250,7 @@ fn own_request(_seen: &SeenItem, fresh: &Fresh<'_>) -> PreflightCheck {
             "the gateway does not say who you are",
         );
     };
-    let Some(item) = fresh.item else {
+    let Some(item) = fresh.review.map(|r| &r.item) else {
         return check(id, label, CheckState::Unknown, "the item could not be read");
     };
     let submitted_principal = item
@@ -341,8 +347,8 @@ mod tests {
         assert!(text.contains("eu"));
     }
 
-    fn pending_item() -> ApprovalItem {
-        let mut item = ApprovalItem::default();
+    fn pending_item() -> countersign_core::approval::ApprovalItem {
+        let mut item = countersign_core::approval::ApprovalItem::default();
         item.job.id = "j".into();
         item.job.state = "APPROVAL_REQUIRED".into();
         item.job.principal = "agent-7".into();
@@ -361,10 +367,17 @@ mod tests {
     #[test]
     fn preflight_fails_closed_and_names_each_precondition() {
         let item = pending_item();
-        let seen = SeenItem::from(&item);
+        let content =
+            countersign_core::content::CardContent::new(&item, json!("hello"), &Default::default());
+        let review = Review {
+            item: item.clone(),
+            content: content.clone(),
+            payload: None,
+        };
+        let seen = SeenItem::from(&item).with_content(content);
         let snapshots = vec!["s1".to_owned()];
         let fresh = Fresh {
-            item: Some(&item),
+            review: Some(&review),
             snapshots: &snapshots,
             request: None,
             unreachable: None,
@@ -402,7 +415,7 @@ mod tests {
         assert!(got.contains(&("not_own_request".into(), Fail)));
 
         let offline = Fresh {
-            item: None,
+            review: None,
             snapshots: &[],
             unreachable: Some("connection refused".into()),
             principal: None,

@@ -53,6 +53,14 @@ pub mod codes {
     pub const EXPIRED: &str = "expired";
     /// The item is not (or no longer) in the queue on screen.
     pub const NOT_IN_QUEUE: &str = "not_in_queue";
+    /// The click names another version of the card than the desk shows.
+    pub const CARD_CHANGED: &str = "card_changed";
+    /// The card appeared or changed less than half a second ago.
+    pub const JUST_CHANGED: &str = "just_changed";
+    /// The card's content (payload, labels) is not loaded yet, so nothing binds it.
+    pub const CONTENT_LOADING: &str = "content_loading";
+    /// The click was made in a desk that is no longer open.
+    pub const SESSION_CHANGED: &str = "session_changed";
     /// No profile is open.
     pub const NO_SESSION: &str = "no_session";
     /// The embedded demo gateway could not start.

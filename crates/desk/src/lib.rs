@@ -35,6 +35,6 @@ pub use card::CardView;
 pub use decision::{DecisionRequest, DecisionView};
 pub use demo::{EmbeddedDemo, DEMO_PROFILE};
 pub use error::{DeskError, Result};
-pub use queue::{ConnectionStatus, DeskEvent, LinkState, QueueSnapshot};
+pub use queue::{ConnectionStatus, DeskEvent, DeskMessage, LinkState, QueueSnapshot};
 pub use session::{Desk, Emitter, OpenSession, SessionView};
 pub use settings::ReviewSettings;

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use countersign_client::watch::{ItemChange, WatchMode};
-use countersign_client::WatchEvent;
+use countersign_client::{Review, WatchEvent};
 use countersign_core::approval::ApprovalItem;
 use serde::Serialize;
 use ts_rs::TS;
@@ -104,10 +104,23 @@ pub enum DeskEvent {
     },
 }
 
+/// A [`DeskEvent`] as sent to the UI: `desk` names the open profile's desk, so events of a
+/// desk that was replaced (another profile, a new sign-in) are never applied to the new one.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[ts(export)]
+pub struct DeskMessage {
+    #[ts(type = "number")]
+    pub desk: u64,
+    pub event: DeskEvent,
+}
+
 /// The whole queue at one `seq`.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct QueueSnapshot {
+    /// The desk this snapshot is of (see [`DeskMessage`]).
+    #[ts(type = "number")]
+    pub desk: u64,
     #[ts(type = "number")]
     pub seq: u64,
     /// Newest first.
@@ -115,11 +128,13 @@ pub struct QueueSnapshot {
     pub status: ConnectionStatus,
 }
 
-/// Cards by job id, the connection status and the event counter.
+/// Cards by job id (with the item each was built from, for loading its content), the
+/// connection status and the event counter.
 #[derive(Debug, Default)]
 pub struct QueueState {
     seq: u64,
     cards: HashMap<String, CardView>,
+    items: HashMap<String, ApprovalItem>,
     status: ConnectionStatus,
 }
 
@@ -146,6 +161,7 @@ impl QueueState {
                 .then_with(|| a.card.job_id.cmp(&b.card.job_id))
         });
         QueueSnapshot {
+            desk: 0,
             seq: self.seq,
             cards,
             status: self.status.clone(),
@@ -168,11 +184,12 @@ impl QueueState {
         now_ms: i64,
     ) -> Vec<DeskEvent> {
         match event {
-            WatchEvent::Arrived(item) => vec![self.upsert(&item, &[], true, settings)],
+            WatchEvent::Arrived(item) => vec![self.upsert(&item, &[], true, settings, now_ms)],
             WatchEvent::Changed { item, changes } => {
-                vec![self.upsert(&item, &changes, false, settings)]
+                vec![self.upsert(&item, &changes, false, settings, now_ms)]
             }
             WatchEvent::Resolved { job_id, by, status } => {
+                self.items.remove(&job_id);
                 if self.cards.remove(&job_id).is_none() {
                     return Vec::new();
                 }
@@ -199,8 +216,17 @@ impl QueueState {
                 code,
                 message,
             }],
-            WatchEvent::Synced { mode, .. } => {
-                let mut events = self.join_silent(pending(), settings);
+            WatchEvent::Synced {
+                pending: count,
+                mode,
+            } => {
+                // Reading the watch's whole view copies every item: only when it holds some
+                // this queue lacks (known from an earlier run, joined without an event).
+                let mut events = if count > self.cards.len() {
+                    self.join_silent(pending(), settings, now_ms)
+                } else {
+                    Vec::new()
+                };
                 let state = match mode {
                     WatchMode::Events => LinkState::Live,
                     WatchMode::Polling => LinkState::Polling,
@@ -243,11 +269,25 @@ impl QueueState {
         changes: &[ItemChange],
         arrived: bool,
         settings: &ReviewSettings,
+        now_ms: i64,
     ) -> DeskEvent {
         let mut card = CardView::new(item, settings);
+        card.changed_at_ms = now_ms;
         if let Some(old) = self.cards.get(&item.job.id) {
             card.changes.clone_from(&old.changes);
+            if old.seen.job_hash == card.seen.job_hash
+                && old.seen.policy_snapshot == card.seen.policy_snapshot
+            {
+                // Same identity: what was loaded for it still holds.
+                card.changed_at_ms = old.changed_at_ms;
+                if old.content_ready {
+                    card.seen = old.seen.clone();
+                    card.payload.clone_from(&old.payload);
+                    card.content_ready = true;
+                }
+            }
         }
+        self.items.insert(item.job.id.clone(), item.clone());
         for change in changes {
             let name = change_name(*change).to_owned();
             if !card.changes.contains(&name) {
@@ -267,14 +307,49 @@ impl QueueState {
         &mut self,
         pending: Vec<ApprovalItem>,
         settings: &ReviewSettings,
+        now_ms: i64,
     ) -> Vec<DeskEvent> {
         pending
             .iter()
             .filter(|item| !self.cards.contains_key(&item.job.id))
             .collect::<Vec<_>>()
             .into_iter()
-            .map(|item| self.upsert(item, &[], false, settings))
+            .map(|item| self.upsert(item, &[], false, settings, now_ms))
             .collect()
+    }
+
+    /// The items whose cards still wait for their content.
+    pub fn without_content(&self) -> Vec<ApprovalItem> {
+        self.cards
+            .values()
+            .filter(|card| !card.content_ready)
+            .filter_map(|card| self.items.get(card.job_id()).cloned())
+            .collect()
+    }
+
+    /// Shows a card's loaded content and binds it into the card's `seen`, if the card still
+    /// shows the same item (the same job hash and policy snapshot) as the review was made of.
+    pub fn apply_review(
+        &mut self,
+        review: &Review,
+        settings: &ReviewSettings,
+    ) -> Option<DeskEvent> {
+        let old = self.cards.get(&review.item.job.id)?;
+        let same = |a: &str, b: &str| a.is_empty() || a == b;
+        if !same(&old.seen.job_hash, &review.item.job_hash)
+            || !same(&old.seen.policy_snapshot, &review.item.policy_snapshot)
+        {
+            return None;
+        }
+        let mut card = CardView::reviewed(review, settings);
+        card.changes.clone_from(&old.changes);
+        card.changed_at_ms = old.changed_at_ms;
+        self.cards.insert(card.job_id().to_owned(), card.clone());
+        Some(DeskEvent::Card {
+            seq: self.next_seq(),
+            card: Box::new(card),
+            arrived: false,
+        })
     }
 
     fn set_status(&mut self, status: ConnectionStatus) -> DeskEvent {

@@ -3,37 +3,50 @@
 //! [`QueueState`] and forwards through the caller's emitter, and a recovery timer that finishes
 //! decisions left open by an outage or a crash (so "will retry" settles by itself).
 
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use countersign_client::{
-    Decider, GatewayClient, Generation, QueueWatch, RetryPolicy, WatchConfig,
+    Decider, GatewayClient, Generation, QueueWatch, RetryPolicy, WatchConfig, WatchEvent,
 };
+use countersign_core::approval::ApprovalItem;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
 use countersign_ledger::Ledger;
 use serde::Serialize;
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use ts_rs::TS;
 
 use crate::decision::{precheck, DecisionRequest, DecisionView};
 use crate::demo::EmbeddedDemo;
 use crate::detail::{self, DetailView, Fresh};
-use crate::error::{DeskError, Result};
+use crate::error::{codes, DeskError, Result};
 use crate::history::{self, ChainCheck, ExportResult, HistoryPage, HistoryQuery};
-use crate::queue::{DeskEvent, QueueSnapshot, QueueState};
+use crate::queue::{DeskEvent, DeskMessage, QueueSnapshot, QueueState};
 use crate::settings::ReviewSettings;
 
 /// How often open decisions are retried in the background.
 pub const RECOVER_EVERY: Duration = Duration::from_secs(5);
 
 /// Where the desk's events go (the app forwards them to the webview).
-pub type Emitter = Arc<dyn Fn(DeskEvent) + Send + Sync>;
+pub type Emitter = Arc<dyn Fn(DeskMessage) + Send + Sync>;
+
+/// Cards whose content is fetched at the same time.
+const CONTENT_FETCHES: usize = 4;
+
+/// Numbers desks within this process, so the UI can tell their events apart.
+static NEXT_DESK: AtomicU64 = AtomicU64::new(1);
 
 /// Which profile is open, as the header and footer show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
 #[ts(export)]
 pub struct SessionView {
+    /// This desk's number ([`DeskMessage::desk`]).
+    #[ts(type = "number")]
+    pub desk: u64,
     pub profile: String,
     pub demo: bool,
     pub gateway_url: String,
@@ -53,15 +66,24 @@ pub struct OpenSession {
 }
 
 struct Shared {
+    desk: u64,
     queue: Mutex<QueueState>,
     settings: RwLock<ReviewSettings>,
     emit: Emitter,
+    /// Set when the desk is replaced: nothing it does reaches the UI any more.
+    retired: AtomicBool,
+    /// Cards whose content is being fetched.
+    loading: Mutex<HashSet<String>>,
 }
 
 impl Shared {
     fn queue(&self) -> std::sync::MutexGuard<'_, QueueState> {
         // Every update is applied whole before the lock is released.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn loading(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.loading.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     fn settings(&self) -> ReviewSettings {
@@ -74,8 +96,14 @@ impl Shared {
     /// Emits under the queue lock, so the UI receives events in `seq` order.
     fn publish(&self, queue: &QueueState, events: Vec<DeskEvent>) {
         let _ordered = queue;
+        if self.retired.load(Ordering::SeqCst) {
+            return;
+        }
         for event in events {
-            (self.emit)(event);
+            (self.emit)(DeskMessage {
+                desk: self.desk,
+                event,
+            });
         }
     }
 }
@@ -87,7 +115,7 @@ pub struct Desk {
     ledger: Arc<Ledger>,
     decider: Decider,
     shared: Arc<Shared>,
-    tasks: Vec<JoinHandle<()>>,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
     demo: Option<EmbeddedDemo>,
 }
 
@@ -121,17 +149,28 @@ impl Desk {
             demo,
         } = session;
         let shared = Arc::new(Shared {
+            desk: NEXT_DESK.fetch_add(1, Ordering::Relaxed),
             queue: Mutex::new(QueueState::default()),
             settings: RwLock::new(settings),
             emit,
+            retired: AtomicBool::new(false),
+            loading: Mutex::new(HashSet::new()),
         });
         let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default());
         let watch = QueueWatch::spawn(client.clone(), Arc::clone(&ledger), watch);
-        let tasks = vec![
-            tokio::spawn(forward_watch(watch, client.clone(), Arc::clone(&shared))),
+        let (wanted, wants) = mpsc::unbounded_channel();
+        let tasks = Mutex::new(vec![
+            tokio::spawn(forward_watch(
+                watch,
+                client.clone(),
+                Arc::clone(&shared),
+                wanted,
+            )),
+            tokio::spawn(load_contents(client.clone(), Arc::clone(&shared), wants)),
             tokio::spawn(recover_forever(decider.clone(), Arc::clone(&shared))),
-        ];
+        ]);
         let view = SessionView {
+            desk: shared.desk,
             profile: profile_name,
             demo: demo.is_some(),
             gateway_url: client.base_url().to_string(),
@@ -155,8 +194,15 @@ impl Desk {
         view
     }
 
+    pub fn id(&self) -> u64 {
+        self.shared.desk
+    }
+
     pub fn snapshot(&self) -> QueueSnapshot {
-        self.shared.queue().snapshot()
+        QueueSnapshot {
+            desk: self.shared.desk,
+            ..self.shared.queue().snapshot()
+        }
     }
 
     pub fn demo(&self) -> Option<&EmbeddedDemo> {
@@ -189,19 +235,29 @@ impl Desk {
     /// One reviewer click: the desk's guards, then the client's decision protocol bound to
     /// the card's identity as displayed.
     pub async fn decide(&self, request: DecisionRequest) -> Result<DecisionView> {
+        if request.desk != self.shared.desk || self.shared.retired.load(Ordering::SeqCst) {
+            return Err(DeskError::new(
+                codes::SESSION_CHANGED,
+                "this card belongs to a session that is no longer open; nothing was sent",
+            ));
+        }
         let card = self.shared.queue().card(&request.seen.job_id).cloned();
         precheck(&request, card.as_ref(), now_ms())?;
-        // The gate flag switches a check off, so the webview's word alone is not enough.
-        let gate = card.is_some_and(|c| c.seen.workflow_gate);
-        let seen = SeenItem {
-            workflow_gate: request.seen.workflow_gate && gate,
-            ..request.seen.clone()
+        // The precheck proved the click names this card: bind to the desk's own record of it
+        // (its content, its gate flag), never to what the webview sent.
+        let Some(seen) = card.map(|card| card.seen) else {
+            return Err(DeskError::new(
+                codes::NOT_IN_QUEUE,
+                "this item is no longer in the queue",
+            ));
         };
         let report = match request.action {
             DecisionAction::Approve => self.decider.approve(&seen, &request.reason, "").await,
             DecisionAction::Reject => self.decider.reject(&seen, &request.reason, "").await,
         }?;
-        Ok(DecisionView::from(&report))
+        let mut view = DecisionView::from(&report);
+        view.job_hash = Some(seen.job_hash);
+        Ok(view)
     }
 
     /// The detail view, fetched fresh; an unreachable gateway gives a view that says so.
@@ -213,12 +269,12 @@ impl Desk {
             .card(&job_id)
             .and_then(|c| c.deadline_ms);
         let fetched = async {
-            let (item, snapshots, request) = tokio::join!(
-                self.client.pending_item(&job_id),
+            let (review, snapshots, request) = tokio::join!(
+                self.client.review(&job_id),
                 self.client.policy_snapshots(),
                 self.client.job_request(&job_id),
             );
-            Ok::<_, countersign_client::ClientError>((item?, snapshots?, request?))
+            Ok::<_, countersign_client::ClientError>((review?, snapshots?, request?))
         }
         .await;
         let principal = self.client.identity().await.map(|info| info.principal);
@@ -230,15 +286,15 @@ impl Desk {
             })
             .await?
             .entries;
-        let (item, snapshots, request, unreachable) = match fetched {
-            Ok((item, snapshots, request)) => (item, snapshots, request, None),
+        let (review, snapshots, request, unreachable) = match fetched {
+            Ok((review, snapshots, request)) => (review, snapshots, request, None),
             Err(error) if error.is_transient() => (None, Vec::new(), None, Some(error.to_string())),
             Err(error) => return Err(error.into()),
         };
         Ok(detail::build(
             &seen,
             &Fresh {
-                item: item.as_ref(),
+                review: review.as_ref(),
                 snapshots: &snapshots,
                 request: request.as_ref().map(|doc| doc.job_request.as_slice()),
                 unreachable,
@@ -285,10 +341,24 @@ impl Desk {
             })?
     }
 
-    /// Stops the tasks and, in demo mode, the embedded gateway.
-    pub async fn close(mut self) {
-        for task in self.tasks.drain(..) {
+    /// Stops everything the desk does in the background and silences it, at once, even while
+    /// a command still holds it: a replaced desk must never feed the window.
+    pub fn retire(&self) {
+        self.shared.retired.store(true, Ordering::SeqCst);
+        for task in self.tasks().iter() {
             task.abort();
+        }
+    }
+
+    fn tasks(&self) -> std::sync::MutexGuard<'_, Vec<JoinHandle<()>>> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Retires the desk and, in demo mode, shuts the embedded gateway down.
+    pub async fn close(mut self) {
+        self.retire();
+        let tasks: Vec<JoinHandle<()>> = self.tasks().drain(..).collect();
+        for task in tasks {
             let _ = task.await;
         }
         if let Some(demo) = self.demo.take() {
@@ -299,19 +369,71 @@ impl Desk {
 
 impl Drop for Desk {
     fn drop(&mut self) {
-        for task in &self.tasks {
-            task.abort();
-        }
+        self.retire();
     }
 }
 
-async fn forward_watch(mut watch: QueueWatch, client: GatewayClient, shared: Arc<Shared>) {
+async fn forward_watch(
+    mut watch: QueueWatch,
+    client: GatewayClient,
+    shared: Arc<Shared>,
+    wanted: mpsc::UnboundedSender<ApprovalItem>,
+) {
     while let Some(event) = watch.next().await {
+        let synced = matches!(event, WatchEvent::Synced { .. });
         let settings = shared.settings();
         let mut queue = shared.queue();
         queue.set_generation(generation_name(client.capabilities().generation));
         let events = queue.apply(event, || watch.pending(), &settings, now_ms());
+        let fresh = events
+            .iter()
+            .any(|e| matches!(e, DeskEvent::Card { card, .. } if !card.content_ready));
+        // After a sync, cards whose content could not be fetched earlier are tried again.
+        let needing = if fresh || synced {
+            queue.without_content()
+        } else {
+            Vec::new()
+        };
         shared.publish(&queue, events);
+        drop(queue);
+        let mut loading = shared.loading();
+        for item in needing {
+            if loading.insert(item.job.id.clone()) {
+                let _ = wanted.send(item);
+            }
+        }
+    }
+}
+
+/// Fetches each card's content ([`GatewayClient::review_of`]), a few at a time, and shows it.
+async fn load_contents(
+    client: GatewayClient,
+    shared: Arc<Shared>,
+    mut wants: mpsc::UnboundedReceiver<ApprovalItem>,
+) {
+    let permits = Arc::new(Semaphore::new(CONTENT_FETCHES));
+    while let Some(item) = wants.recv().await {
+        let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+            return;
+        };
+        let (client, shared) = (client.clone(), Arc::clone(&shared));
+        tokio::spawn(async move {
+            let job_id = item.job.id.clone();
+            let reviewed = client.review_of(item).await;
+            {
+                let settings = shared.settings();
+                let mut queue = shared.queue();
+                match &reviewed {
+                    Ok(review) => {
+                        let event = queue.apply_review(review, &settings);
+                        shared.publish(&queue, event.into_iter().collect());
+                    }
+                    Err(error) => tracing::debug!(%job_id, %error, "card content not loaded"),
+                }
+            }
+            shared.loading().remove(&job_id);
+            drop(permit);
+        });
     }
 }
 

@@ -29,4 +29,18 @@ high_risk: boolean,
  * What changed since the card was first shown (`job_hash`, `policy_snapshot`,
  * `revision`, `state`); empty for a card as it arrived.
  */
-changes: Array<string>, };
+changes: Array<string>, 
+/**
+ * The payload (the prompt, the input) as `key: value` lines; empty until the content is
+ * loaded. With the card's other fields it is what `seen.content` binds.
+ */
+payload: Array<Fact>, 
+/**
+ * The card's content is loaded and bound into `seen`: only then can it be approved.
+ */
+content_ready: boolean, 
+/**
+ * When the card's identity (job hash, policy snapshot) last changed, or it arrived (ms
+ * since the Unix epoch): approves right after are refused as likely misclicks.
+ */
+changed_at_ms: number, };

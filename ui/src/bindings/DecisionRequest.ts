@@ -7,6 +7,11 @@ import type { SeenItem } from "./SeenItem";
  */
 export type DecisionRequest = { 
 /**
+ * The desk whose card was clicked ([`crate::queue::DeskMessage::desk`]): a click made in
+ * one session never lands in another.
+ */
+desk: number, 
+/**
  * The identity of the card on screen (its `seen`).
  */
 seen: SeenItem, action: DecisionAction, 

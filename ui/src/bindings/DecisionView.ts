@@ -5,7 +5,12 @@ import type { Verdict } from "./Verdict";
 /**
  * A decision in effect on the gateway.
  */
-export type DecisionView = { job_id: string, action: DecisionAction, 
+export type DecisionView = { job_id: string, 
+/**
+ * The job hash the decision was bound to, when this desk made it from a card; `None`
+ * for a decision recovered after an outage or a crash.
+ */
+job_hash: string | null, action: DecisionAction, 
 /**
  * `applied`: this decision made it; `already_applied`: the same decision was in effect
  * already (an earlier attempt whose answer was lost, or someone else).

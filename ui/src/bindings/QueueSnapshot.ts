@@ -5,7 +5,11 @@ import type { ConnectionStatus } from "./ConnectionStatus";
 /**
  * The whole queue at one `seq`.
  */
-export type QueueSnapshot = { seq: number, 
+export type QueueSnapshot = { 
+/**
+ * The desk this snapshot is of (see [`DeskMessage`]).
+ */
+desk: number, seq: number, 
 /**
  * Newest first.
  */

@@ -3,7 +3,11 @@
 /**
  * Which profile is open, as the header and footer show it.
  */
-export type SessionView = { profile: string, demo: boolean, gateway_url: string, tenant: string, 
+export type SessionView = { 
+/**
+ * This desk's number ([`DeskMessage::desk`]).
+ */
+desk: number, profile: string, demo: boolean, gateway_url: string, tenant: string, 
 /**
  * The gateway's API generation as detected so far (`new`, `v0.9`, or empty).
  */
