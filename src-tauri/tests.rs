@@ -288,7 +288,10 @@ fn a_request_changed_after_display_is_refused_and_nothing_is_sent() {
     assert_eq!(refused["code"], "drift");
     // The request's labels are part of what the card binds: the change is named.
     assert_eq!(refused["detail"]["code"], "content_changed", "{refused}");
-    assert_eq!(refused["detail"]["changes"][0]["field"], "labels", "{refused}");
+    assert_eq!(
+        refused["detail"]["changes"][0]["field"], "labels",
+        "{refused}"
+    );
     let job = h.job(&job_id);
     assert_eq!(job.state, "APPROVAL_REQUIRED");
     assert!(job.approval_job_hash.is_empty());

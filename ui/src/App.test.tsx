@@ -5,8 +5,9 @@ import { App } from "./App";
 import * as api from "./api";
 import type { CardView } from "./bindings/CardView";
 import type { DeskEvent } from "./bindings/DeskEvent";
+import type { DeskMessage } from "./bindings/DeskMessage";
 import { SETTLE_MS } from "./model/queue";
-import { card, snapshot } from "./test/fixtures";
+import { card, decision, DESK, snapshot } from "./test/fixtures";
 
 vi.mock("./api", () => ({
   sessionInfo: vi.fn(),
@@ -26,8 +27,11 @@ vi.mock("./api", () => ({
   onSession: vi.fn(),
 }));
 
-const demo = { profile: "demo", demo: true, gateway_url: "http://127.0.0.1:1/", tenant: "default", generation: "new" };
-let pushEvent: (event: DeskEvent) => void = () => undefined;
+const demo = { desk: DESK, profile: "demo", demo: true, gateway_url: "http://127.0.0.1:1/", tenant: "default", generation: "new" };
+let pushMessage: (message: DeskMessage) => void = () => undefined;
+const pushEvent = (event: DeskEvent) => {
+  pushMessage({ desk: DESK, event });
+};
 
 function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.sessionInfo).mockResolvedValue(session);
@@ -37,7 +41,7 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.itemDetail).mockReturnValue(new Promise(() => undefined));
   vi.mocked(api.historyQuery).mockResolvedValue({ entries: [], next_cursor: null });
   vi.mocked(api.onDeskEvent).mockImplementation((handler) => {
-    pushEvent = handler;
+    pushMessage = handler;
     return Promise.resolve(() => undefined);
   });
   vi.mocked(api.onSession).mockResolvedValue(() => undefined);
@@ -90,11 +94,11 @@ describe("App", () => {
   it("approves in one click, bound to the identity the card shows", async () => {
     const shown = card("a");
     setup([shown]);
-    vi.mocked(api.decide).mockResolvedValue({ job_id: "a", action: "approve", outcome: "applied", by: null, by_us: null, verdict: { code: "verified", hash_recomputed: true }, message: "Approved", mismatch: null });
+    vi.mocked(api.decide).mockResolvedValue(decision("a", "approve", "Approved"));
     const approve = await screen.findByRole("button", { name: "Approve" });
     pastSettle();
     fireEvent.click(approve);
-    expect(api.decide).toHaveBeenCalledWith({ seen: shown.seen, action: "approve", reason: "", confirm: null });
+    expect(api.decide).toHaveBeenCalledWith({ desk: DESK, seen: shown.seen, action: "approve", reason: "", confirm: null });
     expect(await screen.findByTestId("outcome")).toHaveTextContent("Approved");
   });
 
@@ -108,7 +112,7 @@ describe("App", () => {
   it("asks for the job hash's last characters on a high-risk approve; a wrong entry sends nothing", async () => {
     const risky = card("p", { job_hash: "sha256:feedbeefCAFE" }, { high_risk: true });
     setup([risky]);
-    vi.mocked(api.decide).mockResolvedValue({ job_id: "p", action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null });
+    vi.mocked(api.decide).mockResolvedValue(decision("p", "approve", "Approved"));
     const approve = await screen.findByRole("button", { name: "Approve" });
     pastSettle();
     fireEvent.click(approve);
@@ -121,13 +125,13 @@ describe("App", () => {
     expect(api.decide).not.toHaveBeenCalled();
     fireEvent.change(input, { target: { value: "cafe" } });
     fireEvent.click(within(dialog).getByRole("button", { name: "Approve" }));
-    expect(api.decide).toHaveBeenCalledWith({ seen: risky.seen, action: "approve", reason: "", confirm: "cafe" });
+    expect(api.decide).toHaveBeenCalledWith({ desk: DESK, seen: risky.seen, action: "approve", reason: "", confirm: "cafe" });
   });
 
   it("rejects with a reason from the keyboard: r, type, Enter", async () => {
     const shown = card("a");
     setup([shown]);
-    vi.mocked(api.decide).mockResolvedValue({ job_id: "a", action: "reject", outcome: "applied", by: null, by_us: null, verdict: null, message: "Rejected", mismatch: null });
+    vi.mocked(api.decide).mockResolvedValue(decision("a", "reject", "Rejected"));
     await screen.findByTestId("approval-card");
     fireEvent.keyDown(window, { key: "r" });
     expect(screen.queryByTestId("reason-dialog")).toBeNull();
@@ -139,7 +143,7 @@ describe("App", () => {
     expect(within(dialog).getByRole("alert")).toHaveTextContent("needs a reason");
     fireEvent.change(input, { target: { value: "wrong vendor" } });
     fireEvent.submit(input);
-    expect(api.decide).toHaveBeenCalledWith({ seen: shown.seen, action: "reject", reason: "wrong vendor", confirm: null });
+    expect(api.decide).toHaveBeenCalledWith({ desk: DESK, seen: shown.seen, action: "reject", reason: "wrong vendor", confirm: null });
   });
 
   it("shows a local refusal with what changed, seen vs now", async () => {
@@ -191,7 +195,7 @@ describe("App", () => {
   it("bulk approve skips high-risk items and reports per item", async () => {
     setup([card("a"), card("b", {}, { high_risk: true }), card("c")]);
     vi.mocked(api.decide).mockImplementation((request) =>
-      Promise.resolve({ job_id: request.seen.job_id, action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null }),
+      Promise.resolve(decision(request.seen.job_id, "approve", "Approved")),
     );
     for (const box of await screen.findAllByRole("checkbox")) fireEvent.click(box);
     pastSettle();
@@ -202,7 +206,7 @@ describe("App", () => {
 
   it("never makes a card current by itself: a key acts only on the card the reviewer chose", async () => {
     setup([card("a"), card("b")]);
-    vi.mocked(api.decide).mockResolvedValue({ job_id: "b", action: "approve", outcome: "applied", by: null, by_us: null, verdict: null, message: "Approved", mismatch: null });
+    vi.mocked(api.decide).mockResolvedValue(decision("b", "approve", "Approved"));
     await screen.findAllByTestId("approval-card");
     pastSettle();
     fireEvent.keyDown(window, { key: "a" });
@@ -216,6 +220,20 @@ describe("App", () => {
     fireEvent.keyDown(window, { key: "a" });
     expect(api.decide).not.toHaveBeenCalled();
     expect(screen.getByTestId("departed")).toHaveTextContent("approved by bob");
+  });
+
+  it("drops a selection whose card changed since it was selected, and never bulk-approves it", async () => {
+    setup([card("a"), card("c")]);
+    vi.mocked(api.decide).mockImplementation((request) => Promise.resolve(decision(request.seen.job_id, "approve", "Approved")));
+    for (const box of await screen.findAllByRole("checkbox")) fireEvent.click(box);
+    act(() => {
+      pushEvent({ kind: "card", seq: 11, card: card("a", { job_hash: "sha256:changed" }, { changes: ["job_hash"] }), arrived: false });
+    });
+    pastSettle();
+    expect(screen.getByText("1 selected")).toBeInTheDocument();
+    fireEvent.click(screen.getByRole("button", { name: "Approve selected" }));
+    await screen.findByTestId("bulk-report");
+    expect(vi.mocked(api.decide).mock.calls.map(([r]) => r.seen.job_id)).toEqual(["c"]);
   });
 
   it("offers to connect or try the demo when no profile is open", async () => {

@@ -19,7 +19,7 @@ import { ReasonDialog } from "./components/ReasonDialog";
 import { toBackendError } from "./errors";
 import { isTyping, keyCommand } from "./keys";
 import { applyFilter, facets, NO_FILTER, type QueueFilter } from "./model/filter";
-import { isSettling, liveCards } from "./model/queue";
+import { cardKey, isSettling, liveCards } from "./model/queue";
 import { useTheme } from "./theme";
 import { useDesk } from "./useDesk";
 
@@ -29,7 +29,18 @@ type DialogState =
   | { kind: "help" }
   | null;
 
-const verdictKey = (view: CardView) => `${view.card.job_id}:${view.seen.job_hash}`;
+/** A verdict holds for this version of the card and its loaded content only. */
+const verdictKey = (view: CardView, policyEpoch: number) => `${cardKey(view)}:${view.seen.content_digest}:${String(policyEpoch)}`;
+/** A check that failed (the gateway unreachable) is tried again after this long. */
+const RECHECK_MS = 30_000;
+
+interface Checked {
+  verdict: Verdict | null;
+  at: number;
+}
+
+const needsCheck = (entry: Checked | undefined, now: number) =>
+  entry === undefined || (entry.verdict === null && now - entry.at >= RECHECK_MS);
 
 export function App() {
   const desk = useDesk();
@@ -37,10 +48,11 @@ export function App() {
   const [view, setView] = useState<View>("queue");
   const [filter, setFilter] = useState<QueueFilter>(NO_FILTER);
   const [currentId, setCurrentId] = useState<string | null>(null);
-  const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
+  /** Selected cards by job id, each with the identity ([`cardKey`]) it had when selected. */
+  const [selected, setSelected] = useState<ReadonlyMap<string, string>>(new Map());
   const [openId, setOpenId] = useState<string | null>(null);
   const [detail, setDetail] = useState<{ key: string; data: DetailView | null; error: string | null; loading: boolean } | null>(null);
-  const [verdicts, setVerdicts] = useState<Record<string, Verdict | undefined>>({});
+  const [checks, setChecks] = useState<Record<string, Checked | undefined>>({});
   const [dialog, setDialog] = useState<DialogState>(null);
   const [profiles, setProfiles] = useState<ProfileView[]>([]);
   const [connecting, setConnecting] = useState(false);
@@ -83,35 +95,40 @@ export function App() {
   const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
   const pending = cards.length - Object.keys(queue.departed).length;
 
+  // A new policy may change every verdict: checks made before it no longer count.
+  const policyEpoch = queue.notices.filter((n) => n.code === "policy_changed").reduce((max, n) => Math.max(max, n.seq), 0);
+  const keyOf = useCallback((card: CardView) => verdictKey(card, policyEpoch), [policyEpoch]);
+
   const loadDetail = useCallback(async (card: CardView, showLoading: boolean) => {
-    const key = verdictKey(card);
+    const key = keyOf(card);
     if (showLoading) setDetail((d) => ({ key, data: d?.key === key ? d.data : null, error: null, loading: true }));
     try {
       const data = await api.itemDetail(card.seen);
-      setVerdicts((v) => ({ ...v, [key]: data.verdict }));
-      setDetail((d) => (d?.key === key || showLoading ? { key, data, error: null, loading: false } : d));
+      setChecks((v) => ({ ...v, [key]: { verdict: data.verdict, at: Date.now() } }));
+      // A slow answer for another card never replaces the detail on screen.
+      setDetail((d) => (d?.key === key ? { key, data, error: null, loading: false } : d));
     } catch (rejection: unknown) {
       const message = toBackendError(rejection).message;
-      // Remembered as checked-without-verdict, so the background check does not loop on it.
-      setVerdicts((v) => ({ ...v, [key]: v[key] }));
+      // Remembered for a while, so the background check does not loop on an unreachable gateway.
+      setChecks((v) => ({ ...v, [key]: { verdict: v[key]?.verdict ?? null, at: Date.now() } }));
       setDetail((d) => (d?.key === key ? { key, data: d.data, error: message, loading: false } : d));
     }
-  }, []);
+  }, [keyOf]);
 
   // The current card is checked in the background so its badge says what an approve would get.
-  const currentKey = current ? verdictKey(current) : null;
+  const currentKey = current ? keyOf(current) : null;
   useEffect(() => {
-    if (!current || currentKey === null || currentKey in verdicts) return;
+    if (!current || currentKey === null || !current.content_ready || !needsCheck(checks[currentKey], Date.now())) return;
     const timer = setTimeout(() => {
       void loadDetail(current, false);
     }, 300);
     return () => {
       clearTimeout(timer);
     };
-  }, [current, currentKey, verdicts, loadDetail]);
+  }, [current, currentKey, checks, loadDetail]);
 
   // The first cards on screen are checked too, one at a time, so their badges are not blank.
-  const unchecked = shown.slice(0, 8).find((c) => !(verdictKey(c) in verdicts));
+  const unchecked = shown.slice(0, 8).find((c) => c.content_ready && needsCheck(checks[keyOf(c)], now));
   useEffect(() => {
     if (!unchecked) return;
     const timer = setTimeout(() => {
@@ -122,9 +139,20 @@ export function App() {
     };
   }, [unchecked, loadDetail]);
 
+  // The badges' verdicts, by card identity, from checks made under the current policy.
+  const verdicts = useMemo(() => {
+    const suffix = `:${String(policyEpoch)}`;
+    return Object.fromEntries(
+      Object.entries(checks)
+        .filter(([key]) => key.endsWith(suffix))
+        .map(([key, entry]) => [key.slice(0, -suffix.length), entry?.verdict ?? undefined]),
+    );
+  }, [checks, policyEpoch]);
+
   const approveBlocked = useCallback(
     (card: CardView): string | null => {
       if (card.card.job_id in queue.departed) return "This item was resolved";
+      if (!card.content_ready) return "Loading the card's content…";
       if (card.deadline_ms !== null && card.deadline_ms <= now) return "Expired: it can no longer be approved";
       if (queue.status.state === "offline") return "The gateway is unreachable: an approve needs a fresh check";
       if (queue.status.state === "reauth") return "Sign in again to approve";
@@ -139,7 +167,7 @@ export function App() {
       if (isSettling(queue, card.card.job_id, Date.now(), byPointer)) {
         dispatch({
           type: "outcome",
-          jobId: card.card.job_id,
+          key: cardKey(card),
           outcome: { kind: "blocked", code: "just_changed", message: "This card just appeared, changed or moved: look again, then approve." },
         });
         return;
@@ -172,17 +200,26 @@ export function App() {
 
   const toggle = useCallback((card: CardView) => {
     setSelected((old) => {
-      const next = new Set(old);
+      const next = new Map(old);
       if (next.has(card.card.job_id)) next.delete(card.card.job_id);
-      else next.add(card.card.job_id);
+      else next.set(card.card.job_id, cardKey(card));
       return next;
     });
   }, []);
 
-  const selectedCards = useMemo(() => liveCards(queue).filter((c) => selected.has(c.card.job_id)), [queue, selected]);
+  // A selection holds only while the card shows what it showed when selected, is shown under the
+  // current filter, and is still in the queue.
+  const selectedCards = useMemo(() => {
+    const live = new Set(liveCards(queue).map((c) => c.card.job_id));
+    return shown.filter((c) => live.has(c.card.job_id) && selected.get(c.card.job_id) === cardKey(c));
+  }, [queue, shown, selected]);
+  const selectedIds = useMemo(() => new Set(selectedCards.map((c) => c.card.job_id)), [selectedCards]);
 
   const approveSelected = async () => {
-    const calm = selectedCards.filter((c) => !c.high_risk && approveBlocked(c) === null);
+    const moment = Date.now();
+    const calm = selectedCards.filter(
+      (c) => !c.high_risk && approveBlocked(c) === null && !isSettling(queue, c.card.job_id, moment),
+    );
     const skipped = selectedCards.length - calm.length;
     let approved = 0;
     for (const card of calm) {
@@ -194,7 +231,7 @@ export function App() {
         (failed ? `, ${String(failed)} not approved (see each card)` : "") +
         (skipped ? `, ${String(skipped)} skipped (high risk or not approvable: approve those one by one)` : ""),
     );
-    setSelected(new Set());
+    setSelected(new Map());
   };
 
   const move = (by: 1 | -1, select: boolean) => {
@@ -244,7 +281,7 @@ export function App() {
       case "escape":
         if (openId !== null) setOpenId(null);
         else if (view !== "queue") setView("queue");
-        else setSelected(new Set());
+        else setSelected(new Map());
         break;
       case "prefix":
         break;
@@ -271,8 +308,8 @@ export function App() {
       await work();
       setConnecting(false);
       setOpenId(null);
-      setSelected(new Set());
-      setVerdicts({});
+      setSelected(new Map());
+      setChecks({});
       setView("queue");
     } catch (rejection: unknown) {
       setConnectError(toBackendError(rejection).message);
@@ -331,7 +368,15 @@ export function App() {
             onCancel={session ? () => { setConnecting(false); } : undefined}
           />
         )}
-        {session && !connecting && view === "history" && <HistoryView key={session.profile} />}
+        {session && !connecting && connectError && (
+          <p className="notice notice-stale" role="alert" data-testid="switch-error">
+            {connectError}
+            <button type="button" className="link-button" onClick={() => { setConnectError(null); }} aria-label="Dismiss">
+              ×
+            </button>
+          </p>
+        )}
+        {session && !connecting && view === "history" && <HistoryView key={session.desk} />}
         {session && !connecting && view === "queue" && (
           <div className={opened ? "queue-layout with-detail" : "queue-layout"}>
             <section className="queue" data-testid="queue" aria-labelledby="queue-heading">
@@ -380,7 +425,7 @@ export function App() {
                   cards={shown}
                   now={now}
                   currentId={currentJob}
-                  selected={selected}
+                  selected={selectedIds}
                   verdicts={verdicts}
                   outcomes={queue.outcomes}
                   departed={queue.departed}
@@ -396,8 +441,8 @@ export function App() {
             {opened && (
               <DetailPane
                 view={opened}
-                detail={detail?.key === verdictKey(opened) ? detail.data : null}
-                error={detail?.key === verdictKey(opened) ? detail.error : null}
+                detail={detail?.key === keyOf(opened) ? detail.data : null}
+                error={detail?.key === keyOf(opened) ? detail.error : null}
                 loading={detail?.loading ?? false}
                 onClose={() => {
                   setOpenId(null);
@@ -428,7 +473,7 @@ export function App() {
           onSubmit={(reason) => {
             const targets = dialog.cards;
             setDialog(null);
-            setSelected(new Set());
+            setSelected(new Map());
             void (async () => {
               for (const card of targets) await decide(card, "reject", reason);
             })();

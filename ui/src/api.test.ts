@@ -14,9 +14,9 @@ describe("api", () => {
     vi.mocked(invoke).mockResolvedValue({ seq: 0, cards: [], status: {} });
     await queueSnapshot();
     expect(invoke).toHaveBeenLastCalledWith("queue_snapshot", undefined);
-    const seen = { job_id: "j", job_hash: "h", policy_snapshot: "s", workflow_gate: false };
-    await decide({ seen, action: "approve", reason: "", confirm: null });
-    expect(invoke).toHaveBeenLastCalledWith("decide", { request: { seen, action: "approve", reason: "", confirm: null } });
+    const seen = { job_id: "j", job_hash: "h", policy_snapshot: "s", workflow_gate: false, content_digest: "d", content: null };
+    await decide({ desk: 1, seen, action: "approve", reason: "", confirm: null });
+    expect(invoke).toHaveBeenLastCalledWith("decide", { request: { desk: 1, seen, action: "approve", reason: "", confirm: null } });
   });
 
   it("rejects with a clear reason outside Tauri without invoking", async () => {

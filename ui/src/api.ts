@@ -5,7 +5,7 @@ import type { ChainCheck } from "./bindings/ChainCheck";
 import type { ConnectRequest } from "./bindings/ConnectRequest";
 import type { DecisionRequest } from "./bindings/DecisionRequest";
 import type { DecisionView } from "./bindings/DecisionView";
-import type { DeskEvent } from "./bindings/DeskEvent";
+import type { DeskMessage } from "./bindings/DeskMessage";
 import type { DetailView } from "./bindings/DetailView";
 import type { HistoryPage } from "./bindings/HistoryPage";
 import type { HistoryQuery } from "./bindings/HistoryQuery";
@@ -68,10 +68,10 @@ export function setSettings(settings: AppSettings): Promise<AppSettings> {
   return call("set_settings", { settings });
 }
 
-/** Queue events from the Rust side, in `seq` order. */
-export function onDeskEvent(handler: (event: DeskEvent) => void): Promise<UnlistenFn> {
+/** Queue events from the Rust side, in `seq` order, each naming the desk it comes from. */
+export function onDeskEvent(handler: (message: DeskMessage) => void): Promise<UnlistenFn> {
   requireTauri();
-  return listen<DeskEvent>("desk", (event) => {
+  return listen<DeskMessage>("desk", (event) => {
     handler(event.payload);
   });
 }

@@ -29,6 +29,12 @@ describe("keyCommand", () => {
     expect(keyCommand(key("a"), true)).toBeNull();
   });
 
+  it("never decides on a key held down", () => {
+    expect(keyCommand({ ...key("a"), repeat: true }, false)).toBeNull();
+    expect(keyCommand({ ...key("r"), repeat: true }, false)).toBeNull();
+    expect(keyCommand({ ...key("j"), repeat: true }, false)).toEqual({ type: "move", by: 1, select: false });
+  });
+
   it("leaves shortcuts with modifiers to the system", () => {
     expect(keyCommand(key("a", { ctrlKey: true }), false)).toBeNull();
     expect(keyCommand(key("r", { metaKey: true }), false)).toBeNull();

@@ -13,6 +13,8 @@ export type KeyCommand =
 
 export interface KeyInput {
   key: string;
+  /** A key held down: never a decision. */
+  repeat?: boolean;
   shiftKey: boolean;
   ctrlKey: boolean;
   altKey: boolean;
@@ -45,9 +47,9 @@ export function keyCommand(event: KeyInput, afterG: boolean): KeyCommand | null 
     case "Enter":
       return { type: "open" };
     case "a":
-      return { type: "approve" };
+      return event.repeat ? null : { type: "approve" };
     case "r":
-      return { type: "reject" };
+      return event.repeat ? null : { type: "reject" };
     case "/":
       return { type: "search" };
     case "?":

@@ -4,7 +4,7 @@ import type { CardView } from "./bindings/CardView";
 import type { SessionView } from "./bindings/SessionView";
 import { toBackendError } from "./errors";
 import { outcomeOfError } from "./model/outcome";
-import { initialQueue, queueReducer } from "./model/queue";
+import { cardKey, initialQueue, queueReducer } from "./model/queue";
 
 export type DecideFn = (card: CardView, action: "approve" | "reject", reason: string, confirm?: string) => Promise<boolean>;
 
@@ -23,8 +23,8 @@ export function useDesk() {
     const unlisten: (() => void)[] = [];
     const subscribe = async () => {
       unlisten.push(
-        await api.onDeskEvent((event) => {
-          dispatch({ type: "event", event, now: Date.now() });
+        await api.onDeskEvent((message) => {
+          dispatch({ type: "event", message, now: Date.now() });
         }),
       );
       unlisten.push(
@@ -48,7 +48,8 @@ export function useDesk() {
     };
   }, []);
 
-  const sessionKey = session ? `${session.profile}@${session.gateway_url}` : "";
+  // Every opened desk has its own number, even for the same profile signed in again.
+  const sessionKey = session ? String(session.desk) : "";
   useEffect(() => {
     if (!sessionKey) return;
     let live = true;
@@ -75,18 +76,24 @@ export function useDesk() {
     };
   }, []);
 
-  const decide: DecideFn = useCallback(async (card, action, reason, confirm) => {
-    const jobId = card.card.job_id;
-    dispatch({ type: "outcome", jobId, outcome: { kind: "sending", action } });
-    try {
-      const decision = await api.decide({ seen: card.seen, action, reason, confirm: confirm ?? null });
-      dispatch({ type: "outcome", jobId, outcome: { kind: "decided", decision } });
-      return true;
-    } catch (rejection: unknown) {
-      dispatch({ type: "outcome", jobId, outcome: outcomeOfError(toBackendError(rejection)) });
-      return false;
-    }
-  }, []);
+  const desk = session?.desk ?? -1;
+  const decide: DecideFn = useCallback(
+    async (card, action, reason, confirm) => {
+      // The outcome belongs to this version of the card: a reply that comes back after the card
+      // changed is never shown on the new version.
+      const key = cardKey(card);
+      dispatch({ type: "outcome", key, outcome: { kind: "sending", action } });
+      try {
+        const decision = await api.decide({ desk, seen: card.seen, action, reason, confirm: confirm ?? null });
+        dispatch({ type: "outcome", key, outcome: { kind: "decided", decision } });
+        return true;
+      } catch (rejection: unknown) {
+        dispatch({ type: "outcome", key, outcome: outcomeOfError(toBackendError(rejection)) });
+        return false;
+      }
+    },
+    [desk],
+  );
 
   return { session, setSession, startupError, queue, dispatch, decide };
 }

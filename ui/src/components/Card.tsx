@@ -89,10 +89,21 @@ export const Card = memo(function Card(props: CardProps) {
         <code className="card-rule-id">{c.rule_id || "no rule"}</code> {c.reason}
       </p>
       <RiskTags tags={c.risk_tags} />
+      {view.payload.length > 0 && (
+        <dl className="card-constraints card-payload" aria-label="Payload" data-testid="card-payload">
+          {view.payload.map((fact, index) => (
+            // Keys by position: a hostile payload can repeat a flattened key.
+            <div key={`${String(index)}:${fact.key}`}>
+              <dt>{fact.key}</dt>
+              <dd>{fact.value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
       {view.constraints.length > 0 && (
         <dl className="card-constraints" aria-label="Constraints">
-          {view.constraints.map((fact) => (
-            <div key={fact.key}>
+          {view.constraints.map((fact, index) => (
+            <div key={`${String(index)}:${fact.key}`}>
               <dt>{fact.key}</dt>
               <dd>{fact.value}</dd>
             </div>

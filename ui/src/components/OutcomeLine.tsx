@@ -39,8 +39,8 @@ export function OutcomeLine({ outcome, onReviewAgain }: { outcome: CardOutcome; 
                 <div key={line.label}>
                   <dt>{line.label}</dt>
                   <dd>
-                    seen <code title={line.seen}>{shortenHash(line.seen)}</code> → now{" "}
-                    <code title={line.now}>{shortenHash(line.now)}</code>
+                    seen <code title={line.seen}>{preview(line.seen)}</code> → now{" "}
+                    <code title={line.now}>{preview(line.now)}</code>
                   </dd>
                 </div>
               ))}
@@ -85,4 +85,10 @@ export function OutcomeLine({ outcome, onReviewAgain }: { outcome: CardOutcome; 
         </p>
       );
   }
+}
+
+/** Hashes by their prefix; other values (a changed field's JSON) clipped to a readable line. */
+function preview(value: string): string {
+  if (/^[\w:.-]{13,}$/.test(value)) return shortenHash(value);
+  return value.length > 80 ? `${value.slice(0, 80)}…` : value;
 }

@@ -3,7 +3,7 @@ import { useEffect, useRef } from "react";
 import type { CardView } from "../bindings/CardView";
 import type { Verdict } from "../bindings/Verdict";
 import type { CardOutcome } from "../model/outcome";
-import type { Departure } from "../model/queue";
+import { cardKey, type Departure } from "../model/queue";
 import { Card } from "./Card";
 
 interface QueueListProps {
@@ -64,8 +64,8 @@ export function QueueList(props: QueueListProps) {
                 now={props.now}
                 current={id === currentId}
                 selected={props.selected.has(id)}
-                verdict={props.verdicts[`${id}:${view.seen.job_hash}`]}
-                outcome={props.outcomes[id]}
+                verdict={props.verdicts[`${cardKey(view)}:${view.seen.content_digest}`]}
+                outcome={props.outcomes[cardKey(view)]}
                 departed={props.departed[id]}
                 approveBlocked={props.approveBlocked(view)}
                 onApprove={props.onApprove}

@@ -6,7 +6,10 @@ describe("outcomeOfError", () => {
     const verdict = { code: "policy_changed", seen: "s1", now: "s2" };
     expect(outcomeOfError({ code: "drift", message: "m", detail: verdict })).toEqual({ kind: "drift", verdict, message: "m" });
     expect(outcomeOfError({ code: "drift", message: "m", detail: "junk" })).toEqual({ kind: "drift", verdict: null, message: "m" });
-    expect(outcomeOfError({ code: "conflict", message: "m" }).kind).toBe("resolved_elsewhere");
+    expect(outcomeOfError({ code: "conflict", message: "m", detail: { code: "already_approved" } }).kind).toBe("resolved_elsewhere");
+    expect(outcomeOfError({ code: "conflict", message: "m", detail: { code: "stale_snapshot" } }).kind).toBe("drift");
+    expect(outcomeOfError({ code: "conflict", message: "m", detail: { code: "not_actionable" } })).toEqual({ kind: "failed", code: "not_actionable", message: "m" });
+    expect(outcomeOfError({ code: "card_changed", message: "m" }).kind).toBe("blocked");
     expect(outcomeOfError({ code: "self_approval_denied", message: "m" }).kind).toBe("self_approval");
     expect(outcomeOfError({ code: "outcome_unknown", message: "m" }).kind).toBe("retrying");
     expect(outcomeOfError({ code: "reauth_required", message: "m" }).kind).toBe("reauth");
@@ -17,8 +20,9 @@ describe("outcomeOfError", () => {
 
 describe("badgeOf", () => {
   it("has three levels from the verdicts, and says when nothing was checked", () => {
-    expect(badgeOf({ code: "verified", hash_recomputed: true })).toBe("content_verified");
-    expect(badgeOf({ code: "verified", hash_recomputed: false })).toBe("identity_checked");
+    expect(badgeOf({ code: "content_verified" })).toBe("content_verified");
+    expect(badgeOf({ code: "identity_checked", hash_recomputed: false })).toBe("identity_checked");
+    expect(badgeOf({ code: "content_changed", changes: [] })).toBe("changed");
     expect(badgeOf({ code: "request_changed", seen_hash: "a", now_hash: "b" })).toBe("changed");
     expect(badgeOf({ code: "content_mismatch", recomputed: "a", claimed: "b" })).toBe("changed");
     expect(badgeOf(null)).toBe("unchecked");
@@ -29,6 +33,9 @@ describe("driftLines", () => {
   it("says what changed, seen vs now", () => {
     expect(driftLines({ code: "request_changed", seen_hash: "h1", now_hash: "h2" })).toEqual([{ label: "Job hash", seen: "h1", now: "h2" }]);
     expect(driftLines({ code: "policy_changed", seen: "s1", now: "s2" })).toEqual([{ label: "Policy snapshot", seen: "s1", now: "s2" }]);
+    expect(driftLines({ code: "content_changed", changes: [{ field: "payload", seen: '{"amount":120}', now: '{"amount":9800000}' }] })).toEqual([
+      { label: "payload", seen: '{"amount":120}', now: '{"amount":9800000}' },
+    ]);
     expect(driftLines(null)).toEqual([]);
   });
 });

@@ -23,6 +23,7 @@ export function outcomeOfError(error: BackendError): CardOutcome {
     case "drift":
       return { kind: "drift", verdict: asVerdict(error.detail), message: error.message };
     case "conflict":
+      return conflictOutcome(error);
     case "not_in_queue":
       return { kind: "resolved_elsewhere", message: error.message };
     case "self_approval_denied":
@@ -38,10 +39,37 @@ export function outcomeOfError(error: BackendError): CardOutcome {
     case "confirmation_mismatch":
     case "expired":
     case "invalid_input":
+    case "card_changed":
+    case "just_changed":
+    case "content_loading":
+    case "session_changed":
       return { kind: "blocked", code: error.code, message: error.message };
     default:
       return { kind: "failed", code: error.code, message: error.message };
   }
+}
+
+/** The gateway refused: its own outcome code (the detail) says whether someone else decided. */
+function conflictOutcome(error: BackendError): CardOutcome {
+  const code = detailCode(error.detail);
+  switch (code) {
+    case "already_approved":
+    case "already_rejected":
+      return { kind: "resolved_elsewhere", message: error.message };
+    case "stale_snapshot":
+    case "stale_request":
+      return { kind: "drift", verdict: null, message: error.message };
+    default:
+      return { kind: "failed", code: code ?? error.code, message: error.message };
+  }
+}
+
+function detailCode(detail: unknown): string | null {
+  if (typeof detail === "object" && detail !== null) {
+    const code = (detail as { code?: unknown }).code;
+    if (typeof code === "string") return code;
+  }
+  return null;
 }
 
 function asVerdict(detail: unknown): Verdict | null {
@@ -56,9 +84,17 @@ export type BadgeLevel = "content_verified" | "identity_checked" | "changed" | "
 
 export function badgeOf(verdict: Verdict | null | undefined): BadgeLevel {
   if (!verdict) return "unchecked";
-  if (verdict.code === "verified") return verdict.hash_recomputed ? "content_verified" : "identity_checked";
-  if (verdict.code === "no_longer_pending" || verdict.code === "unverifiable") return "unchecked";
-  return "changed";
+  switch (verdict.code) {
+    case "content_verified":
+      return "content_verified";
+    case "identity_checked":
+      return "identity_checked";
+    case "no_longer_pending":
+    case "unverifiable":
+      return "unchecked";
+    default:
+      return "changed";
+  }
 }
 
 export const BADGE_TEXT: Record<BadgeLevel, string> = {
@@ -80,6 +116,10 @@ export function driftLines(verdict: Verdict | null): { label: string; seen: stri
       return [{ label: "Recomputed hash", seen: verdict.claimed, now: verdict.recomputed }];
     case "request_for_other_job":
       return [{ label: "Request's job", seen: verdict.item_job_id, now: verdict.request_job_id }];
+    case "content_changed":
+      return verdict.changes.map((change) => ({ label: change.field, seen: change.seen, now: change.now }));
+    case "payload_mismatch":
+      return [{ label: "Payload pointer", seen: verdict.pointer, now: verdict.why }];
     default:
       return [];
   }

@@ -2,6 +2,7 @@ import type { CardView } from "../bindings/CardView";
 import type { ConnectionStatus } from "../bindings/ConnectionStatus";
 import type { DecisionView } from "../bindings/DecisionView";
 import type { DeskEvent } from "../bindings/DeskEvent";
+import type { DeskMessage } from "../bindings/DeskMessage";
 import type { QueueSnapshot } from "../bindings/QueueSnapshot";
 import type { CardOutcome } from "./outcome";
 
@@ -23,12 +24,14 @@ export interface Notice {
 }
 
 export interface QueueModel {
+  /** The desk the queue is of; -1 before the first snapshot. Messages of other desks are dropped. */
+  desk: number;
   /** The seq of the last snapshot or event applied; -1 before the first snapshot. */
   seq: number;
   /** Newest first. */
   cards: CardView[];
   status: ConnectionStatus;
-  /** What the reviewer's last decision on a card became, by job id. */
+  /** What the reviewer's last decision on a card became, by the card's identity ([`cardKey`]). */
   outcomes: Record<string, CardOutcome>;
   /** Cards that left the queue, still shown for a moment. */
   departed: Record<string, Departure>;
@@ -37,22 +40,28 @@ export interface QueueModel {
   /** When cards last moved on screen (one arrived or left above others), for the same guard. */
   reflowAt: number;
   notices: Notice[];
-  /** Events that arrived before the first snapshot. */
-  early: DeskEvent[];
+  /** Messages that arrived before the first snapshot. */
+  early: DeskMessage[];
 }
 
 export type QueueAction =
   | { type: "snapshot"; snapshot: QueueSnapshot; now: number }
-  | { type: "event"; event: DeskEvent; now: number }
-  | { type: "outcome"; jobId: string; outcome: CardOutcome | null }
+  | { type: "event"; message: DeskMessage; now: number }
+  | { type: "outcome"; key: string; outcome: CardOutcome | null }
   | { type: "sweep"; now: number }
   | { type: "dismiss_notice"; seq: number }
   | { type: "reset" };
 
 const MAX_NOTICES = 5;
 
+/** A card's identity: an outcome or a verdict belongs to this version of the card only. */
+export function cardKey(card: CardView): string {
+  return `${card.card.job_id}:${card.seen.job_hash}:${card.seen.policy_snapshot}`;
+}
+
 export function initialQueue(): QueueModel {
   return {
+    desk: -1,
     seq: -1,
     cards: [],
     status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "", generation: "" },
@@ -71,6 +80,7 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
       const { snapshot, now } = action;
       let next: QueueModel = {
         ...model,
+        desk: snapshot.desk,
         seq: snapshot.seq,
         cards: snapshot.cards,
         status: snapshot.status,
@@ -78,19 +88,20 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
         early: [],
         changedAt: Object.fromEntries(snapshot.cards.map((c) => [c.card.job_id, model.changedAt[c.card.job_id] ?? now])),
       };
-      for (const event of model.early) {
-        next = applyEvent(next, event, now);
+      for (const message of model.early) {
+        if (message.desk === snapshot.desk) next = applyEvent(next, message.event, now);
       }
       return next;
     }
     case "event":
       if (model.seq < 0) {
-        return { ...model, early: [...model.early, action.event] };
+        return { ...model, early: [...model.early, action.message] };
       }
-      return applyEvent(model, action.event, action.now);
+      if (action.message.desk !== model.desk) return model;
+      return applyEvent(model, action.message.event, action.now);
     case "outcome": {
       const outcomes =
-        action.outcome === null ? without(model.outcomes, action.jobId) : { ...model.outcomes, [action.jobId]: action.outcome };
+        action.outcome === null ? without(model.outcomes, action.key) : { ...model.outcomes, [action.key]: action.outcome };
       return { ...model, outcomes };
     }
     case "sweep": {
@@ -100,11 +111,12 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
       if (gone.length === 0) return model;
       const goneSet = new Set(gone);
       const keep = <T,>(record: Record<string, T>) =>
-        Object.fromEntries(Object.entries(record).filter(([id]) => !goneSet.has(id)));
+        Object.fromEntries(Object.entries(record).filter(([id]) => !goneSet.has(id.split(":")[0] ?? id)));
       return {
         ...model,
         departed: keep(model.departed),
         changedAt: keep(model.changedAt),
+        outcomes: keep(model.outcomes),
         cards: model.cards.filter((c) => !goneSet.has(c.card.job_id)),
         reflowAt: action.now,
       };
@@ -131,9 +143,10 @@ function applyEvent(model: QueueModel, event: DeskEvent, now: number): QueueMode
       const before = index < 0 ? undefined : model.cards[index];
       const identityChanged =
         before?.seen.job_hash !== event.card.seen.job_hash ||
-        before.seen.policy_snapshot !== event.card.seen.policy_snapshot;
-      // A card whose identity changed is a new thing to review: the old outcome no longer applies.
-      const outcomes = before && identityChanged ? without(model.outcomes, id) : model.outcomes;
+        before.seen.policy_snapshot !== event.card.seen.policy_snapshot ||
+        before.seen.content_digest !== event.card.seen.content_digest;
+      // A card arriving (again) starts without an outcome; a changed one is keyed anew anyway.
+      const outcomes = before ? model.outcomes : without(model.outcomes, cardKey(event.card));
       const changedAt = identityChanged ? { ...model.changedAt, [id]: now } : model.changedAt;
       const reflowAt = index < 0 ? now : model.reflowAt;
       return { ...model, seq, cards, departed, outcomes, changedAt, reflowAt };
@@ -148,8 +161,13 @@ function applyEvent(model: QueueModel, event: DeskEvent, now: number): QueueMode
     }
     case "status":
       return { ...model, seq, status: event.status };
-    case "decision":
-      return { ...model, seq, outcomes: { ...model.outcomes, [event.decision.job_id]: decided(event.decision) } };
+    case "decision": {
+      // A recovered decision names no hash: it belongs to whatever version of the job is shown,
+      // which the gateway has just resolved.
+      const shown = model.cards.find((c) => c.card.job_id === event.decision.job_id);
+      const key = shown ? cardKey(shown) : event.decision.job_id;
+      return { ...model, seq, outcomes: { ...model.outcomes, [key]: decided(event.decision) } };
+    }
     case "notice":
       return {
         ...model,

@@ -1,4 +1,7 @@
 import type { CardView } from "../bindings/CardView";
+import type { DecisionView } from "../bindings/DecisionView";
+import type { DeskEvent } from "../bindings/DeskEvent";
+import type { DeskMessage } from "../bindings/DeskMessage";
 import type { QueueSnapshot } from "../bindings/QueueSnapshot";
 
 export function card(id: string, overrides: Partial<CardView["card"]> = {}, extra: Partial<CardView> = {}): CardView {
@@ -25,20 +28,42 @@ export function card(id: string, overrides: Partial<CardView["card"]> = {}, extr
       workflow_gate: false,
       ...overrides,
     },
-    seen: { job_id: id, job_hash: jobHash, policy_snapshot: overrides.policy_snapshot ?? "snap-1", workflow_gate: false },
+    seen: {
+      job_id: id,
+      job_hash: jobHash,
+      policy_snapshot: overrides.policy_snapshot ?? "snap-1",
+      workflow_gate: false,
+      content_digest: `digest-${id}`,
+      content: null,
+    },
     submitted_by: null,
     constraints: [],
     deadline_ms: null,
     high_risk: false,
     changes: [],
+    payload: [],
+    content_ready: true,
+    changed_at_ms: 0,
     ...extra,
   };
 }
 
+export const DESK = 3;
+
 export function snapshot(cards: CardView[], seq = 10): QueueSnapshot {
   return {
+    desk: DESK,
     seq,
     cards,
     status: { state: "live", offline_since_ms: null, last_sync_ms: 1_700_000_000_000, message: "", generation: "new" },
   };
+}
+
+/** A desk event as the Rust side sends it, from the fixtures' desk unless named. */
+export function message(event: DeskEvent, desk = DESK): DeskMessage {
+  return { desk, event };
+}
+
+export function decision(jobId: string, action: "approve" | "reject", text: string): DecisionView {
+  return { job_id: jobId, job_hash: null, action, outcome: "applied", by: null, by_us: null, verdict: null, message: text, mismatch: null };
 }
