@@ -32,14 +32,22 @@ pub struct AppSettings {
     pub review: ReviewSettings,
 }
 
-/// The saved settings; unreadable or missing ones are the defaults (never an error that
-/// keeps the app from starting).
+/// The saved settings, normalized like every change; unreadable, missing or invalid ones are
+/// the defaults (never an error that keeps the app from starting).
 pub fn load<R: Runtime>(app: &AppHandle<R>) -> AppSettings {
-    app.store(store_path(app))
+    let saved: AppSettings = app
+        .store(store_path(app))
         .ok()
         .and_then(|store| store.get(KEY))
         .and_then(|value| serde_json::from_value(value).ok())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    match saved.review.clone().normalized() {
+        Ok(review) => AppSettings { review, ..saved },
+        Err(_) => AppSettings {
+            review: ReviewSettings::default(),
+            ..saved
+        },
+    }
 }
 
 pub fn save<R: Runtime>(app: &AppHandle<R>, settings: &AppSettings) -> Result<(), String> {

@@ -204,6 +204,14 @@ fn connect_approve_reject_and_history_through_the_commands() {
     assert_eq!(session["demo"], false);
     let profiles = h.ok("list_profiles", json!({}));
     assert_eq!(profiles[0]["name"], "work");
+    let again = h.err(
+        "connect_gateway",
+        json!({"request": {"name": "work", "gateway_url": "http://127.0.0.1:9", "tenant": "default", "api_key": BOB}}),
+    );
+    assert_eq!(
+        again["code"], "invalid_input",
+        "an existing profile is never repointed: {again}"
+    );
     let on_disk = std::fs::read_to_string(data_file(&h, "profiles.json")).expect("profiles.json");
     assert!(
         !on_disk.contains(ALICE),

@@ -276,7 +276,8 @@ pub fn looks_secret(key: &str) -> bool {
     SECRET_WORDS.iter().any(|word| key.contains(word))
 }
 
-fn mask_env(doc: &mut Value) {
+/// Masks the secret-looking values of a request's `env` (protojson), wherever it is shown.
+pub fn mask_env(doc: &mut Value) {
     if let Some(Value::Object(env)) = doc.get_mut("env") {
         for (key, value) in env.iter_mut() {
             if looks_secret(key) {

@@ -112,6 +112,12 @@ pub fn query(ledger: &Ledger, query: HistoryQuery) -> Result<HistoryPage> {
 }
 
 fn entry_view(entry: Entry) -> HistoryEntry {
+    let mut body = entry.body;
+    // A recorded request keeps its env as the gateway served it; the screen never shows the
+    // secret-looking values (the detail view masks them the same way).
+    if entry.kind == EntryKind::JobRequest {
+        crate::detail::mask_env(&mut body);
+    }
     HistoryEntry {
         seq: entry.seq,
         recorded_at_ms: entry.recorded_at,
@@ -120,7 +126,7 @@ fn entry_view(entry: Entry) -> HistoryEntry {
         topic: entry.topic,
         decision: entry.decision,
         outcome: entry.outcome,
-        body: entry.body,
+        body,
         entry_hash: entry.entry_hash,
     }
 }
@@ -206,4 +212,29 @@ pub fn export_evidence(ledger: &Ledger, job_id: &str, path: &Path) -> Result<Exp
         entries,
         head_hash,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use countersign_ledger::NewEntry;
+    use serde_json::json;
+
+    #[test]
+    fn a_recorded_request_shows_without_its_secrets() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ledger = Ledger::open(dir.path().join("l.sqlite")).expect("ledger");
+        let request = json!({"jobId": "j1", "env": {"API_KEY": "k-123", "REGION": "eu"}});
+        ledger
+            .append(NewEntry::job_request("j1", request))
+            .expect("append");
+        let page = query(&ledger, HistoryQuery::default()).expect("query");
+        let body = &page.entries[0].body;
+        assert_eq!(body["env"]["API_KEY"], crate::detail::MASK);
+        assert_eq!(body["env"]["REGION"], "eu");
+        assert!(
+            verify(&ledger).expect("verify").intact,
+            "the file itself is untouched"
+        );
+    }
 }

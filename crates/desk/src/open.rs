@@ -24,13 +24,24 @@ const SETTINGS_FILE: &str = "settings.json";
 const MAX_NAME_CHARS: usize = 64;
 
 /// "Connect to a gateway" with an API key.
-#[derive(Debug, Clone, Deserialize, TS)]
+#[derive(Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct ConnectRequest {
     pub name: String,
     pub gateway_url: String,
     pub tenant: String,
     pub api_key: String,
+}
+
+impl std::fmt::Debug for ConnectRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectRequest")
+            .field("name", &self.name)
+            .field("gateway_url", &self.gateway_url)
+            .field("tenant", &self.tenant)
+            .field("api_key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// A saved profile as the profile switcher lists it (never a secret).
@@ -129,6 +140,13 @@ pub async fn connect(
     }
     if request.api_key.trim().is_empty() {
         return Err(DeskError::new("invalid_input", "an API key is required"));
+    }
+    // A profile's history and open decisions belong to its gateway: never repoint one.
+    if ProfileStore::new(data).get(&name).is_ok() {
+        return Err(DeskError::new(
+            "invalid_input",
+            format!("a profile named {name:?} exists already: open it, or choose another name"),
+        ));
     }
     let profile = Profile {
         name: name.clone(),

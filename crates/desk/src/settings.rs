@@ -26,11 +26,17 @@ impl Default for ReviewSettings {
 }
 
 impl ReviewSettings {
+    /// A tag that is not plain printable ASCII counts as high risk: `prоd` with a Cyrillic
+    /// `о`, or `prod` with a zero-width space, looks like `prod` on screen and must not slip
+    /// past the guard by not matching it.
     pub fn is_high_risk(&self, risk_tags: &[String]) -> bool {
         risk_tags.iter().any(|tag| {
-            self.high_risk_tags
-                .iter()
-                .any(|high| high.eq_ignore_ascii_case(tag.trim()))
+            let tag = tag.trim();
+            !tag.chars().all(|c| c.is_ascii_graphic())
+                || self
+                    .high_risk_tags
+                    .iter()
+                    .any(|high| high.eq_ignore_ascii_case(tag))
         })
     }
 
@@ -68,6 +74,18 @@ mod tests {
         assert!(settings.is_high_risk(&["write".into(), "PROD".into()]));
         assert!(!settings.is_high_risk(&["write".into(), "network".into()]));
         assert!(!settings.is_high_risk(&[]));
+        assert!(
+            settings.is_high_risk(&["pr\u{043e}d".into()]),
+            "a lookalike letter"
+        );
+        assert!(
+            settings.is_high_risk(&["prod\u{200b}".into()]),
+            "a zero-width space"
+        );
+        assert!(
+            settings.is_high_risk(&["read only".into()]),
+            "not a tag a policy writes"
+        );
     }
 
     #[test]
