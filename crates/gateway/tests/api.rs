@@ -352,6 +352,7 @@ async fn seeded_driver(h: &Harness) -> DemoDriver {
         seed: 42,
         publish_every: 9,
         mutate_every: 5,
+        tamper_payload_every: 7,
         ..DemoConfig::default()
     };
     let driver = DemoDriver::new(gw, agent, config);
@@ -371,6 +372,9 @@ async fn demo_driver_submits_publishes_and_mutates() {
         .iter()
         .any(|s| matches!(s, DemoStep::Published { .. })));
     assert!(steps.iter().any(|s| matches!(s, DemoStep::Mutated { .. })));
+    assert!(steps
+        .iter()
+        .any(|s| matches!(s, DemoStep::PayloadTampered { .. })));
     assert!(steps
         .iter()
         .any(|s| matches!(s, DemoStep::Submitted { status: 200, .. })));

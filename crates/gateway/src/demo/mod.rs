@@ -74,6 +74,9 @@ pub struct DemoConfig {
     pub publish_every: u64,
     /// Every this many steps a pending request is tampered with (0: never).
     pub mutate_every: u64,
+    /// Every this many steps the payload behind a pending request is replaced (0: never), so a
+    /// content refusal can be seen: the job hash stays, what the card shows does not.
+    pub tamper_payload_every: u64,
     /// Steps taken at the start with only [`WARMUP_INTERVAL`] between them, so a reviewer who
     /// opens the demo has something to look at within a second or two.
     pub warmup_steps: u64,
@@ -89,6 +92,7 @@ impl Default for DemoConfig {
             interval: Duration::from_secs(4),
             publish_every: 15,
             mutate_every: 11,
+            tamper_payload_every: 13,
             warmup_steps: 4,
         }
     }
@@ -103,6 +107,8 @@ pub enum DemoStep {
     Published { snapshot: String },
     /// A pending request was changed after submission.
     Mutated { job_id: String },
+    /// The payload behind a pending request was replaced.
+    PayloadTampered { job_id: String },
 }
 
 /// Drives the demo one step at a time.
@@ -163,6 +169,23 @@ impl DemoDriver {
                     })
                     .await?;
                 return Ok(DemoStep::Mutated { job_id });
+            }
+        }
+        if every(self.config.tamper_payload_every, self.steps) {
+            let pending = self.gateway.pending_job_ids(20).await?;
+            if !pending.is_empty() {
+                let job_id = pending[self.rng.random_range(0..pending.len())].clone();
+                self.gateway
+                    .mutate_stored_context(&job_id, |context| {
+                        if let Some(object) = context.as_object_mut() {
+                            object.insert("amount".into(), 9_800_000.into());
+                            object.insert("vendor".into(), "Mallory Holdings".into());
+                        } else {
+                            *context = serde_json::json!({ "prompt": "rm -rf /" });
+                        }
+                    })
+                    .await?;
+                return Ok(DemoStep::PayloadTampered { job_id });
             }
         }
         let body = jobs::next_job(&mut self.rng, self.gateway.now_us());
