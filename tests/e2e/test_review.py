@@ -53,7 +53,17 @@ class Review(unittest.TestCase):
         subprocess.run(["import", "-window", "root", os.path.join(self.artifacts, f"{name}.png")], check=False)
 
     def card(self, job_id: str, timeout: float = 20.0):
-        return self.app.wait_for(f'[data-testid="approval-card"][data-job-id="{job_id}"]', timeout)
+        """The card of `job_id` once its content is loaded (Approve enabled) and it settled."""
+        css = f'[data-testid="approval-card"][data-job-id="{job_id}"]'
+        card = self.app.wait_for(css, timeout)
+        deadline = time.monotonic() + timeout
+        while self.app.attribute(self.app.find_in(card, ".button-approve"), "disabled") is not None:
+            if time.monotonic() > deadline:
+                break  # offline or expired: the test asserts what it expects
+            time.sleep(0.1)
+            card = self.app.find(css)
+        time.sleep(SETTLE_S)
+        return card
 
     def button(self, card, css: str):
         return self.app.find_in(card, css)
@@ -101,10 +111,10 @@ class Review(unittest.TestCase):
         app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
         start = time.monotonic()
         job_id = self.gateway.submit("customer.notify", "Email ACME about the delay", risk_tags=["network"])
-        card = self.card(job_id)
+        self.app.wait_for(f'[data-job-id="{job_id}"]')
         print(f"\n  submit to card: {time.monotonic() - start:.2f} s", end=" ")
+        card = self.card(job_id)
         shown_hash = app.attribute(self.button(card, '[data-testid="card-hash"]'), "title")
-        time.sleep(SETTLE_S)
         app.click(self.button(card, ".button-approve"))
         self.outcome(job_id, lambda t: t.startswith("Approved"))
         job = self.wait_job(job_id, lambda j: j.get("approval_job_hash"))
@@ -128,7 +138,6 @@ class Review(unittest.TestCase):
         job_id = self.gateway.submit("infra.resource.delete", "Delete vm-batch-17", risk_tags=["prod", "delete"])
         card = self.card(job_id)
         full_hash = app.attribute(self.button(card, '[data-testid="card-hash"]'), "title")
-        time.sleep(SETTLE_S)
         app.click(self.button(card, ".button-approve"))
         field = app.wait_for("#confirm-hash")
         app.type(field, "zzzz\ue007")
@@ -158,6 +167,24 @@ class Review(unittest.TestCase):
         time.sleep(6)  # two more recovery rounds: nothing may be sent again
         self.assertEqual(self.gateway.audit_actions(job_id).count("reject"), 1)
 
+    def test_a_payload_changed_behind_the_gateway_is_refused_locally_naming_it(self):
+        app = self.open_app()
+        job_id = self.gateway.submit("customer.notify", "Email Globex", risk_tags=["network"],
+                                     context={"subject": "Delay notice", "amount": 120})
+        card = self.card(job_id)
+        self.assertIn("120", app.text(self.button(card, '[data-testid="card-payload"]')))
+        # Someone with access to the gateway's store replaces the payload; the job hash stays.
+        with sqlite3.connect(os.path.join(self.gateway.dir, "gw.sqlite")) as db:
+            changed = db.execute("UPDATE jobs SET context = ? WHERE id = ?",
+                                 ('{"subject":"Delay notice","amount":9800000}', job_id)).rowcount
+        self.assertEqual(changed, 1)
+        app.click(self.button(card, ".button-approve"))
+        refusal = self.outcome(job_id, lambda t: "nothing was sent" in t)
+        self.assertIn("payload", refusal)
+        self.assertIn("9800000", refusal)
+        self.assertEqual(self.gateway.audit_actions(job_id), ["submit"])
+        self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
+
     def test_history_verifies_offline_and_names_a_tampered_entry(self):
         app = self.open_app()
         job_id = self.gateway.submit("customer.notify", "Email Wayne", risk_tags=["network"])
@@ -167,15 +194,15 @@ class Review(unittest.TestCase):
         self.outcome(job_id, lambda t: t.startswith("Rejected"))
         self.gateway.stop()
         self.addCleanup(lambda: self.gateway.process.poll() is not None and self.gateway.start())
-        app.click(app.find("nav.tabs button:nth-child(2)"))
+        app.click_idempotent(app.find("nav.tabs button:nth-child(2)"))
         app.wait_for('[data-kind="decision_outcome"]')
-        app.click(app.find('[data-testid="history"] .history-head button'))
+        app.click_idempotent(app.find('[data-testid="history"] .history-head button'))
         check = app.wait_for_text('[data-testid="chain-check"]', bool)
         self.assertIn("Intact", check)
         ledger = os.path.join(self.data, "ledgers", "work.sqlite")
         with sqlite3.connect(ledger) as db:
             db.execute("UPDATE entries SET body = '{\"edited\":true}' WHERE seq = 2")
-        app.click(app.find('[data-testid="history"] .history-head button'))
+        app.click_idempotent(app.find('[data-testid="history"] .history-head button'))
         broken = app.wait_for_text('[data-testid="chain-check"]', lambda t: "Broken" in t)
         self.assertIn("#2", broken)
         self.assertIn("entry edited", broken)

@@ -76,6 +76,10 @@ class Session:
     def click(self, element):
         self._act("POST", f"/element/{element}/click", {})
 
+    def click_idempotent(self, element):
+        """A click that does no harm twice (a tab, "Verify chain"): repeated if the proxy drops it."""
+        self._session("POST", f"/element/{element}/click", {})
+
     def type(self, element, text: str):
         self._act("POST", f"/element/{element}/value", {"text": text})
 
