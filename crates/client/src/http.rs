@@ -86,8 +86,6 @@ pub struct JobStatus {
     pub approval_job_hash: String,
     /// The snapshot the approval was granted under (`approval_policy_snapshot`).
     pub approval_policy_snapshot: String,
-    /// The request label `approval_granted` is `"true"` (CONTRACT.md §3).
-    pub approval_granted: bool,
     pub rejected_by: String,
 }
 
@@ -388,10 +386,6 @@ impl GatewayClient {
             approval_by: text("approval_by"),
             approval_job_hash: text("approval_job_hash"),
             approval_policy_snapshot: text("approval_policy_snapshot"),
-            approval_granted: body
-                .pointer("/labels/approval_granted")
-                .and_then(Value::as_str)
-                == Some("true"),
             rejected_by: text("rejected_by"),
         })
     }

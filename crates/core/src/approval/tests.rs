@@ -399,3 +399,16 @@ fn error_codes_are_distinct() {
     let codes: std::collections::BTreeSet<_> = errors.iter().map(ApprovalError::code).collect();
     assert_eq!(codes.len(), errors.len());
 }
+
+#[test]
+fn a_principal_the_submitter_chose_is_shown_beside_who_submitted() {
+    let mut item = pending_item("APPROVAL_REQUIRED", "REQUIRE_APPROVAL");
+    item.job.principal = "agent-7".into();
+    item.submitted_by = "apikey:44f1|principal:agent-7".into();
+    assert_eq!(ApprovalCard::from(&item).requester, "agent-7");
+    item.job.principal = "the-cfo".into();
+    assert_eq!(
+        ApprovalCard::from(&item).requester,
+        "the-cfo (submitted by apikey:44f1|principal:agent-7)"
+    );
+}
