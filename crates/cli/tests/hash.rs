@@ -66,6 +66,7 @@ fn invalid_input_fails_with_the_field_named() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("jobId"), "stderr: {stderr}");
+    assert_eq!(stderr.matches("invalid JobRequest").count(), 1, "{stderr}");
     assert!(output.stdout.is_empty());
 
     let missing = Command::new(CLI)

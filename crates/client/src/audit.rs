@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::body::LIST_BODY_BYTES;
 use crate::error::{ClientError, Result};
+use crate::generation::is_missing_route;
 use crate::http::GatewayClient;
 use crate::ledger_call;
 
@@ -38,12 +39,22 @@ impl GatewayClient {
         if let Some(cursor) = cursor {
             query.push(("cursor", cursor.to_owned()));
         }
-        let body = self
-            .send_json(
+        let answer = self
+            .send_raw(
                 self.get_with_query("api/v1/audit/events", &query)?,
                 LIST_BODY_BYTES,
             )
             .await?;
+        if is_missing_route(&answer) {
+            return Err(ClientError::NotOffered(
+                "an audit API (GET /api/v1/audit/events), so there is nothing to mirror".into(),
+            ));
+        }
+        if !(200..300).contains(&answer.status) {
+            return Err(self.error_for(&answer));
+        }
+        let body: Value = serde_json::from_str(&answer.body)
+            .map_err(|e| ClientError::GatewayProtocol(format!("audit answer: {e}")))?;
         let items = match body.get("items") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => items.clone(),

@@ -49,6 +49,9 @@ pub enum ClientError {
     /// The gateway answered something this client cannot read.
     #[error("unexpected gateway answer: {0}")]
     GatewayProtocol(String),
+    /// The gateway has no such API at all (a missing route), as opposed to a missing job.
+    #[error("this gateway does not offer {0}")]
+    NotOffered(String),
     /// The gateway kept failing; the decision stays open in the outbox and is finished by
     /// [`crate::Decider::recover`].
     #[error("the outcome of decision {decision_id} is not known yet ({last_error}); it will be reconciled")]
@@ -106,6 +109,7 @@ impl ClientError {
             Self::Conflict(_) => "conflict",
             Self::SelfApprovalDenied(_) => "self_approval_denied",
             Self::GatewayProtocol(_) => "gateway_protocol",
+            Self::NotOffered(_) => "not_offered",
             Self::OutcomeUnknown { .. } => "outcome_unknown",
             Self::AppliedNotRecorded { .. } => "applied_not_recorded",
             Self::Abandoned { .. } => "decision_abandoned",

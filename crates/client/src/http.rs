@@ -86,8 +86,6 @@ pub struct JobStatus {
     pub approval_job_hash: String,
     /// The snapshot the approval was granted under (`approval_policy_snapshot`).
     pub approval_policy_snapshot: String,
-    /// The request label `approval_granted` is `"true"` (CONTRACT.md §3).
-    pub approval_granted: bool,
     pub rejected_by: String,
 }
 
@@ -334,6 +332,16 @@ impl GatewayClient {
         limit: u32,
         include_resolved: bool,
     ) -> Result<ApprovalPage> {
+        Ok(self.list_page(cursor, limit, include_resolved).await?.0)
+    }
+
+    /// One page and the size of its body in bytes, for callers that bound what they hold.
+    pub(crate) async fn list_page(
+        &self,
+        cursor: Option<i64>,
+        limit: u32,
+        include_resolved: bool,
+    ) -> Result<(ApprovalPage, usize)> {
         let mut query = vec![
             ("limit", limit.to_string()),
             ("include_resolved", include_resolved.to_string()),
@@ -342,11 +350,14 @@ impl GatewayClient {
             query.push(("cursor", cursor.to_string()));
         }
         let builder = self.get_with_query("api/v1/approvals", &query)?;
-        let body = self.send_json(builder, LIST_BODY_BYTES).await?;
-        let page = ApprovalPage::from_value(body)
+        let answer = self.send_raw(builder, LIST_BODY_BYTES).await?;
+        if !(200..300).contains(&answer.status) {
+            return Err(self.error_for(&answer));
+        }
+        let page = ApprovalPage::from_json(answer.body.as_bytes())
             .map_err(|e| ClientError::GatewayProtocol(e.to_string()))?;
         self.detected().observe_items(&page.items);
-        Ok(page)
+        Ok((page, answer.body.len()))
     }
 
     /// `GET /api/v1/policy/snapshots`; element 0 is current.
@@ -388,10 +399,6 @@ impl GatewayClient {
             approval_by: text("approval_by"),
             approval_job_hash: text("approval_job_hash"),
             approval_policy_snapshot: text("approval_policy_snapshot"),
-            approval_granted: body
-                .pointer("/labels/approval_granted")
-                .and_then(Value::as_str)
-                == Some("true"),
             rejected_by: text("rejected_by"),
         })
     }

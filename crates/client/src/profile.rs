@@ -174,7 +174,7 @@ impl ProfileStore {
 
     /// Writes beside the target and renames over it, so a crash never leaves half a file.
     fn write(&self, file: &ProfilesFile) -> Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        countersign_ledger::create_private_dir_all(&self.dir)?;
         let bytes = serde_json::to_vec_pretty(file)
             .map_err(|e| ClientError::InvalidProfile(e.to_string()))?;
         let tmp = temp_path(&self.path());

@@ -224,6 +224,8 @@ pub struct ApprovalPage {
 pub struct RejectedItem {
     /// Position in the gateway's `items` array.
     pub index: usize,
+    /// The item's `job.id`, when it can still be read: the reviewer can reject it by id.
+    pub job_id: Option<String>,
     pub error: ApprovalError,
 }
 

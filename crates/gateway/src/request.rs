@@ -125,6 +125,23 @@ impl SubmitBody {
     }
 
     /// Client labels without `_`-prefixed keys, which are reserved for the gateway.
+    /// Refuses labels the gateway or Cordum write themselves: an agent that could set
+    /// `approval_granted` or `cordum.*` would speak for the gateway, and one that could set
+    /// `gate_type` would mark its job a workflow gate (which skips the snapshot check on
+    /// Cordum). `may_gate`: the caller is the workflow engine (here: an admin).
+    pub fn check_reserved_labels(&self, may_gate: bool) -> Result<(), String> {
+        for key in self.labels.keys() {
+            let lower = key.to_ascii_lowercase();
+            let reserved = lower.starts_with("approval_")
+                || lower.starts_with("cordum.")
+                || (lower == "gate_type" && !may_gate);
+            if reserved {
+                return Err(format!("label {key:?} is reserved for the gateway"));
+            }
+        }
+        Ok(())
+    }
+
     pub fn client_labels(&self) -> BTreeMap<String, String> {
         self.labels
             .iter()

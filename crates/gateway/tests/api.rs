@@ -43,6 +43,21 @@ async fn submit_validation_errors_are_clear() {
         .submit(AGENT, json!({"prompt": "x", "labels": labels}))
         .await;
     assert_error(&got, 400, None, "too many labels (max 50)");
+    // Labels the gateway writes itself are not the agent's to set.
+    for key in [
+        "approval_granted",
+        "Approval_By",
+        "cordum.bus_msg_id",
+        "gate_type",
+    ] {
+        let got = h
+            .submit(AGENT, json!({"prompt": "x", "labels": {key: "true"}}))
+            .await;
+        let message = format!("label {key:?} is reserved for the gateway");
+        assert_error(&got, 400, None, &message);
+    }
+    let gate = json!({"prompt": "x", "labels": {"gate_type": "workflow_approval"}});
+    assert_eq!(h.submit(BOB, gate).await.0, 200);
     let got = h
         .submit(AGENT, json!({"prompt": "x", "tenant_id": "acme"}))
         .await;

@@ -102,8 +102,12 @@ pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Opens (creating if needed) and migrates the ledger at `path`.
 pub(crate) fn open_connection(path: &Path) -> Result<Connection> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|err| LedgerError::io(parent, &err))?;
+        crate::files::create_private_dir_all(parent)
+            .map_err(|err| LedgerError::io(parent, &err))?;
     }
+    // SQLite creates its -wal and -shm files with the main file's mode, so 0600 here covers
+    // all three.
+    crate::files::create_private_file(path).map_err(|err| LedgerError::io(path, &err))?;
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;

@@ -10,7 +10,8 @@ export type ApprovalCard = { job_id: string,
  */
 title: string, topic: string, tenant: string, state: string, decision: string, 
 /**
- * First non-empty of the job's principal, actor id and the composite `submitted_by`.
+ * The job's principal (else its actor id, else the composite `submitted_by`), and the
+ * authenticated `submitted_by` beside it when the two name different principals.
  */
 requester: string, workflow: WorkflowInfo | null, rule_id: string, reason: string, risk_tags: Array<string>, constraints: unknown, policy_snapshot: string, job_hash: string, approval_revision: number | null, 
 /**

@@ -90,12 +90,28 @@ async fn decide(
         DecisionAction::Approve => decider.approve(&seen, reason, note).await?,
         DecisionAction::Reject => decider.reject(&seen, reason, note).await?,
     };
+    if let Some(error) = mismatch_error(&report) {
+        return Err(error);
+    }
     if out.is_json() {
         out.json(&json!({ "decision": report, "recovered": recovered }));
     } else {
         out.line(&describe(&report));
     }
     Ok(())
+}
+
+/// An approval the gateway applied to another request or policy than the one reviewed is the
+/// worst news this tool can give: a failure, however "applied" the answer looked.
+fn mismatch_error(report: &DecisionReport) -> Option<CliError> {
+    let mismatch = report.mismatch.as_deref()?;
+    let error = anyhow!(
+        "DANGER: the gateway applied the approval of {} {}; what runs is NOT what you \
+         reviewed. Stop the job and investigate; the ledger records it as a conflict.",
+        sanitize_for_terminal(&report.job_id),
+        sanitize_for_terminal(mismatch)
+    );
+    Some(CliError::new("applied_mismatch", error).with_detail(json!({ "decision": report })))
 }
 
 /// Finishes open outbox rows first, as the protocol requires; failures are reported but do
@@ -241,6 +257,25 @@ mod tests {
             prev_hash: String::new(),
             entry_hash: String::new(),
         }
+    }
+
+    #[test]
+    fn an_approval_applied_to_something_else_fails_loudly() {
+        let mut report = DecisionReport {
+            job_id: "j".into(),
+            action: DecisionAction::Approve,
+            decision_id: Some("d".into()),
+            settlement: Settlement::Applied,
+            verdict: None,
+            attempts: 1,
+            mismatch: None,
+        };
+        assert!(mismatch_error(&report).is_none());
+        report.mismatch = Some("for another request (job hash x, the reviewer saw y)".into());
+        let error = mismatch_error(&report).expect("an error");
+        assert_eq!(error.code(), "applied_mismatch");
+        assert_eq!(error.exit_code(), super::super::exit::TAMPERED);
+        assert!(error.to_string().starts_with("DANGER:"), "{error}");
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
 use countersign_client::audit::mirror_audit;
-use countersign_ledger::{ChainStatus, Entry, EntryKind, Query};
+use countersign_ledger::{ChainStatus, Entry, EntryKind, Query, VerifyReport};
 use serde_json::{json, Value};
 
 use super::output::table;
@@ -110,19 +110,40 @@ fn list(out: &Output, flag: Option<&str>, args: ListArgs) -> Result<(), CliError
     Ok(())
 }
 
+/// `Some` for a broken chain: the error naming the first broken seq and the problem by its
+/// code and details (`entry_missing next_seq=9`), never by a Rust type name.
+fn broken(report: &VerifyReport, context: &str) -> Option<CliError> {
+    let ChainStatus::Broken { at_seq, .. } = &report.status else {
+        return None;
+    };
+    let detail = serde_json::to_value(report).unwrap_or(Value::Null);
+    let problem = &detail["status"]["problem"];
+    let code = problem["code"].as_str().unwrap_or("broken");
+    let mut words = vec![code.to_owned()];
+    if let Some(fields) = problem.as_object() {
+        words.extend(
+            fields
+                .iter()
+                .filter(|(key, _)| *key != "code")
+                .map(|(key, value)| format!("{key}={value}")),
+        );
+    }
+    Some(
+        CliError::new(
+            "ledger_tampered",
+            anyhow!(
+                "{context}the ledger is broken at seq {at_seq}: {}",
+                words.join(" ")
+            ),
+        )
+        .with_detail(detail),
+    )
+}
+
 fn verify(out: &Output, flag: Option<&str>) -> Result<(), CliError> {
     let report = ledger(flag)?.verify()?;
-    if let ChainStatus::Broken { at_seq, problem } = &report.status {
-        let detail = serde_json::to_value(&report).unwrap_or(Value::Null);
-        let code = detail["status"]["problem"]["code"]
-            .as_str()
-            .unwrap_or("broken")
-            .to_owned();
-        return Err(CliError::new(
-            "ledger_tampered",
-            anyhow!("the ledger is broken at seq {at_seq}: {code} ({problem:?})"),
-        )
-        .with_detail(detail));
+    if let Some(error) = broken(&report, "") {
+        return Err(error);
     }
     if out.is_json() {
         out.json(&report);
@@ -145,6 +166,15 @@ fn export(out: &Output, flag: Option<&str>, args: &ExportArgs) -> Result<(), Cli
         }
         None => {
             let header = ledger.export_jsonl(&args.out)?;
+            // The export is still evidence, but nobody may take it for a sound history.
+            let context = format!(
+                "wrote {} entries to {}, but ",
+                header.entry_count,
+                args.out.display()
+            );
+            if let Some(error) = broken(&header.verify, &context) {
+                return Err(error);
+            }
             json!({ "path": args.out, "entries": header.entry_count, "header": header })
         }
     };

@@ -85,7 +85,7 @@ impl Settings {
         let path = data.join(SETTINGS_FILE);
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| CliError::new("io", anyhow::Error::new(e)))?;
-        std::fs::create_dir_all(data).map_err(|e| io_error(e, data))?;
+        countersign_ledger::create_private_dir_all(data).map_err(|e| io_error(e, data))?;
         std::fs::write(&path, bytes).map_err(|e| io_error(e, &path))
     }
 }

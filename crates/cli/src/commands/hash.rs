@@ -21,9 +21,9 @@ pub struct HashArgs {
 
 pub fn run(args: &HashArgs) -> Result<(), CliError> {
     let input = read_input(args.file.as_deref()).map_err(CliError::invalid_input)?;
+    // The parse error already says "invalid JobRequest: …".
     let request = JobRequest::from_protojson(&input)
-        .context("invalid JobRequest")
-        .map_err(CliError::invalid_input)?;
+        .map_err(|error| CliError::invalid_input(anyhow::Error::new(error)))?;
     let line = if args.canonical {
         to_hex(&canonical_bytes(&request))
     } else {

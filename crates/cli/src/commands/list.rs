@@ -1,12 +1,18 @@
 //! `list`: the pending approvals as a compact table, or as the gateway's items in JSON.
 //! Listing records nothing: the reviewer has not looked at any item in full yet.
+//!
+//! An item the client cannot read (hostile nesting, a wrong type) never hides the others: it
+//! is listed as `unreadable item <id>`, which can still be rejected by id. A job listed on
+//! two pages (v0.9's cursor repeats the oldest page) is shown once.
+
+use std::collections::HashSet;
 
 use clap::Args;
 use countersign_client::GatewayClient;
 use countersign_core::approval::{ApprovalCard, ApprovalItem};
 use serde_json::json;
 
-use super::output::table;
+use super::output::{sanitize_for_terminal, table};
 use super::time::{age, now_ms};
 use super::{context, CliError, Output};
 
@@ -24,10 +30,21 @@ pub struct ListArgs {
 
 pub async fn run(out: &Output, flag: Option<&str>, args: &ListArgs) -> Result<(), CliError> {
     let session = context::connect(flag)?;
-    let (items, truncated) = pending(&session.client, args.limit).await?;
+    let listed = pending(&session.client, args.limit).await?;
+    let (items, truncated) = (listed.items, listed.truncated);
     if out.is_json() {
-        out.json(&json!({ "items": items, "truncated": truncated }));
+        out.json(&json!({
+            "items": items,
+            "truncated": truncated,
+            "unreadable": listed.unreadable,
+        }));
         return Ok(());
+    }
+    for id in &listed.unreadable {
+        out.note(&format!(
+            "unreadable item {}",
+            sanitize_for_terminal(id.as_deref().unwrap_or("(no job id)"))
+        ));
     }
     if items.is_empty() {
         out.note("no pending approvals");
@@ -40,27 +57,45 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ListArgs) -> Result<()
     Ok(())
 }
 
-/// Up to `limit` pending items following `next_cursor`; `true` when more remain.
-async fn pending(
-    client: &GatewayClient,
-    limit: u32,
-) -> Result<(Vec<ApprovalItem>, bool), CliError> {
+/// What `list` found.
+struct Listed {
+    items: Vec<ApprovalItem>,
+    /// More may be pending than are shown.
+    truncated: bool,
+    /// Items that could not be read, by job id where it could be.
+    unreadable: Vec<Option<String>>,
+}
+
+/// Up to `limit` pending items following `next_cursor`, each job once.
+async fn pending(client: &GatewayClient, limit: u32) -> Result<Listed, CliError> {
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut items = Vec::new();
+    let mut listed = Listed {
+        items: Vec::new(),
+        truncated: false,
+        unreadable: Vec::new(),
+    };
+    let mut ids = HashSet::new();
     let mut cursor = None;
     loop {
         let page = client
             .list_approvals(cursor, PAGE_LIMIT.min(limit), false)
             .await?;
-        items.extend(page.items.into_iter().filter(ApprovalItem::is_pending));
-        if items.len() >= wanted {
-            let more = items.len() > wanted || page.next_cursor.is_some();
-            items.truncate(wanted);
-            return Ok((items, more));
+        listed
+            .unreadable
+            .extend(page.rejected.into_iter().map(|rejected| rejected.job_id));
+        let fresh = page
+            .items
+            .into_iter()
+            .filter(|item| item.is_pending() && ids.insert(item.job.id.clone()));
+        listed.items.extend(fresh);
+        if listed.items.len() >= wanted {
+            listed.truncated = listed.items.len() > wanted || page.next_cursor.is_some();
+            listed.items.truncate(wanted);
+            return Ok(listed);
         }
         match page.next_cursor {
             Some(next) if Some(next) != cursor => cursor = Some(next),
-            _ => return Ok((items, false)),
+            _ => return Ok(listed),
         }
     }
 }

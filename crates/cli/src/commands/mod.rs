@@ -100,7 +100,8 @@ pub mod exit {
     /// The gateway could not be reached or answered in time.
     pub const NETWORK: u8 = 5;
     pub const NOT_FOUND: u8 = 6;
-    /// `audit verify` found the chain broken, or the ledger refused to append.
+    /// `audit verify` found the chain broken, the ledger refused to append, or the gateway
+    /// applied an approval to something other than what was reviewed.
     pub const TAMPERED: u8 = 7;
 }
 
@@ -120,7 +121,7 @@ pub fn exit_code_for(code: &str) -> u8 {
         "unauthorized" | "reauth_required" | "forbidden" | "self_approval_denied" => exit::AUTH,
         "network" | "timeout" | "gateway_unavailable" | "outcome_unknown" => exit::NETWORK,
         "not_found" | "profile_not_found" | "ledger_not_found" => exit::NOT_FOUND,
-        "ledger_tampered" => exit::TAMPERED,
+        "ledger_tampered" | "applied_mismatch" => exit::TAMPERED,
         _ => exit::OTHER,
     }
 }

@@ -77,7 +77,14 @@ fn print(out: &Output, event: &WatchEvent) {
             sanitize_for_terminal(snapshot.as_deref().unwrap_or("changed"))
         )),
         // Progress, not news: on stderr so stdout stays one line per item.
-        WatchEvent::Synced { pending, .. } => out.note(&format!("{pending} pending")),
+        WatchEvent::Synced {
+            pending,
+            complete: true,
+            ..
+        } => out.note(&format!("{pending} pending")),
+        WatchEvent::Synced { pending, .. } => out.note(&format!(
+            "{pending} pending shown; the list could not be read to its end, more may be pending"
+        )),
         WatchEvent::Skipped { code, message } => out.note(&format!(
             "skipped an unreadable event ({code}): {}",
             sanitize_for_terminal(message)

@@ -123,7 +123,28 @@ fn audit_works_offline_and_catches_tampering() {
     drop(raw);
     let verify = h.cli(ALICE, &["audit", "verify"]);
     verify.failed_with(TAMPERED);
-    assert!(verify.stderr.contains("seq 2"), "{verify:?}");
+    assert!(
+        verify.stderr.contains("broken at seq 2: entry_edited")
+            && !verify.stderr.contains("EntryEdited"),
+        "{verify:?}"
+    );
+    // Exporting a broken ledger still writes it, but says so and fails.
+    let broken_export = h.dir.path().join("broken.jsonl");
+    let exported = h.cli(
+        ALICE,
+        &[
+            "audit",
+            "export",
+            "--out",
+            broken_export.to_str().expect("utf-8 path"),
+        ],
+    );
+    exported.failed_with(TAMPERED);
+    assert!(
+        exported.stderr.contains("wrote") && exported.stderr.contains("broken at seq 2"),
+        "{exported:?}"
+    );
+    assert!(broken_export.exists());
     let verify = h.cli(ALICE, &["--json", "audit", "verify"]);
     verify.failed_with(TAMPERED);
     let error = verify.json();

@@ -200,3 +200,24 @@ fn drift_between_show_and_approve_is_refused_without_sending() {
     assert_ne!(h.state(&job), "APPROVAL_REQUIRED");
     h.assert_no_secret_leaked();
 }
+
+/// One agent's context nested 126 levels (the gateway accepts it) made the whole page
+/// unreadable for every reviewer; now only that item may be, and it is named.
+#[test]
+fn one_deeply_nested_job_does_not_blind_the_list() {
+    let h = Harness::start();
+    let fine = h.submit();
+    let deep: serde_json::Value =
+        serde_json::from_str(&format!("{}1{}", "[".repeat(126), "]".repeat(126)))
+            .expect("126 levels parse");
+    let nested = h.submit_context(AGENT, deep);
+    let listed = h.cli(ALICE, &["list"]);
+    listed.success();
+    assert!(listed.stdout.contains(fine.as_str()), "{listed:?}");
+    // Readable on its own, so listed; at worst it would be named as unreadable.
+    assert!(
+        listed.stdout.contains(nested.as_str())
+            || listed.stderr.contains(&format!("unreadable item {nested}")),
+        "{listed:?}"
+    );
+}

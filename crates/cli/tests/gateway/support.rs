@@ -167,6 +167,11 @@ impl Harness {
 
     /// Submits a job that needs approval as `key`; returns its id.
     pub fn submit_as(&self, key: &str, note: &str) -> String {
+        self.submit_context(key, json!({ "note": note }))
+    }
+
+    /// Submits a job that needs approval as `key` with this `context`; returns its id.
+    pub fn submit_context(&self, key: &str, context: Value) -> String {
         let body: Value = self.runtime.block_on(async {
             reqwest::Client::new()
                 .post(format!("{}/api/v1/jobs", self.url))
@@ -175,7 +180,7 @@ impl Harness {
                     "prompt": "pay the invoice",
                     "topic": "finance.payment.execute",
                     "labels": {"env": "production"},
-                    "context": {"note": note},
+                    "context": context,
                 }))
                 .send()
                 .await

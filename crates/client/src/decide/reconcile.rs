@@ -2,9 +2,12 @@
 //! connection, v0.9's 409 "job not awaiting approval" on a repeat, a 2xx this client cannot
 //! read, a crash before the answer), the job record (`GET /api/v1/jobs/{id}`) decides.
 //!
-//! An approval counts as in effect only with evidence of one (`approval_by`, or the request
-//! label `approval_granted="true"`, CONTRACT.md §3): a state alone says where the job went,
-//! not that a reviewer let it. And it counts as *ours* only when it is bound to what our
+//! An approval counts as in effect only with evidence of one in the approval record
+//! (`approval_by`) on a job that is not rejected: a state alone says where the job went, not
+//! that a reviewer let it. Labels are never evidence: the agent writes them, and one planted
+//! `approval_granted: "true"` would read a rejected job as approved. The newest Cordum sets
+//! `approval_by` on rejects too, so a rejection (state `DENIED`, or `rejected_by`) is read
+//! first, and its `approval_by` names who rejected when `rejected_by` is empty. And it counts as *ours* only when it is bound to what our
 //! reviewer saw: an `approval_job_hash` for another request, or an `approval_policy_snapshot`
 //! under another policy base, is somebody else's approval of something else — a conflict.
 
@@ -31,29 +34,42 @@ pub(crate) enum Reconciled {
 const AWAITING: &str = "APPROVAL_REQUIRED";
 const DENIED: &str = "DENIED";
 
+fn rejected(job: &JobStatus) -> bool {
+    job.state.trim() == DENIED || !job.rejected_by.is_empty()
+}
+
 /// Whether the record carries evidence that some approval was granted.
 fn approved(job: &JobStatus) -> bool {
-    job.approval_granted || !job.approval_by.is_empty()
+    !rejected(job) && !job.approval_by.is_empty()
+}
+
+/// Who rejected the job: `rejected_by`, else the newest Cordum's `approval_by`.
+fn rejecter(job: &JobStatus) -> &str {
+    if job.rejected_by.is_empty() {
+        &job.approval_by
+    } else {
+        &job.rejected_by
+    }
 }
 
 /// Who resolved the job, when the record says: the one rule the decision protocol and the
 /// queue watch share.
 pub(crate) fn resolver(job: &JobStatus) -> Option<String> {
-    let by = if approved(job) {
-        &job.approval_by
+    let by = if rejected(job) {
+        rejecter(job)
     } else {
-        &job.rejected_by
+        &job.approval_by
     };
-    Some(by.clone()).filter(|by| !by.is_empty())
+    Some(by.to_owned()).filter(|by| !by.is_empty())
 }
 
 /// How the job got resolved, in the event stream's words (`approved`, `rejected`, or the
 /// lower-cased state); `None` while the record says nothing.
 pub(crate) fn resolution_status(job: &JobStatus) -> Option<String> {
-    let status = if approved(job) {
-        "approved".to_owned()
-    } else if job.state == DENIED || !job.rejected_by.is_empty() {
+    let status = if rejected(job) {
         "rejected".to_owned()
+    } else if approved(job) {
+        "approved".to_owned()
     } else {
         job.state.to_ascii_lowercase()
     };
@@ -74,22 +90,20 @@ pub(crate) fn reconcile(intent: &DecisionIntent, job: &JobStatus) -> Result<Reco
     if state == AWAITING {
         return Ok(Reconciled::Pending);
     }
-    let rejected = state == DENIED;
     let conflict = |message: String| {
         Ok(Reconciled::Conflict(GatewayOutcome::NotActionable {
             message,
             ambiguous: false,
         }))
     };
-    if rejected {
+    if rejected(job) {
         return match intent.action {
             DecisionAction::Reject => Ok(Reconciled::Landed {
-                by: job.rejected_by.clone(),
+                by: rejecter(job).to_owned(),
             }),
-            DecisionAction::Approve => conflict(format!(
-                "job was rejected by {}",
-                or_unknown(&job.rejected_by)
-            )),
+            DecisionAction::Approve => {
+                conflict(format!("job was rejected by {}", or_unknown(rejecter(job))))
+            }
         };
     }
     if !approved(job) {
@@ -203,20 +217,30 @@ mod tests {
     }
 
     #[test]
+    fn a_reject_with_approval_by_is_a_reject() {
+        // The newest Cordum names the rejecter in `approval_by`.
+        let record = job("DENIED", "bob", "");
+        assert_eq!(resolution_status(&record).as_deref(), Some("rejected"));
+        assert_eq!(resolver(&record).as_deref(), Some("bob"));
+        assert_eq!(
+            reconcile(&intent(DecisionAction::Reject), &record).expect("read"),
+            Reconciled::Landed { by: "bob".into() }
+        );
+        assert_eq!(
+            message(reconcile(&intent(DecisionAction::Approve), &record)),
+            "job was rejected by bob"
+        );
+        let named = job("DENIED", "bob", "carol");
+        assert_eq!(resolver(&named).as_deref(), Some("carol"));
+    }
+
+    #[test]
     fn approvals_land_only_with_evidence() {
         let approve = intent(DecisionAction::Approve);
         for state in APPROVED_STATES {
             assert_eq!(
                 reconcile(&approve, &job(state, "alice", "")).expect("read"),
                 Reconciled::Landed { by: "alice".into() }
-            );
-            let by_label = JobStatus {
-                approval_granted: true,
-                ..job(state, "", "")
-            };
-            assert_eq!(
-                reconcile(&approve, &by_label).expect("read"),
-                Reconciled::Landed { by: "".into() }
             );
             assert_eq!(
                 message(reconcile(

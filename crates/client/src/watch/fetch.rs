@@ -10,18 +10,21 @@ use crate::http::{GatewayClient, RawAnswer};
 use crate::paging::{Pager, Paging};
 
 /// Every pending item, following the cursor (see [`crate::paging`]); `complete` is false
-/// when the list was cut short (`max_pages`, `max_items`, or a cursor that stopped moving),
+/// when the list was cut short (`max_pages`, `max_items`, `max_list_bytes`, or a cursor that
+/// stopped moving),
 /// and then nothing may be concluded from an item's absence.
 pub(super) async fn list_all(
     client: &GatewayClient,
     config: &WatchConfig,
 ) -> Result<(Vec<ApprovalItem>, bool)> {
     let mut items = Vec::new();
+    let mut bytes = 0usize;
     let mut pager = Pager::new(config.page_limit);
     for _ in 0..config.max_pages.max(1) {
-        let page = client
-            .list_approvals(pager.cursor(), pager.limit(), false)
+        let (page, size) = client
+            .list_page(pager.cursor(), pager.limit(), false)
             .await?;
+        bytes = bytes.saturating_add(size);
         if !page.rejected.is_empty() {
             tracing::warn!(
                 count = page.rejected.len(),
@@ -29,6 +32,10 @@ pub(super) async fn list_all(
             );
         }
         items.extend(pager.take(page)?);
+        if bytes > config.max_list_bytes {
+            tracing::warn!(bytes, "pending list truncated by size");
+            return Ok((items, false));
+        }
         if items.len() >= config.max_items {
             tracing::warn!(count = items.len(), "pending list truncated");
             items.truncate(config.max_items);

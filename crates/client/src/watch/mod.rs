@@ -64,8 +64,25 @@ pub struct WatchConfig {
     /// Items per full list, for the same reason and to bound memory: a gateway may send
     /// pages of large items.
     pub max_items: usize,
+    /// Bytes of list bodies per full list, as received: the memory bound that holds however
+    /// large the items are (parsed items take a small multiple of it).
+    pub max_list_bytes: usize,
     /// Use the event stream when the gateway offers it.
     pub use_events: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_defaults_hold_ten_thousand_pending_items() {
+        let config = WatchConfig::default();
+        assert!(config.max_items >= 10_000);
+        assert!(config.max_pages * config.page_limit as usize >= 10_000);
+        // 10,000 items of a few kilobytes each fit the byte bound.
+        assert!(config.max_list_bytes >= 10_000 * 8 * 1024);
+    }
 }
 
 impl Default for WatchConfig {
@@ -76,7 +93,9 @@ impl Default for WatchConfig {
             max_backoff: Duration::from_secs(30),
             page_limit: 500,
             max_pages: 100,
-            max_items: 5_000,
+            // The app shows queues of 10,000 pending items; the byte bound keeps that safe.
+            max_items: 20_000,
+            max_list_bytes: 128 * 1024 * 1024,
             use_events: true,
         }
     }
@@ -112,8 +131,14 @@ pub enum WatchEvent {
     /// The gateway sent an event this client cannot read; it was skipped, and a full list
     /// follows so nothing it announced is missed.
     Skipped { code: String, message: String },
-    /// A full list completed; [`QueueWatch::pending`] is now current.
-    Synced { pending: usize, mode: WatchMode },
+    /// A full list completed; [`QueueWatch::pending`] is now current. `complete` is false
+    /// when the list was cut short (a bound of [`WatchConfig`], or a cursor that stopped
+    /// moving): more items may be pending than are shown, so never say the list is whole.
+    Synced {
+        pending: usize,
+        mode: WatchMode,
+        complete: bool,
+    },
     /// The gateway is unreachable or refused; the watch retries after `retry_in`. With code
     /// `reauth_required` it keeps failing until [`QueueWatch::set_client`] hands it a client
     /// with a fresh session.
@@ -324,7 +349,11 @@ impl Task {
         name_resolvers(client, &mut events).await;
         self.emit(events);
         let pending = view::read(&self.shared).len();
-        self.emit(vec![WatchEvent::Synced { pending, mode }]);
+        self.emit(vec![WatchEvent::Synced {
+            pending,
+            mode,
+            complete,
+        }]);
         self.failures = 0;
         self.resync_due = false;
         Ok(())

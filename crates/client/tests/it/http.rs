@@ -215,3 +215,19 @@ async fn localhost_is_loopback() {
     let client = client_for(&url, ALICE, fast_http());
     assert_eq!(client.policy_snapshots().await.expect("answers"), ["s1"]);
 }
+
+#[tokio::test]
+async fn a_gateway_without_an_audit_api_says_so() {
+    // Cordum v0.9 has no audit route: Go's mux answers "404 page not found".
+    let gw = Scripted::start().await;
+    let client = client_for(&gw.url(), ALICE, fast_http());
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = std::sync::Arc::new(
+        countersign_ledger::Ledger::open(dir.path().join("l")).expect("ledger"),
+    );
+    let error = countersign_client::audit::mirror_audit(&client, &ledger, None, 1)
+        .await
+        .expect_err("no audit API");
+    assert_eq!(error.code(), "not_offered", "{error}");
+    assert!(error.to_string().contains("audit API"), "{error}");
+}

@@ -336,7 +336,8 @@ async fn a_stream_that_keeps_failing_gives_way_to_polling() {
             event,
             WatchEvent::Synced {
                 mode: WatchMode::Polling,
-                pending: 1
+                pending: 1,
+                complete: true
             }
         )
     })
@@ -418,8 +419,11 @@ async fn pages_are_followed_without_skipping_what_the_cursor_jumps() {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
             Ok(Some(WatchEvent::Arrived(item))) => arrivals.push(item.job.id.clone()),
-            Ok(Some(WatchEvent::Synced { pending, .. })) => {
+            Ok(Some(WatchEvent::Synced {
+                pending, complete, ..
+            })) => {
                 assert_eq!(pending, 5, "{arrivals:?}");
+                assert!(complete);
                 break;
             }
             Ok(Some(_)) => {}
@@ -429,6 +433,31 @@ async fn pages_are_followed_without_skipping_what_the_cursor_jumps() {
     watch.stop().await;
     arrivals.sort();
     assert_eq!(arrivals, ["a", "b", "c", "d", "e"]);
+}
+
+#[tokio::test]
+async fn a_list_too_large_for_the_byte_bound_is_reported_incomplete() {
+    let jobs = vec![("a", 100), ("b", 90), ("c", 80), ("d", 70), ("e", 60)];
+    let (url, _server) = cordum_pager(jobs, |_| None).await;
+    let config = WatchConfig {
+        max_list_bytes: 1,
+        ..paged(2)
+    };
+    let (mut watch, _dir) = scripted_watch(&url, config);
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(WatchEvent::Synced {
+                pending, complete, ..
+            })) => {
+                assert!(!complete);
+                assert_eq!(pending, 2, "one page, then the bound");
+                break;
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no sync: {other:?}"),
+        }
+    }
+    watch.stop().await;
 }
 
 #[tokio::test]
@@ -445,8 +474,11 @@ async fn a_cursor_that_stops_moving_is_not_the_end_of_the_list() {
     let mut syncs = 0;
     while syncs < 3 {
         match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
-            Ok(Some(WatchEvent::Synced { pending, .. })) => {
+            Ok(Some(WatchEvent::Synced {
+                pending, complete, ..
+            })) => {
                 assert_eq!(pending, 3);
+                assert!(!complete, "a stuck cursor is no complete list");
                 syncs += 1;
             }
             Ok(Some(WatchEvent::Resolved { job_id, .. })) => {

@@ -18,7 +18,8 @@ pub struct ApprovalCard {
     pub tenant: String,
     pub state: String,
     pub decision: String,
-    /// First non-empty of the job's principal, actor id and the composite `submitted_by`.
+    /// The job's principal (else its actor id, else the composite `submitted_by`), and the
+    /// authenticated `submitted_by` beside it when the two name different principals.
     pub requester: String,
     pub workflow: Option<WorkflowInfo>,
     pub rule_id: String,
@@ -74,6 +75,27 @@ impl ApprovalCard {
         }
     }
 
+    /// The job's principal is whatever the submitter wrote; `submitted_by` is who the gateway
+    /// authenticated (`apikey:<id>|principal:<p>`). When they disagree, both are named, so a
+    /// requester cannot pass as someone else.
+    fn requester_of(item: &ApprovalItem) -> String {
+        let job = &item.job;
+        let named = first_non_empty(&[&job.principal, &job.actor_id]);
+        let submitted = item.submitted_by.as_str();
+        if named.is_empty() || submitted.is_empty() {
+            return first_non_empty(&[named, submitted]).to_owned();
+        }
+        let authenticated = submitted
+            .split('|')
+            .find_map(|part| part.strip_prefix("principal:"))
+            .unwrap_or(submitted);
+        if authenticated == named {
+            named.to_owned()
+        } else {
+            format!("{named} (submitted by {submitted})")
+        }
+    }
+
     fn workflow_of(item: &ApprovalItem) -> Option<WorkflowInfo> {
         let workflow = WorkflowInfo {
             name: item.workflow_name.clone(),
@@ -96,8 +118,7 @@ impl From<&ApprovalItem> for ApprovalCard {
             tenant: job.tenant.clone(),
             state: job.state.clone(),
             decision: item.decision.clone(),
-            requester: first_non_empty(&[&job.principal, &job.actor_id, &item.submitted_by])
-                .to_owned(),
+            requester: Self::requester_of(item),
             workflow: Self::workflow_of(item),
             // The rule and reason are descriptive, so the job record's copy may stand in; the
             // snapshot and hash are identities and deliberately have no fallback.

@@ -3,6 +3,7 @@
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{ApprovalError, ApprovalItem, ApprovalPage, JobRecord, RejectedItem};
@@ -164,11 +165,32 @@ impl ApprovalItem {
 }
 
 impl ApprovalPage {
-    /// Reads a `GET /api/v1/approvals` response body.
+    /// Reads a `GET /api/v1/approvals` response body, each item on its own: the JSON
+    /// parser's nesting limit counts from the start of what it parses, so one agent's deeply
+    /// nested context read as part of the page would make the whole page unreadable. An item
+    /// that cannot be parsed is rejected with its job id when that can still be read.
     pub fn from_json(body: &[u8]) -> Result<Self, ApprovalError> {
-        let value = serde_json::from_slice(body)
-            .map_err(|error| ApprovalError::NotJson(error.to_string()))?;
-        Self::from_value(value)
+        let Some((entries, next_cursor)) = split_page(body) else {
+            // Not a page of items at all: the whole-body reader names what is wrong.
+            let value = serde_json::from_slice(body)
+                .map_err(|error| ApprovalError::NotJson(error.to_string()))?;
+            return Self::from_value(value);
+        };
+        let mut page = Self::from_value(serde_json::json!({ "next_cursor": next_cursor }))?;
+        for (index, entry) in entries.into_iter().enumerate() {
+            let parsed = serde_json::from_str::<Value>(entry.get())
+                .map_err(|error| ApprovalError::NotJson(error.to_string()))
+                .and_then(ApprovalItem::from_value);
+            match parsed {
+                Ok(item) => page.items.push(item),
+                Err(error) => page.rejected.push(RejectedItem {
+                    index,
+                    job_id: job_id_of(entry.get()),
+                    error,
+                }),
+            }
+        }
+        Ok(page)
     }
 
     /// Reads an already parsed response body.
@@ -189,13 +211,56 @@ impl ApprovalPage {
             ..Self::default()
         };
         for (index, entry) in entries.into_iter().enumerate() {
+            let job_id = entry
+                .pointer("/job/id")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             match ApprovalItem::from_value(entry) {
                 Ok(item) => page.items.push(item),
-                Err(error) => page.rejected.push(RejectedItem { index, error }),
+                Err(error) => page.rejected.push(RejectedItem {
+                    index,
+                    job_id,
+                    error,
+                }),
             }
         }
         Ok(page)
     }
+}
+
+/// A page object's items still unparsed, and its cursor; `None` when the body is not an
+/// object whose `items` is an array (or absent, or null).
+fn split_page(body: &[u8]) -> Option<(Vec<&RawValue>, Value)> {
+    let fields: std::collections::HashMap<&str, &RawValue> = serde_json::from_slice(body).ok()?;
+    let items = match fields.get("items") {
+        None => Vec::new(),
+        Some(raw) if raw.get() == "null" => Vec::new(),
+        Some(raw) => serde_json::from_str(raw.get()).ok()?,
+    };
+    let next_cursor = match fields.get("next_cursor") {
+        None => Value::Null,
+        Some(raw) => serde_json::from_str(raw.get()).ok()?,
+    };
+    Some((items, next_cursor))
+}
+
+/// Only the job id of an item; everything else is skipped without being built, which has
+/// no nesting limit.
+#[derive(Deserialize)]
+struct IdOnly {
+    job: IdOnlyJob,
+}
+
+#[derive(Deserialize)]
+struct IdOnlyJob {
+    id: String,
+}
+
+fn job_id_of(item: &str) -> Option<String> {
+    serde_json::from_str::<IdOnly>(item)
+        .ok()
+        .map(|only| only.job.id)
+        .filter(|id| !id.is_empty())
 }
 
 impl<'de> Deserialize<'de> for ApprovalItem {

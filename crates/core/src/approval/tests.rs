@@ -263,8 +263,13 @@ fn deeply_nested_input_is_an_error_not_a_crash() {
         "[".repeat(10_000),
         "]".repeat(10_000)
     );
+    let page = ApprovalPage::from_json(deep.as_bytes()).expect("the page is readable");
+    assert!(page.items.is_empty());
+    assert_eq!(page.rejected[0].job_id.as_deref(), Some("j"));
+    assert_eq!(page.rejected[0].error.code(), "approval_not_json");
+    let deep_page = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
     assert_eq!(
-        ApprovalPage::from_json(deep.as_bytes())
+        ApprovalPage::from_json(deep_page.as_bytes())
             .expect_err("too deep")
             .code(),
         "approval_not_json"
@@ -398,4 +403,52 @@ fn error_codes_are_distinct() {
     ];
     let codes: std::collections::BTreeSet<_> = errors.iter().map(ApprovalError::code).collect();
     assert_eq!(codes.len(), errors.len());
+}
+
+#[test]
+fn a_principal_the_submitter_chose_is_shown_beside_who_submitted() {
+    let mut item = pending_item("APPROVAL_REQUIRED", "REQUIRE_APPROVAL");
+    item.job.principal = "agent-7".into();
+    item.submitted_by = "apikey:44f1|principal:agent-7".into();
+    assert_eq!(ApprovalCard::from(&item).requester, "agent-7");
+    item.job.principal = "the-cfo".into();
+    assert_eq!(
+        ApprovalCard::from(&item).requester,
+        "the-cfo (submitted by apikey:44f1|principal:agent-7)"
+    );
+}
+
+/// A context nested deeper than the JSON parser's limit allows for a whole page (the
+/// gateway accepts 126 levels) must cost only its own item.
+#[test]
+fn one_deeply_nested_item_does_not_make_the_page_unreadable() {
+    let deep = format!("{}1{}", "[".repeat(126), "]".repeat(126));
+    let body = format!(
+        r#"{{"items": [
+            {{"job": {{"id": "deep", "state": "APPROVAL_REQUIRED"}}, "job_input": {deep}}},
+            {{"job": {{"id": "fine", "state": "APPROVAL_REQUIRED"}}, "job_hash": "h"}}
+        ], "next_cursor": 7}}"#
+    );
+    // The whole page as one value is over the limit, which is what blinded the queue.
+    assert!(serde_json::from_str::<serde_json::Value>(&body).is_err());
+    let page = ApprovalPage::from_json(body.as_bytes()).expect("page readable");
+    assert_eq!(page.next_cursor, Some(7));
+    let ids: Vec<&str> = page.items.iter().map(|i| i.job.id.as_str()).collect();
+    assert!(ids.contains(&"fine"), "{ids:?}");
+    let deep_item = page
+        .items
+        .iter()
+        .find(|i| i.job.id == "deep")
+        .map(|i| i.job.id.clone())
+        .or_else(|| page.rejected.iter().find_map(|r| r.job_id.clone()));
+    assert_eq!(deep_item.as_deref(), Some("deep"));
+}
+
+#[test]
+fn an_unreadable_item_keeps_its_job_id() {
+    let body = r#"{"items": [{"job": {"id": "j9"}, "job_hash": ["not", "a", "hash"]}]}"#;
+    let page = ApprovalPage::from_json(body.as_bytes()).expect("page readable");
+    assert!(page.items.is_empty());
+    assert_eq!(page.rejected[0].job_id.as_deref(), Some("j9"));
+    assert_eq!(page.rejected[0].error.code(), "approval_wrong_type");
 }

@@ -99,3 +99,32 @@ fn a_directory_is_an_io_error() {
     let err = Ledger::open(dir.path()).expect_err("a directory is not a ledger");
     assert_eq!(err.code(), "ledger_io", "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn created_directories_are_0700_and_ledger_files_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .expect("metadata")
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let before = mode(dir.path());
+    let path = dir.path().join("data").join("ledgers").join("work.ledger");
+    let ledger = Ledger::open(&path).expect("open new");
+    ledger
+        .append(NewEntry::new(EntryKind::Login, json!({"principal": "ana"})))
+        .expect("append");
+    assert_eq!(mode(&dir.path().join("data")), 0o700);
+    assert_eq!(mode(&dir.path().join("data").join("ledgers")), 0o700);
+    assert_eq!(mode(&path), 0o600);
+    let wal = path.with_file_name("work.ledger-wal");
+    if wal.exists() {
+        assert_eq!(mode(&wal), 0o600);
+    }
+    // A directory that already existed is not ours to change.
+    assert_eq!(mode(dir.path()), before);
+}

@@ -255,10 +255,12 @@ fn closed_rows_are_never_claimed_and_unleased_rows_are_free() {
 fn a_version_1_outbox_is_migrated_with_its_open_rows() {
     let fixture = Fixture::new();
     record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
-    // Rebuild the file as version 1 wrote it: the v2 columns gone, the version set back.
+    // Rebuild the file as version 1 wrote it: the v2 and v3 columns gone, the version set back.
     let raw = fixture.raw();
     raw.execute_batch(
-        "         ALTER TABLE outbox DROP COLUMN recoveries;
+        "         ALTER TABLE outbox DROP COLUMN content;
+         ALTER TABLE outbox DROP COLUMN content_digest;
+         ALTER TABLE outbox DROP COLUMN recoveries;
          ALTER TABLE outbox DROP COLUMN lease_until;
          ALTER TABLE outbox DROP COLUMN claimed_by;
          ALTER TABLE outbox DROP COLUMN workflow_gate;
@@ -273,9 +275,28 @@ fn a_version_1_outbox_is_migrated_with_its_open_rows() {
     assert_eq!(open[0].intent.note, "");
     assert!(!open[0].intent.workflow_gate);
     assert_eq!(open[0].claimed_by, None);
+    assert_eq!(open[0].intent.content_digest, "");
+    assert_eq!(open[0].intent.content, None);
     assert!(ledger
         .claim_intent("d-1", "x", LEASE)
         .expect("claim")
         .is_some());
     assert!(ledger.verify().expect("verify").is_intact());
+}
+
+#[test]
+fn the_content_read_is_kept_with_the_intent() {
+    let fixture = Fixture::new();
+    let content = countersign_core::content::CardContent {
+        title: "Pay Acme".into(),
+        payload: serde_json::json!({"amount": 120}),
+        ..Default::default()
+    };
+    let mut recorded = intent("d-1", "job-1", DecisionAction::Approve);
+    recorded.content_digest = content.digest();
+    recorded.content = Some(content.clone());
+    fixture.ledger.record_intent(&recorded).expect("record");
+    let open = fixture.reopen().open_intents().expect("open");
+    assert_eq!(open[0].intent.content_digest, content.digest());
+    assert_eq!(open[0].intent.content, Some(content));
 }
