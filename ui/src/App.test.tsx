@@ -174,7 +174,7 @@ describe("App", () => {
     fireEvent.submit(screen.getByLabelText("Reason (the requester sees it)"));
     expect(await screen.findByText(/will retry/)).toBeInTheDocument();
     act(() => {
-      pushEvent({ kind: "status", seq: 11, status: { state: "offline", offline_since_ms: Date.now(), last_sync_ms: null, message: "down", generation: "" } });
+      pushEvent({ kind: "status", seq: 11, status: { state: "offline", offline_since_ms: Date.now(), last_sync_ms: null, message: "down", generation: "", complete: true } });
     });
     expect(screen.getByTestId("status-line")).toHaveTextContent("Offline since");
     expect(screen.getByRole("button", { name: "Approve" })).toBeDisabled();

@@ -49,6 +49,9 @@ pub struct ConnectionStatus {
     pub message: String,
     /// The gateway's API generation as detected (`new`, `v0.9`), empty until known.
     pub generation: String,
+    /// False when the last list was cut short (too many items, or a gateway whose paging
+    /// stopped): more may be pending than are shown.
+    pub complete: bool,
 }
 
 impl Default for ConnectionStatus {
@@ -59,6 +62,7 @@ impl Default for ConnectionStatus {
             last_sync_ms: None,
             message: String::new(),
             generation: String::new(),
+            complete: true,
         }
     }
 }
@@ -219,6 +223,7 @@ impl QueueState {
             WatchEvent::Synced {
                 pending: count,
                 mode,
+                complete,
             } => {
                 // Reading the watch's whole view copies every item: only when it holds some
                 // this queue lacks (known from an earlier run, joined without an event).
@@ -238,6 +243,7 @@ impl QueueState {
                     last_sync_ms: Some(now_ms),
                     message: String::new(),
                     generation,
+                    complete,
                 }));
                 events
             }
@@ -254,6 +260,7 @@ impl QueueState {
                     last_sync_ms: self.status.last_sync_ms,
                     message,
                     generation: self.status.generation.clone(),
+                    complete: self.status.complete,
                 };
                 if status == self.status {
                     return Vec::new();
@@ -525,6 +532,7 @@ mod tests {
             WatchEvent::Synced {
                 pending: 1,
                 mode: WatchMode::Events,
+                complete: false,
             },
             || vec![item("known", "h", 1)],
             &settings,
@@ -532,7 +540,7 @@ mod tests {
         );
         assert!(matches!(&events[0], DeskEvent::Card { arrived: false, .. }));
         assert!(
-            matches!(&events[1], DeskEvent::Status { status, .. } if status.state == LinkState::Live && status.last_sync_ms == Some(1_000))
+            matches!(&events[1], DeskEvent::Status { status, .. } if status.state == LinkState::Live && status.last_sync_ms == Some(1_000) && !status.complete)
         );
         assert!(queue.card("known").is_some());
     }

@@ -17,4 +17,9 @@ message: string,
 /**
  * The gateway's API generation as detected (`new`, `v0.9`), empty until known.
  */
-generation: string, };
+generation: string, 
+/**
+ * False when the last list was cut short (too many items, or a gateway whose paging
+ * stopped): more may be pending than are shown.
+ */
+complete: boolean, };

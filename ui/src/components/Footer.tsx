@@ -9,6 +9,11 @@ export function Footer({ status, session }: { status: ConnectionStatus; session:
       <span className="status-dot" aria-hidden="true" />
       <span className="status-text">{describe(status)}</span>
       {status.last_sync_ms !== null && <span className="status-sync">synced {clock(status.last_sync_ms)}</span>}
+      {!status.complete && (
+        <span className="status-incomplete" data-testid="status-incomplete">
+          more are pending than shown
+        </span>
+      )}
       {session && (
         <span className="status-gateway" title={session.gateway_url}>
           {session.profile}

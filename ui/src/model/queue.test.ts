@@ -61,7 +61,7 @@ describe("queueReducer", () => {
 
   it("records statuses, recovered decisions and a bounded list of notices", () => {
     let model = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("a")]), now: 0 });
-    const offline = { state: "offline" as const, offline_since_ms: 5, last_sync_ms: 1, message: "down", generation: "new" };
+    const offline = { state: "offline" as const, offline_since_ms: 5, last_sync_ms: 1, message: "down", generation: "new", complete: true };
     model = queueReducer(model, { type: "event", message: message({ kind: "status", seq: 11, status: offline }), now: 0 });
     expect(model.status.state).toBe("offline");
     const recovered = decision("a", "reject", "Rejected");

@@ -64,7 +64,7 @@ export function initialQueue(): QueueModel {
     desk: -1,
     seq: -1,
     cards: [],
-    status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "", generation: "" },
+    status: { state: "connecting", offline_since_ms: null, last_sync_ms: null, message: "", generation: "", complete: true },
     outcomes: {},
     departed: {},
     changedAt: {},

@@ -55,7 +55,7 @@ export function snapshot(cards: CardView[], seq = 10): QueueSnapshot {
     desk: DESK,
     seq,
     cards,
-    status: { state: "live", offline_since_ms: null, last_sync_ms: 1_700_000_000_000, message: "", generation: "new" },
+    status: { state: "live", offline_since_ms: null, last_sync_ms: 1_700_000_000_000, message: "", generation: "new", complete: true },
   };
 }
 
