@@ -286,7 +286,8 @@ async fn a_refusal_after_a_lost_answer_asks_the_job_first() {
         report.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: None
+            by_us: None,
+            earlier_attempt: true
         }
     );
     assert_eq!(s.open(), 0);
@@ -308,7 +309,8 @@ async fn unrecognised_success_answers_are_reconciled_never_refused() {
             report.settlement,
             Settlement::AlreadyApplied {
                 by: "alice".into(),
-                by_us: None
+                by_us: None,
+                earlier_attempt: true
             },
             "{status} {body:?}"
         );
