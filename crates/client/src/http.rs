@@ -186,6 +186,11 @@ impl GatewayClient {
         Self::new(&profile.gateway_url, &profile.tenant, credential, config)
     }
 
+    /// The tenant this client asks for (`X-Tenant-ID`).
+    pub fn tenant(&self) -> &str {
+        self.inner.tenant.to_str().unwrap_or_default()
+    }
+
     pub fn base_url(&self) -> &Url {
         &self.inner.base
     }

@@ -220,7 +220,13 @@ fn describe(report: &DecisionReport) -> String {
     let job = sanitize_for_terminal(&report.job_id);
     let mut text = match &report.settlement {
         Settlement::Applied => format!("{done} {job}"),
-        Settlement::AlreadyApplied { by, by_us } => {
+        // This profile's own earlier attempt (its answer was lost): `by` may be a fallback
+        // (v0.9 names the requester), so no person is named.
+        Settlement::AlreadyApplied {
+            earlier_attempt: true,
+            ..
+        } => format!("{job} was already {done} by this profile's earlier attempt"),
+        Settlement::AlreadyApplied { by, by_us, .. } => {
             let by = if by.is_empty() {
                 "someone (the gateway does not say)".to_owned()
             } else {
@@ -257,6 +263,29 @@ mod tests {
             prev_hash: String::new(),
             entry_hash: String::new(),
         }
+    }
+
+    #[test]
+    fn an_earlier_attempt_of_this_profile_names_no_person() {
+        let report = DecisionReport {
+            job_id: "j".into(),
+            action: DecisionAction::Approve,
+            decision_id: None,
+            settlement: Settlement::AlreadyApplied {
+                by: "the-requester".into(),
+                by_us: None,
+                earlier_attempt: true,
+            },
+            verdict: None,
+            attempts: 0,
+            mismatch: None,
+        };
+        let text = describe(&report);
+        assert_eq!(
+            text,
+            "j was already approved by this profile's earlier attempt"
+        );
+        assert!(!text.contains("the-requester"));
     }
 
     #[test]

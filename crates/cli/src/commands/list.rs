@@ -40,6 +40,17 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ListArgs) -> Result<()
         }));
         return Ok(());
     }
+    // v0.9 ignores `X-Tenant-ID` on this list: items of another tenant are not this
+    // profile's to decide, and the reviewer must know the list is not filtered.
+    let tenant = session.client.tenant();
+    let foreign = foreign_items(&items, tenant);
+    if foreign > 0 {
+        out.note(&format!(
+            "warning: {foreign} item(s) belong to another tenant than this profile's ({}); \
+             the gateway did not filter the list by tenant",
+            sanitize_for_terminal(tenant)
+        ));
+    }
     for id in &listed.unreadable {
         out.note(&format!(
             "unreadable item {}",
@@ -100,6 +111,14 @@ async fn pending(client: &GatewayClient, limit: u32) -> Result<Listed, CliError>
     }
 }
 
+/// Items that name a tenant other than `tenant`.
+fn foreign_items(items: &[ApprovalItem], tenant: &str) -> usize {
+    items
+        .iter()
+        .filter(|item| !item.job.tenant.is_empty() && item.job.tenant != tenant)
+        .count()
+}
+
 /// JOB, TOPIC, REQUESTER, RULE, AGE, HASH; shared with `watch`.
 pub fn items_table(items: &[ApprovalItem]) -> String {
     let now = now_ms();
@@ -127,5 +146,23 @@ pub fn short_hash(hash: &str) -> String {
         "-".into()
     } else {
         hash.chars().take(SHORT_HASH).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn items_of_another_tenant_are_counted() {
+        let item = |tenant: &str| {
+            let mut item = ApprovalItem::default();
+            item.job.id = "j".into();
+            item.job.tenant = tenant.into();
+            item
+        };
+        let items = [item("default"), item("acme"), item("")];
+        assert_eq!(foreign_items(&items, "acme"), 1);
+        assert_eq!(foreign_items(&items, "other"), 2);
     }
 }

@@ -47,7 +47,7 @@ use std::time::Duration;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::{SeenItem, Verdict};
 use countersign_ledger::{
-    new_decision_id, DecisionIntent, IntentRecord, Ledger, LedgerError, NewEntry,
+    new_decision_id, DecisionIntent, EntryKind, IntentRecord, Ledger, LedgerError, NewEntry, Query,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -79,8 +79,16 @@ pub enum Settlement {
     Applied,
     /// The same decision was already in effect, by `by` (empty when the gateway does not
     /// say). `by_us`: whether `by` is our own principal, `None` when the gateway cannot tell
-    /// us who we are or does not say who decided (see the module docs).
-    AlreadyApplied { by: String, by_us: Option<bool> },
+    /// us who we are or does not say who decided (see the module docs). `earlier_attempt`:
+    /// the ledger holds this profile's own intent for this job, action and hash, so the
+    /// decision in effect is most likely that attempt (whose answer was lost). Say so rather
+    /// than name `by`: v0.9 fills `approval_by` with the requester when the approving key
+    /// has no principal.
+    AlreadyApplied {
+        by: String,
+        by_us: Option<bool>,
+        earlier_attempt: bool,
+    },
 }
 
 /// The result of [`Decider::approve`], [`Decider::reject`] or one recovered intent.
@@ -298,7 +306,9 @@ impl Decider {
                 job_id: seen.job_id.clone(),
                 action,
                 decision_id: None,
-                settlement: self.already(&by).await,
+                settlement: self
+                    .already(&by, self.has_intent(seen, action).await?)
+                    .await,
                 verdict: Some(verdict),
                 attempts: 0,
                 mismatch: None,
@@ -307,6 +317,24 @@ impl Decider {
             Reconciled::Pending => Err(ClientError::Drift(verdict)),
             Reconciled::Conflict(outcome) => Err(ClientError::Conflict(outcome)),
         }
+    }
+
+    /// Whether the ledger holds an intent of this profile for `seen`'s job, `action` and hash.
+    async fn has_intent(&self, seen: &SeenItem, action: DecisionAction) -> Result<bool> {
+        let query = Query {
+            kinds: vec![EntryKind::DecisionIntent],
+            job_id: Some(seen.job_id.clone()),
+            decision: Some(action.as_str().to_owned()),
+            ..Query::default()
+        };
+        let hash = seen.job_hash.clone();
+        ledger_call(&self.ledger, move |l| l.query(&query))
+            .await
+            .map(|page| {
+                page.entries.iter().any(|entry| {
+                    entry.body.get("job_hash").and_then(Value::as_str) == Some(hash.as_str())
+                })
+            })
     }
 
     async fn record_verification(&self, seen: &SeenItem, fresh: &verify::Fresh) -> Result<()> {
@@ -392,7 +420,7 @@ impl Decider {
                 let message = format!("resolved by {by}");
                 self.record(intent, "reconciled", &message, job_json, true)
                     .await?;
-                let settlement = self.already(&by).await;
+                let settlement = self.already(&by, true).await;
                 Ok(Some(report(intent, settlement, None, 0, None)))
             }
             Reconciled::Conflict(outcome) => {
@@ -441,7 +469,7 @@ impl Decider {
                 let message = format!("resolved by {by}");
                 self.record(intent, "reconciled", &message, job_json, true)
                     .await?;
-                Ok((self.already(&by).await, 0, None))
+                Ok((self.already(&by, true).await, 0, None))
             }
             Reconciled::Conflict(outcome) => {
                 self.record_outcome(intent, &outcome, job_json, true)

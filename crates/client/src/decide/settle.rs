@@ -65,7 +65,8 @@ impl Decider {
                 let message = format!("resolved by {by}");
                 self.record(intent, "reconciled", &message, json!(job), true)
                     .await?;
-                Step::Done(self.already(&by).await, None)
+                // Landed after an attempt of this drive may have committed: most likely ours.
+                Step::Done(self.already(&by, drive.uncertain).await, None)
             }
             (Reconciled::Conflict(outcome), _)
             | (Reconciled::Pending, Answer::Refusal(outcome)) => {
@@ -278,7 +279,7 @@ impl Decider {
     }
 
     /// A decision of the same kind is in effect, by `by`.
-    pub(super) async fn already(&self, by: &str) -> Settlement {
+    pub(super) async fn already(&self, by: &str, earlier_attempt: bool) -> Settlement {
         let by_us = if by.is_empty() {
             None
         } else {
@@ -287,6 +288,7 @@ impl Decider {
         Settlement::AlreadyApplied {
             by: by.to_owned(),
             by_us,
+            earlier_attempt,
         }
     }
 

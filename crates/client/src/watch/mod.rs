@@ -16,6 +16,7 @@
 //! Only waits (network, sleeps) are interrupted by [`QueueWatch::stop`]; applying a batch
 //! (ledger write, then event) always completes, so a stopped watch loses no event.
 
+mod config;
 mod fetch;
 mod sse;
 mod view;
@@ -32,6 +33,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+pub use config::WatchConfig;
 pub use view::ItemChange;
 
 use self::fetch::{list_all, open_stream};
@@ -46,60 +48,6 @@ use crate::text::clip;
 const STREAM_STRIKES: u32 = 3;
 /// Successful polls before a given-up stream is tried again.
 const POLLS_BEFORE_STREAM_RETRY: u32 = 30;
-
-/// Tuning; the defaults suit the app.
-#[derive(Debug, Clone)]
-pub struct WatchConfig {
-    /// Time between polls when polling.
-    pub poll_interval: Duration,
-    /// First wait after a failure; doubles per failure.
-    pub initial_backoff: Duration,
-    /// Longest wait after repeated failures.
-    pub max_backoff: Duration,
-    /// Items per list page (the gateway caps at 500).
-    pub page_limit: u32,
-    /// Pages per full list; a longer queue is shown truncated (and nothing is reported
-    /// resolved from an incomplete list).
-    pub max_pages: usize,
-    /// Items per full list, for the same reason and to bound memory: a gateway may send
-    /// pages of large items.
-    pub max_items: usize,
-    /// Bytes of list bodies per full list, as received: the memory bound that holds however
-    /// large the items are (parsed items take a small multiple of it).
-    pub max_list_bytes: usize,
-    /// Use the event stream when the gateway offers it.
-    pub use_events: bool,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_defaults_hold_ten_thousand_pending_items() {
-        let config = WatchConfig::default();
-        assert!(config.max_items >= 10_000);
-        assert!(config.max_pages * config.page_limit as usize >= 10_000);
-        // 10,000 items of a few kilobytes each fit the byte bound.
-        assert!(config.max_list_bytes >= 10_000 * 8 * 1024);
-    }
-}
-
-impl Default for WatchConfig {
-    fn default() -> Self {
-        Self {
-            poll_interval: Duration::from_secs(2),
-            initial_backoff: Duration::from_millis(500),
-            max_backoff: Duration::from_secs(30),
-            page_limit: 500,
-            max_pages: 100,
-            // The app shows queues of 10,000 pending items; the byte bound keeps that safe.
-            max_items: 20_000,
-            max_list_bytes: 128 * 1024 * 1024,
-            use_events: true,
-        }
-    }
-}
 
 /// How the watch currently learns about changes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -181,6 +129,7 @@ impl QueueWatch {
             stream_strikes: 0,
             polls_left: 0,
             resync_due: false,
+            polled_snapshot: None,
         };
         Self {
             events,
@@ -250,6 +199,8 @@ struct Task {
     polls_left: u32,
     /// A skipped event may have announced something: list everything soon.
     resync_due: bool,
+    /// The current policy snapshot last polled; `None` before the first poll.
+    polled_snapshot: Option<String>,
 }
 
 /// How far a stream session got.
@@ -361,6 +312,7 @@ impl Task {
 
     async fn poll_round(&mut self, client: &GatewayClient) -> Result<(), Halt> {
         self.resync(client, WatchMode::Polling).await?;
+        self.poll_snapshot(client).await?;
         let interval = self.config.poll_interval;
         wait(
             &mut self.stop,
@@ -368,6 +320,18 @@ impl Task {
             tokio::time::sleep(interval),
         )
         .await
+    }
+
+    /// Without an event stream nothing announces a new policy, so each poll compares the
+    /// current snapshot with the last one seen; the first poll only learns it.
+    async fn poll_snapshot(&mut self, client: &GatewayClient) -> Result<(), Halt> {
+        let listed = wait(&mut self.stop, &mut self.client, client.policy_snapshots()).await?;
+        let current = listed.map_err(|e| self.failed(&e))?.into_iter().next();
+        let previous = std::mem::replace(&mut self.polled_snapshot, current.clone());
+        if previous.is_some() && previous != current {
+            self.emit(vec![WatchEvent::PolicyChanged { snapshot: current }]);
+        }
+        Ok(())
     }
 
     /// One stream session; a stream that keeps failing before it delivers anything is

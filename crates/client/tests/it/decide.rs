@@ -56,7 +56,8 @@ async fn approve_verifies_records_and_lands_once() {
         again.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: Some(true)
+            by_us: Some(true),
+            earlier_attempt: true
         }
     );
     assert_eq!(again.decision_id, None);
@@ -146,7 +147,7 @@ async fn racing_clients_both_succeed_once() {
         } else {
             &ra
         };
-        let Settlement::AlreadyApplied { by, by_us } = &other.settlement else {
+        let Settlement::AlreadyApplied { by, by_us, .. } = &other.settlement else {
             panic!("already applied expected: {other:?}");
         };
         let winner = h.job(&job).await["approval_by"]
@@ -253,7 +254,8 @@ async fn v09_gateway_falls_back_and_reconciles_repeats() {
         report.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: None
+            by_us: None,
+            earlier_attempt: true
         },
         "v0.9 cannot say who we are"
     );

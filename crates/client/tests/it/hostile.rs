@@ -286,7 +286,8 @@ async fn a_refusal_after_a_lost_answer_asks_the_job_first() {
         report.settlement,
         Settlement::AlreadyApplied {
             by: "alice".into(),
-            by_us: None
+            by_us: None,
+            earlier_attempt: true
         }
     );
     assert_eq!(s.open(), 0);
@@ -308,7 +309,8 @@ async fn unrecognised_success_answers_are_reconciled_never_refused() {
             report.settlement,
             Settlement::AlreadyApplied {
                 by: "alice".into(),
-                by_us: None
+                by_us: None,
+                earlier_attempt: true
             },
             "{status} {body:?}"
         );
@@ -542,4 +544,47 @@ async fn preconditions_go_only_where_advertised_and_a_refused_body_is_a_protocol
     assert_eq!(error.code(), "gateway_protocol", "{error}");
     assert!(error.to_string().contains("unknown field"), "{error}");
     assert_eq!(s.open(), 0);
+}
+
+/// The newest Cordum's `/context` names no job hash, topic, tenant, requester or risk tags
+/// (new-observed.md): the item is completed from `GET /api/v1/jobs/{id}`, so it can be
+/// verified and approved, with a strict body (no preconditions without the advertisement).
+#[tokio::test]
+async fn a_newest_cordum_item_is_completed_from_the_job_and_approved() {
+    let s = Scene::new().await;
+    s.gw.on(
+        "GET /api/v1/approvals/j1/context",
+        &[(
+            200,
+            r#"{"approval": {"job_id": "j1", "state": "APPROVAL_REQUIRED",
+                "policy_snapshot": "s1|cfg:b", "decision": "REQUIRE_APPROVAL",
+                "approval_status": "pending", "approval_revision": 1}}"#,
+        )],
+    );
+    s.gw.on(
+        JOB,
+        &[(
+            200,
+            r#"{"id": "j1", "state": "APPROVAL_REQUIRED", "topic": "finance.pay",
+                "tenant": "default", "principal": "agent-7", "risk_tags": ["payment"],
+                "safety_job_hash": "h-new", "submitted_by": "apikey:1|principal:agent-7",
+                "context": {"prompt": "pay 120 to Acme"}, "labels": {"env": "prod"}}"#,
+        )],
+    );
+    s.gw.on(APPROVE, &[(200, r#"{"job_id":"j1"}"#)]);
+    let client = s.decider.client();
+    let review = client.review("j1").await.expect("read").expect("pending");
+    assert_eq!(review.item.job_hash, "h-new");
+    assert_eq!(review.content.requester, "agent-7");
+    assert_eq!(review.content.risk_tags, ["payment"]);
+    assert_eq!(review.content.payload["prompt"], "pay 120 to Acme");
+    let report = s
+        .decider
+        .approve(&review.seen(), "ok", "")
+        .await
+        .expect("approved");
+    assert_eq!(report.verdict.map(|v| v.code()), Some("identity_checked"));
+    let body: serde_json::Value =
+        serde_json::from_str(&s.gw.bodies(APPROVE)[0]).expect("json body");
+    assert_eq!(body, serde_json::json!({"reason": "ok"}));
 }

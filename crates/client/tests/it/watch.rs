@@ -490,3 +490,39 @@ async fn a_cursor_that_stops_moving_is_not_the_end_of_the_list() {
     }
     watch.stop().await;
 }
+
+/// Cordum has no event stream: a policy change must still be reported, from the polls.
+#[tokio::test]
+async fn a_new_policy_snapshot_is_reported_while_polling() {
+    let h = Harness::start().await;
+    let mut watch = QueueWatch::spawn(h.client(ALICE), h.ledger("policy"), config(false));
+    // Two polled syncs: the first poll only learns the current snapshot.
+    let mut syncs = 0;
+    while syncs < 2 {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(WatchEvent::Synced { .. })) => syncs += 1,
+            Ok(Some(WatchEvent::PolicyChanged { .. })) => panic!("no policy changed yet"),
+            Ok(Some(_)) => {}
+            other => panic!("no sync: {other:?}"),
+        }
+    }
+    h.running()
+        .gateway()
+        .publish_policy(POLICY_V2, "test")
+        .await
+        .expect("publish");
+    let current = h
+        .client(ALICE)
+        .policy_snapshots()
+        .await
+        .expect("snapshots")
+        .first()
+        .cloned();
+    expect_event(
+        &mut watch,
+        "a polled policy change",
+        |event| matches!(event, WatchEvent::PolicyChanged { snapshot } if *snapshot == current),
+    )
+    .await;
+    watch.stop().await;
+}
