@@ -42,8 +42,15 @@ impl From<&DecisionReport> for DecisionView {
         };
         let (outcome, by, by_us, message) = match &report.settlement {
             Settlement::Applied => ("applied", None, None, verb.to_owned()),
-            Settlement::AlreadyApplied { by, by_us } => {
+            Settlement::AlreadyApplied {
+                by,
+                by_us,
+                earlier_attempt,
+            } => {
+                // v0.9 names the requester when the approving key has no principal: an
+                // earlier attempt of this profile names no person.
                 let who = match (by.as_str(), by_us) {
+                    _ if *earlier_attempt => "by your earlier attempt".to_owned(),
                     ("", _) => "already".to_owned(),
                     (_, Some(true)) => "already, by you".to_owned(),
                     (name, _) => format!("already, by {name}"),
