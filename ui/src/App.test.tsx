@@ -77,6 +77,12 @@ describe("App", () => {
     await noAxeViolations(container);
   });
 
+  it("names a differing submitter once", async () => {
+    setup([card("a", { requester: "agent-support (submitted by apikey:0b13|principal:agent-7)" }, { submitted_by: "agent-7" })]);
+    const article = await screen.findByTestId("approval-card");
+    expect(article.textContent.match(/submitted by/g)).toHaveLength(1);
+  });
+
   it("renders every agent-supplied string as text, never as markup", async () => {
     const xss = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>';
     const hostile = card("x", { title: xss, requester: xss, reason: xss, rule_id: xss, topic: xss, risk_tags: [xss] }, {

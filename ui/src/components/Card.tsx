@@ -74,7 +74,10 @@ export const Card = memo(function Card(props: CardProps) {
       </header>
       <p className="card-who">
         <span className="card-requester">{c.requester || "unknown requester"}</span>
-        {view.submitted_by && <span className="card-submitter"> (submitted by {view.submitted_by})</span>}
+        {/* The engine's requester already names a differing submitter; say it only once. */}
+        {view.submitted_by && !c.requester.includes("(submitted by") && (
+          <span className="card-submitter"> (submitted by {view.submitted_by})</span>
+        )}
         {workflow && (
           <span className="card-workflow">
             {" · "}
