@@ -5,7 +5,8 @@
 use countersign_client::KeyringStore;
 use countersign_core::verify::SeenItem;
 use countersign_desk::detail::DetailView;
-use countersign_desk::history::{ChainCheck, HistoryPage, HistoryQuery};
+use countersign_desk::error::codes;
+use countersign_desk::history::{ChainCheck, ExportResult, HistoryPage, HistoryQuery};
 use countersign_desk::open::{self, ConnectRequest, ProfileView};
 use countersign_desk::{DecisionRequest, DecisionView, DeskError, QueueSnapshot, SessionView};
 use countersign_gateway::DemoConfig;
@@ -65,6 +66,22 @@ pub async fn connect_gateway<R: Runtime>(
     Ok(desk.view())
 }
 
+/// Signs a saved profile in again with a new secret (its password, or a replaced API key),
+/// after a 401 said its session ended.
+#[tauri::command]
+pub async fn sign_in_again<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    name: String,
+    secret: String,
+) -> Answer<SessionView> {
+    let session = open::sign_in_again(&state.data, &name, &secret, &KeyringStore).await?;
+    let desk = state
+        .install(&app, session, settings::load(&app).review)
+        .await;
+    Ok(desk.view())
+}
+
 /// Removes the open profile's secret from the keychain and closes it.
 #[tauri::command]
 pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
@@ -103,11 +120,53 @@ pub async fn history_verify(state: State<'_, AppState>) -> Answer<ChainCheck> {
     state.desk().await?.verify_history().await
 }
 
+/// Writes the whole history as JSON Lines to a file the reviewer picks in a native dialog;
+/// `None` when they cancel.
+#[tauri::command]
+pub async fn export_history<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+) -> Answer<Option<ExportResult>> {
+    let desk = state.desk().await?;
+    let name = format!("countersign-{}-history.jsonl", desk.view().profile);
+    match state
+        .chrome
+        .save_path(&app, &name, ("JSON Lines", &["jsonl"]))
+        .await
+    {
+        Some(path) => desk.export_history(path).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Writes one job's evidence pack (its entries with the chain proof) to a file the reviewer
+/// picks in a native dialog; `None` when they cancel.
+#[tauri::command]
+pub async fn export_evidence<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    job_id: String,
+) -> Answer<Option<ExportResult>> {
+    let desk = state.desk().await?;
+    let safe: String = job_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .take(64)
+        .collect();
+    let name = format!("countersign-evidence-{safe}.json");
+    match state.chrome.save_path(&app, &name, ("JSON", &["json"])).await {
+        Some(path) => desk.export_evidence(job_id, path).await.map(Some),
+        None => Ok(None),
+    }
+}
+
 #[tauri::command]
 pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Answer<AppSettings> {
     Ok(settings::load(&app))
 }
 
+/// Saves the settings. A change that stops asking for proof of reading on some tags is
+/// confirmed in a native dialog first: the webview alone cannot lower the guard.
 #[tauri::command]
 pub async fn set_settings<R: Runtime>(
     app: AppHandle<R>,
@@ -118,9 +177,27 @@ pub async fn set_settings<R: Runtime>(
         .review
         .clone()
         .normalized()
-        .map_err(|message| DeskError::new("invalid_input", message))?;
+        .map_err(|message| DeskError::new(codes::INVALID_INPUT, message))?;
+    let removed = settings::load(&app).review.guard_removed_by(&review);
+    if !removed.is_empty() {
+        let message = format!(
+            "Approvals tagged {} will no longer ask for the job hash characters, and bulk \
+             approval will include them.",
+            removed.join(", ")
+        );
+        let yes = state
+            .chrome
+            .confirm(&app, "Lower the high-risk guard?", &message, "Lower the guard")
+            .await;
+        if !yes {
+            return Err(DeskError::new(
+                codes::DECLINED,
+                "the high-risk tags were kept: the change was not confirmed",
+            ));
+        }
+    }
     let settings = AppSettings { review, ..settings };
-    settings::save(&app, &settings).map_err(|message| DeskError::new("io", message))?;
+    settings::save(&app, &settings).map_err(|message| DeskError::new(codes::IO, message))?;
     if let Some(desk) = state.current().await {
         desk.set_settings(settings.review.clone())?;
     }

@@ -6,12 +6,14 @@
 //! [`app_builder`] takes any [`tauri::Runtime`] so that commands are exercised in tests with
 //! `tauri::test::mock_builder()`, the way Tauri's own `examples/api` does.
 
+mod chrome;
 mod commands;
 mod settings;
 mod state;
 
 use std::path::PathBuf;
 
+pub use chrome::Chrome;
 pub use settings::{AppSettings, Theme};
 pub use state::{AppState, DESK_EVENT};
 
@@ -63,23 +65,33 @@ impl Args {
     }
 }
 
-/// Registers the plugins, state and commands of the app on `builder`.
-pub fn app_builder<R: Runtime>(builder: Builder<R>, data: PathBuf, launch: Launch) -> Builder<R> {
+/// Registers the plugins, state and commands of the app on `builder`; `chrome` answers the
+/// questions asked outside the webview.
+pub fn app_builder<R: Runtime>(
+    builder: Builder<R>,
+    data: PathBuf,
+    launch: Launch,
+    chrome: Chrome,
+) -> Builder<R> {
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
-        .manage(AppState::new(data))
+        .plugin(tauri_plugin_dialog::init())
+        .manage(AppState::new(data, chrome))
         .invoke_handler(tauri::generate_handler![
             commands::session_info,
             commands::start_demo,
             commands::list_profiles,
             commands::open_profile,
             commands::connect_gateway,
+            commands::sign_in_again,
             commands::sign_out,
             commands::queue_snapshot,
             commands::decide,
             commands::item_detail,
             commands::history_query,
             commands::history_verify,
+            commands::export_history,
+            commands::export_evidence,
             commands::get_settings,
             commands::set_settings,
         ])
@@ -143,7 +155,7 @@ pub fn run() {
         }
     };
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) = app_builder(Builder::default(), data, args.launch).run(context) {
+    if let Err(error) = app_builder(Builder::default(), data, args.launch, Chrome::Native).run(context) {
         eprintln!("countersign: the app could not start: {error}");
         std::process::exit(1);
     }

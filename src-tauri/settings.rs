@@ -24,12 +24,39 @@ pub enum Theme {
     Dark,
 }
 
+/// The queue's filter, kept so the reviewer comes back to the view they left (the filter bar
+/// always says how many cards it hides).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct QueueFilter {
+    pub text: String,
+    pub topic: String,
+    pub tag: String,
+    pub requester: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
 #[ts(export)]
 pub struct AppSettings {
     pub theme: Theme,
     pub review: ReviewSettings,
+    /// Whether single-letter keys (`j`, `a`, `r`, ...) act; off for speech input and for
+    /// reviewers who type into the window by accident (WCAG 2.1.4).
+    pub single_key_shortcuts: bool,
+    pub filter: QueueFilter,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            theme: Theme::System,
+            review: ReviewSettings::default(),
+            single_key_shortcuts: true,
+            filter: QueueFilter::default(),
+        }
+    }
 }
 
 /// The saved settings, normalized like every change; unreadable, missing or invalid ones are

@@ -11,6 +11,8 @@ use countersign_desk::{Desk, DeskError, DeskMessage, Emitter, OpenSession, Revie
 use tauri::{AppHandle, Emitter as _, Runtime};
 use tokio::sync::RwLock;
 
+use crate::chrome::Chrome;
+
 /// The Tauri event every [`DeskEvent`] is sent as.
 pub const DESK_EVENT: &str = "desk";
 /// Sent with the [`countersign_desk::SessionView`] whenever a profile is opened.
@@ -19,13 +21,15 @@ pub const SESSION_EVENT: &str = "session";
 #[derive(Debug)]
 pub struct AppState {
     pub data: PathBuf,
+    pub chrome: Chrome,
     desk: RwLock<Option<Arc<Desk>>>,
 }
 
 impl AppState {
-    pub fn new(data: PathBuf) -> Self {
+    pub fn new(data: PathBuf, chrome: Chrome) -> Self {
         Self {
             data,
+            chrome,
             desk: RwLock::new(None),
         }
     }

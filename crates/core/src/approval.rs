@@ -25,8 +25,10 @@
 
 mod card;
 mod parse;
+mod prior;
 
 pub use card::{ApprovalCard, WorkflowInfo};
+pub use prior::{prior_approvals, PriorApproval};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

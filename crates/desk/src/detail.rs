@@ -5,6 +5,7 @@
 //! could not be made is not a pass).
 
 use countersign_client::Review;
+use countersign_core::approval::PriorApproval;
 use countersign_core::jobhash::job_hash;
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
@@ -69,6 +70,8 @@ pub struct DetailView {
     pub snapshot_seen: String,
     pub snapshot_current: Option<String>,
     pub rollback_hint: String,
+    /// Earlier decisions on the same topic, where the gateway lists them (`/context`).
+    pub prior: Vec<PriorApproval>,
     pub preflight: Vec<PreflightCheck>,
     /// This item's entries in the local history, newest first.
     pub history: Vec<HistoryEntry>,
@@ -81,6 +84,7 @@ pub struct Fresh<'a> {
     pub review: Option<&'a Review>,
     pub snapshots: &'a [String],
     pub request: Option<&'a [u8]>,
+    pub prior: &'a [PriorApproval],
     /// The gateway could not be asked; `item`/`snapshots`/`request` are then empty.
     pub unreachable: Option<String>,
     /// Our principal, when the gateway says.
@@ -131,6 +135,7 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         snapshot_seen: seen.policy_snapshot.clone(),
         snapshot_current: fresh.snapshots.first().cloned(),
         rollback_hint: item.map(|i| i.rollback_hint.clone()).unwrap_or_default(),
+        prior: fresh.prior.to_vec(),
         history,
     }
 }
@@ -381,6 +386,7 @@ mod tests {
             review: Some(&review),
             snapshots: &snapshots,
             request: None,
+            prior: &[],
             unreachable: None,
             principal: Some("alice".into()),
             deadline_ms: None,

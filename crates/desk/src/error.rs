@@ -65,6 +65,9 @@ pub mod codes {
     pub const NO_SESSION: &str = "no_session";
     /// The embedded demo gateway could not start.
     pub const DEMO_FAILED: &str = "demo_failed";
+    /// The reviewer said no when asked to confirm (outside the webview).
+    pub const DECLINED: &str = "declined";
+    pub const INVALID_INPUT: &str = "invalid_input";
     pub const IO: &str = "io";
 }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ts_rs::TS;
 
-use crate::error::{DeskError, Result};
+use crate::error::{codes, DeskError, Result};
 
 /// What the history list asks for; every filter is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, TS)]
@@ -192,7 +192,7 @@ pub fn export_all(ledger: &Ledger, path: &Path) -> Result<ExportResult> {
 
 pub fn export_evidence(ledger: &Ledger, job_id: &str, path: &Path) -> Result<ExportResult> {
     if job_id.trim().is_empty() {
-        return Err(DeskError::new("invalid_input", "no job id given"));
+        return Err(DeskError::new(codes::INVALID_INPUT, "no job id given"));
     }
     let pack = ledger.export_evidence_pack(job_id, path)?;
     let entries = [

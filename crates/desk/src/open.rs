@@ -1,13 +1,14 @@
 //! Opening a profile: the demo, a saved profile (its secret from the keychain), or a new one
-//! connected with an API key. Uses the CLI's files (`profiles.json`, `settings.json`,
+//! connected with an API key or a password. Uses the CLI's files (`profiles.json`, `settings.json`,
 //! `ledgers/<name>.sqlite`), so both see the same profiles and write the same history.
 
 use std::path::Path;
 use std::sync::Arc;
 
-use countersign_client::session::sign_in_with_api_key;
+use countersign_client::session::{sign_in_with_api_key, sign_in_with_password};
 use countersign_client::{
-    AuthMethod, GatewayClient, HttpConfig, Profile, ProfileStore, Secret, SecretStore,
+    AuthMethod, ClientError, GatewayClient, HttpConfig, Profile, ProfileStore, Secret,
+    SecretKind, SecretStore,
 };
 use countersign_gateway::DemoConfig;
 use countersign_ledger::Ledger;
@@ -23,24 +24,33 @@ use crate::session::OpenSession;
 const SETTINGS_FILE: &str = "settings.json";
 const MAX_NAME_CHARS: usize = 64;
 
-/// "Connect to a gateway" with an API key.
+/// How a new profile signs in.
 #[derive(Clone, Deserialize, TS)]
+#[serde(tag = "method", rename_all = "snake_case")]
+#[ts(export)]
+pub enum Credential {
+    ApiKey { api_key: String },
+    /// Exchanged for a session token at once; the password itself is never stored.
+    Password { username: String, password: String },
+}
+
+/// "Connect to a gateway".
+#[derive(Debug, Clone, Deserialize, TS)]
 #[ts(export)]
 pub struct ConnectRequest {
     pub name: String,
     pub gateway_url: String,
     pub tenant: String,
-    pub api_key: String,
+    pub credential: Credential,
 }
 
-impl std::fmt::Debug for ConnectRequest {
+/// Secrets never reach a log.
+impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ConnectRequest")
-            .field("name", &self.name)
-            .field("gateway_url", &self.gateway_url)
-            .field("tenant", &self.tenant)
-            .field("api_key", &"<redacted>")
-            .finish()
+        match self {
+            Self::ApiKey { .. } => f.write_str("ApiKey(<redacted>)"),
+            Self::Password { username, .. } => write!(f, "Password({username:?}, <redacted>)"),
+        }
     }
 }
 
@@ -83,7 +93,7 @@ pub fn validate_profile_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(DeskError::new(
-            "invalid_input",
+            codes::INVALID_INPUT,
             format!(
                 "invalid profile name {name:?}: use up to {MAX_NAME_CHARS} letters, digits, \
                  '.', '_' or '-', not starting with '.'"
@@ -113,6 +123,11 @@ pub async fn open_demo(data: &Path, config: DemoConfig) -> Result<OpenSession> {
 pub fn open_saved(data: &Path, name: &str, secrets: &dyn SecretStore) -> Result<OpenSession> {
     validate_profile_name(name)?;
     let profile = ProfileStore::new(data).get(name)?;
+    // After a sign-out the profile stays and only its secret is gone: that is "sign in
+    // again", as an expired session is, not a broken profile.
+    if profile.auth == AuthMethod::ApiKey && secrets.get(name, SecretKind::ApiKey)?.is_none() {
+        return Err(ClientError::ReauthRequired.into());
+    }
     let client = GatewayClient::from_profile(&profile, secrets, &HttpConfig::default())?;
     remember_last(data, name)?;
     Ok(OpenSession {
@@ -124,7 +139,8 @@ pub fn open_saved(data: &Path, name: &str, secrets: &dyn SecretStore) -> Result<
     })
 }
 
-/// Checks the key against the gateway, then saves the profile and the key (in `secrets`).
+/// Signs in (checking the key, or exchanging the password for a session), then saves the
+/// profile and its secret (in `secrets`).
 pub async fn connect(
     data: &Path,
     request: ConnectRequest,
@@ -134,30 +150,73 @@ pub async fn connect(
     validate_profile_name(&name)?;
     if name == DEMO_PROFILE {
         return Err(DeskError::new(
-            "invalid_input",
+            codes::INVALID_INPUT,
             "the name \"demo\" is reserved for the demo",
         ));
-    }
-    if request.api_key.trim().is_empty() {
-        return Err(DeskError::new("invalid_input", "an API key is required"));
     }
     // A profile's history and open decisions belong to its gateway: never repoint one.
     if ProfileStore::new(data).get(&name).is_ok() {
         return Err(DeskError::new(
-            "invalid_input",
+            codes::INVALID_INPUT,
             format!("a profile named {name:?} exists already: open it, or choose another name"),
         ));
     }
+    let (auth, secret) = match request.credential {
+        Credential::ApiKey { api_key } => (AuthMethod::ApiKey, api_key),
+        Credential::Password { username, password } => (
+            AuthMethod::Password {
+                username: username.trim().to_owned(),
+            },
+            password,
+        ),
+    };
     let profile = Profile {
         name: name.clone(),
         gateway_url: request.gateway_url.trim().to_owned(),
         tenant: request.tenant.trim().to_owned(),
-        auth: AuthMethod::ApiKey,
+        auth,
     };
-    let key = Secret::new(request.api_key.trim());
-    sign_in_with_api_key(&profile, &key, secrets, &HttpConfig::default()).await?;
+    sign_in(&profile, &secret, secrets).await?;
     ProfileStore::new(data).save(&profile)?;
     open_saved(data, &name, secrets)
+}
+
+/// Signs a saved profile in again (its session expired, or its key was replaced) and opens it.
+pub async fn sign_in_again(
+    data: &Path,
+    name: &str,
+    secret: &str,
+    secrets: &dyn SecretStore,
+) -> Result<OpenSession> {
+    validate_profile_name(name)?;
+    let profile = ProfileStore::new(data).get(name)?;
+    sign_in(&profile, secret, secrets).await?;
+    open_saved(data, name, secrets)
+}
+
+/// Checks the secret against the gateway and stores what the profile keeps: the API key, or
+/// the session token a password buys. A refused secret is never stored.
+async fn sign_in(profile: &Profile, secret: &str, secrets: &dyn SecretStore) -> Result<()> {
+    let secret = secret.trim();
+    let config = HttpConfig::default();
+    match &profile.auth {
+        AuthMethod::ApiKey => {
+            if secret.is_empty() {
+                return Err(DeskError::new(codes::INVALID_INPUT, "an API key is required"));
+            }
+            sign_in_with_api_key(profile, &Secret::new(secret), secrets, &config).await?;
+        }
+        AuthMethod::Password { username } => {
+            if username.is_empty() || secret.is_empty() {
+                return Err(DeskError::new(
+                    codes::INVALID_INPUT,
+                    "a username and a password are required",
+                ));
+            }
+            sign_in_with_password(profile, &Secret::new(secret), secrets, &config).await?;
+        }
+    }
+    Ok(())
 }
 
 pub fn list_profiles(data: &Path) -> Result<Vec<ProfileView>> {
@@ -197,4 +256,35 @@ fn remember_last(data: &Path, name: &str) -> Result<()> {
     std::fs::create_dir_all(data).map_err(io)?;
     let bytes = serde_json::to_vec_pretty(&settings).unwrap_or_default();
     std::fs::write(&path, bytes).map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_connect_request_names_its_method_and_never_prints_a_secret() {
+        let request: ConnectRequest = serde_json::from_value(serde_json::json!({
+            "name": "work", "gateway_url": "https://gw.example", "tenant": "default",
+            "credential": {"method": "password", "username": "alice", "password": "hunter2-pw"}
+        }))
+        .expect("a password request");
+        let printed = format!("{request:?}");
+        assert!(printed.contains("alice") && !printed.contains("hunter2-pw"), "{printed}");
+        let key: Credential =
+            serde_json::from_value(serde_json::json!({"method": "api_key", "api_key": "sk-123"}))
+                .expect("an API-key credential");
+        assert!(!format!("{key:?}").contains("sk-123"));
+        assert!(serde_json::from_value::<Credential>(serde_json::json!({"method": "magic"})).is_err());
+    }
+
+    #[test]
+    fn profile_names_stay_plain_file_names() {
+        for good in ["work", "a.b_c-1"] {
+            assert!(validate_profile_name(good).is_ok(), "{good}");
+        }
+        for bad in ["", ".hidden", "../x", "a/b", "é", &"x".repeat(65)] {
+            assert!(validate_profile_name(bad).is_err(), "{bad:?}");
+        }
+    }
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use countersign_client::{
     Decider, GatewayClient, Generation, QueueWatch, RetryPolicy, WatchConfig, WatchEvent,
 };
-use countersign_core::approval::ApprovalItem;
+use countersign_core::approval::{prior_approvals, ApprovalItem};
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
 use countersign_ledger::Ledger;
@@ -220,7 +220,7 @@ impl Desk {
     pub fn set_settings(&self, settings: ReviewSettings) -> Result<ReviewSettings> {
         let settings = settings
             .normalized()
-            .map_err(|message| DeskError::new("invalid_input", message))?;
+            .map_err(|message| DeskError::new(codes::INVALID_INPUT, message))?;
         *self
             .shared
             .settings
@@ -269,12 +269,18 @@ impl Desk {
             .card(&job_id)
             .and_then(|c| c.deadline_ms);
         let fetched = async {
-            let (review, snapshots, request) = tokio::join!(
+            let (review, snapshots, request, context) = tokio::join!(
                 self.client.review(&job_id),
                 self.client.policy_snapshots(),
                 self.client.job_request(&job_id),
+                self.client.approval_context(&job_id),
             );
-            Ok::<_, countersign_client::ClientError>((review?, snapshots?, request?))
+            // Prior decisions only inform: a gateway that cannot list them leaves the list empty.
+            let prior = match context {
+                Ok(Some(context)) => prior_approvals(&context),
+                Ok(None) | Err(_) => Vec::new(),
+            };
+            Ok::<_, countersign_client::ClientError>((review?, snapshots?, request?, prior))
         }
         .await;
         let principal = self.client.identity().await.map(|info| info.principal);
@@ -286,9 +292,15 @@ impl Desk {
             })
             .await?
             .entries;
-        let (review, snapshots, request, unreachable) = match fetched {
-            Ok((review, snapshots, request)) => (review, snapshots, request, None),
-            Err(error) if error.is_transient() => (None, Vec::new(), None, Some(error.to_string())),
+        let (review, snapshots, request, prior, unreachable) = match fetched {
+            Ok((review, snapshots, request, prior)) => (review, snapshots, request, prior, None),
+            Err(error) if error.is_transient() => (
+                None,
+                Vec::new(),
+                None,
+                Vec::new(),
+                Some(error.to_string()),
+            ),
             Err(error) => return Err(error.into()),
         };
         Ok(detail::build(
@@ -297,6 +309,7 @@ impl Desk {
                 review: review.as_ref(),
                 snapshots: &snapshots,
                 request: request.as_ref().map(|doc| doc.job_request.as_slice()),
+                prior: &prior,
                 unreachable,
                 principal,
                 deadline_ms,

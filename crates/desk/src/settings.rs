@@ -62,6 +62,16 @@ impl ReviewSettings {
             high_risk_tags: tags,
         })
     }
+
+    /// The tags that are high risk under these settings and would not be under `next`: a
+    /// change that lowers the guard, which the reviewer must confirm outside the webview.
+    pub fn guard_removed_by(&self, next: &ReviewSettings) -> Vec<String> {
+        self.high_risk_tags
+            .iter()
+            .filter(|tag| !next.is_high_risk(std::slice::from_ref(*tag)))
+            .cloned()
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +96,29 @@ mod tests {
             settings.is_high_risk(&["read only".into()]),
             "not a tag a policy writes"
         );
+    }
+
+    #[test]
+    fn removing_a_high_risk_tag_lowers_the_guard_and_adding_one_does_not() {
+        let current = ReviewSettings::default();
+        let added = ReviewSettings {
+            high_risk_tags: vec![
+                "prod".into(),
+                "secrets".into(),
+                "finance".into(),
+                "delete".into(),
+                "network".into(),
+            ],
+        };
+        assert!(current.guard_removed_by(&added).is_empty());
+        let fewer = ReviewSettings {
+            high_risk_tags: vec!["PROD".into(), "delete".into()],
+        };
+        assert_eq!(current.guard_removed_by(&fewer), ["secrets", "finance"]);
+        let none = ReviewSettings {
+            high_risk_tags: Vec::new(),
+        };
+        assert_eq!(current.guard_removed_by(&none).len(), 4);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 import type { Fact } from "./Fact";
 import type { HistoryEntry } from "./HistoryEntry";
 import type { PreflightCheck } from "./PreflightCheck";
+import type { PriorApproval } from "./PriorApproval";
 import type { SeenItem } from "./SeenItem";
 import type { Verdict } from "./Verdict";
 
@@ -18,7 +19,11 @@ payload_text: string,
  * The full request in protojson, pretty-printed with secret-looking env values masked;
  * empty when the gateway does not serve it.
  */
-request_text: string, labels: Array<Fact>, env: Array<Fact>, claimed_hash: string, recomputed_hash: string | null, snapshot_seen: string, snapshot_current: string | null, rollback_hint: string, preflight: Array<PreflightCheck>, 
+request_text: string, labels: Array<Fact>, env: Array<Fact>, claimed_hash: string, recomputed_hash: string | null, snapshot_seen: string, snapshot_current: string | null, rollback_hint: string, 
+/**
+ * Earlier decisions on the same topic, where the gateway lists them (`/context`).
+ */
+prior: Array<PriorApproval>, preflight: Array<PreflightCheck>, 
 /**
  * This item's entries in the local history, newest first.
  */
