@@ -92,7 +92,7 @@ fn connect_approve_reject_and_history_through_the_commands() {
         "sign_in_again",
         json!({"name": "work", "secret": "app-test-wrong-key-999"}),
     );
-    assert_eq!(wrong["code"], "auth_failed", "{wrong}");
+    assert_eq!(wrong["code"], "unauthorized", "{wrong}");
     assert_eq!(h.ok("session_info", json!({})), Value::Null);
     let again = h.ok("sign_in_again", json!({"name": "work", "secret": ALICE}));
     assert_eq!(again["profile"], "work");
@@ -147,7 +147,7 @@ fn a_password_profile_keeps_only_a_session_and_signs_in_again_in_place() {
         )
     };
     let refused = connect("not-her-password").expect_err("a wrong password");
-    assert_eq!(refused["code"], "auth_failed", "{refused}");
+    assert_eq!(refused["code"], "unauthorized", "{refused}");
     assert!(
         h.ok("list_profiles", json!({}))
             .as_array()
