@@ -3,6 +3,7 @@ import axe from "axe-core";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { App } from "./App";
 import * as api from "./api";
+import type { AppSettings } from "./bindings/AppSettings";
 import type { CardView } from "./bindings/CardView";
 import type { DeskEvent } from "./bindings/DeskEvent";
 import type { DeskMessage } from "./bindings/DeskMessage";
@@ -15,12 +16,15 @@ vi.mock("./api", () => ({
   listProfiles: vi.fn(),
   openProfile: vi.fn(),
   connectGateway: vi.fn(),
+  signInAgain: vi.fn(),
   signOut: vi.fn(),
   queueSnapshot: vi.fn(),
   decide: vi.fn(),
   itemDetail: vi.fn(),
   historyQuery: vi.fn(),
   historyVerify: vi.fn(),
+  exportHistory: vi.fn(),
+  exportEvidence: vi.fn(),
   getSettings: vi.fn(),
   setSettings: vi.fn(),
   onDeskEvent: vi.fn(),
@@ -29,15 +33,23 @@ vi.mock("./api", () => ({
 
 const demo = { desk: DESK, profile: "demo", demo: true, gateway_url: "http://127.0.0.1:1/", tenant: "default", generation: "new" };
 let pushMessage: (message: DeskMessage) => void = () => undefined;
+/** Sends an event as the Rust side does, and lets the once-per-frame flush apply it. */
 const pushEvent = (event: DeskEvent) => {
   pushMessage({ desk: DESK, event });
+  vi.advanceTimersByTime(20);
+};
+const SETTINGS: AppSettings = {
+  theme: "system",
+  review: { high_risk_tags: ["prod"] },
+  single_key_shortcuts: true,
+  filter: { text: "", topic: "", tag: "", requester: "" },
 };
 
 function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.sessionInfo).mockResolvedValue(session);
   vi.mocked(api.queueSnapshot).mockResolvedValue(snapshot(cards));
   vi.mocked(api.listProfiles).mockResolvedValue([]);
-  vi.mocked(api.getSettings).mockResolvedValue({ theme: "system", review: { high_risk_tags: ["prod"] } });
+  vi.mocked(api.getSettings).mockResolvedValue(SETTINGS);
   vi.mocked(api.itemDetail).mockReturnValue(new Promise(() => undefined));
   vi.mocked(api.historyQuery).mockResolvedValue({ entries: [], next_cursor: null });
   vi.mocked(api.onDeskEvent).mockImplementation((handler) => {

@@ -1,11 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
-import * as api from "./api";
 import type { CardView } from "./bindings/CardView";
-import type { ConnectRequest } from "./bindings/ConnectRequest";
-import type { DetailView } from "./bindings/DetailView";
-import type { ProfileView } from "./bindings/ProfileView";
-import type { Theme } from "./bindings/Theme";
-import type { Verdict } from "./bindings/Verdict";
 import { ConfirmHashDialog } from "./components/ConfirmHashDialog";
 import { DetailPane } from "./components/DetailPane";
 import { FilterBar } from "./components/FilterBar";
@@ -16,12 +10,15 @@ import { HelpDialog } from "./components/HelpDialog";
 import { HistoryView } from "./components/HistoryView";
 import { QueueList } from "./components/QueueList";
 import { ReasonDialog } from "./components/ReasonDialog";
-import { toBackendError } from "./errors";
+import { SettingsView } from "./components/SettingsView";
+import { SignInAgain } from "./components/SignInAgain";
 import { isTyping, keyCommand } from "./keys";
-import { applyFilter, facets, NO_FILTER, type QueueFilter } from "./model/filter";
+import { applyFilter, facets } from "./model/filter";
 import { cardKey, isSettling, liveCards } from "./model/queue";
-import { useTheme } from "./theme";
+import { useChecks } from "./useChecks";
 import { useDesk } from "./useDesk";
+import { useSessionActions } from "./useSessionActions";
+import { useSettings } from "./useSettings";
 
 type DialogState =
   | { kind: "reject"; cards: CardView[] }
@@ -29,39 +26,18 @@ type DialogState =
   | { kind: "help" }
   | null;
 
-/** A verdict holds for this version of the card and its loaded content only. */
-const verdictKey = (view: CardView, policyEpoch: number) => `${cardKey(view)}:${view.seen.content_digest}:${String(policyEpoch)}`;
-/** A check that failed (the gateway unreachable) is tried again after this long. */
-const RECHECK_MS = 30_000;
-
-interface Checked {
-  verdict: Verdict | null;
-  at: number;
-}
-
-const needsCheck = (entry: Checked | undefined, now: number) =>
-  entry === undefined || (entry.verdict === null && now - entry.at >= RECHECK_MS);
-
 export function App() {
   const desk = useDesk();
   const { session, queue, decide, dispatch } = desk;
   const [view, setView] = useState<View>("queue");
-  const [filter, setFilter] = useState<QueueFilter>(NO_FILTER);
+  const { settings, update: updateSettings, filter, setFilter } = useSettings(session);
   const [currentId, setCurrentId] = useState<string | null>(null);
   /** Selected cards by job id, each with the identity ([`cardKey`]) it had when selected. */
   const [selected, setSelected] = useState<ReadonlyMap<string, string>>(new Map());
   const [openId, setOpenId] = useState<string | null>(null);
-  const [detail, setDetail] = useState<{ key: string; data: DetailView | null; error: string | null; loading: boolean } | null>(null);
-  const [checks, setChecks] = useState<Record<string, Checked | undefined>>({});
   const [dialog, setDialog] = useState<DialogState>(null);
-  const [profiles, setProfiles] = useState<ProfileView[]>([]);
-  const [connecting, setConnecting] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [connectError, setConnectError] = useState<string | null>(null);
   const [bulkReport, setBulkReport] = useState<string | null>(null);
   const [now, setNow] = useState(() => Date.now());
-  const [theme, setTheme] = useState<Theme>("system");
-  useTheme(theme);
   const searchRef = useRef<HTMLInputElement>(null);
   const afterG = useRef(false);
 
@@ -74,17 +50,6 @@ export function App() {
     };
   }, []);
 
-  useEffect(() => {
-    if (session === undefined) return;
-    api.listProfiles().then(setProfiles, () => undefined);
-    api.getSettings().then(
-      (settings) => {
-        setTheme(settings.theme);
-      },
-      () => undefined,
-    );
-  }, [session]);
-
   const cards = queue.cards;
   const shown = useMemo(() => applyFilter(cards, filter), [cards, filter]);
   const counts = useMemo(() => facets(liveCards(queue)), [queue]);
@@ -95,59 +60,18 @@ export function App() {
   const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
   const pending = cards.length - Object.keys(queue.departed).length;
 
-  // A new policy may change every verdict: checks made before it no longer count.
-  const policyEpoch = queue.notices.filter((n) => n.code === "policy_changed").reduce((max, n) => Math.max(max, n.seq), 0);
-  const keyOf = useCallback((card: CardView) => verdictKey(card, policyEpoch), [policyEpoch]);
-
-  const loadDetail = useCallback(async (card: CardView, showLoading: boolean) => {
-    const key = keyOf(card);
-    if (showLoading) setDetail((d) => ({ key, data: d?.key === key ? d.data : null, error: null, loading: true }));
-    try {
-      const data = await api.itemDetail(card.seen);
-      setChecks((v) => ({ ...v, [key]: { verdict: data.verdict, at: Date.now() } }));
-      // A slow answer for another card never replaces the detail on screen.
-      setDetail((d) => (d?.key === key ? { key, data, error: null, loading: false } : d));
-    } catch (rejection: unknown) {
-      const message = toBackendError(rejection).message;
-      // Remembered for a while, so the background check does not loop on an unreachable gateway.
-      setChecks((v) => ({ ...v, [key]: { verdict: v[key]?.verdict ?? null, at: Date.now() } }));
-      setDetail((d) => (d?.key === key ? { key, data: d.data, error: message, loading: false } : d));
-    }
-  }, [keyOf]);
-
-  // The current card is checked in the background so its badge says what an approve would get.
-  const currentKey = current ? keyOf(current) : null;
-  useEffect(() => {
-    if (!current || currentKey === null || !current.content_ready || !needsCheck(checks[currentKey], Date.now())) return;
-    const timer = setTimeout(() => {
-      void loadDetail(current, false);
-    }, 300);
-    return () => {
-      clearTimeout(timer);
-    };
-  }, [current, currentKey, checks, loadDetail]);
-
-  // The first cards on screen are checked too, one at a time, so their badges are not blank.
-  const unchecked = shown.slice(0, 8).find((c) => c.content_ready && needsCheck(checks[keyOf(c)], now));
-  useEffect(() => {
-    if (!unchecked) return;
-    const timer = setTimeout(() => {
-      void loadDetail(unchecked, false);
-    }, 600);
-    return () => {
-      clearTimeout(timer);
-    };
-  }, [unchecked, loadDetail]);
-
-  // The badges' verdicts, by card identity, from checks made under the current policy.
-  const verdicts = useMemo(() => {
-    const suffix = `:${String(policyEpoch)}`;
-    return Object.fromEntries(
-      Object.entries(checks)
-        .filter(([key]) => key.endsWith(suffix))
-        .map(([key, entry]) => [key.slice(0, -suffix.length), entry?.verdict ?? undefined]),
-    );
-  }, [checks, policyEpoch]);
+  const checks = useChecks(queue, shown, current, now);
+  const { loadDetail } = checks;
+  const sessions = useSessionActions({
+    session,
+    setSession: desk.setSession,
+    onOpened: () => {
+      setOpenId(null);
+      setSelected(new Map());
+      checks.reset();
+      setView("queue");
+    },
+  });
 
   const approveBlocked = useCallback(
     (card: CardView): string | null => {
@@ -247,7 +171,7 @@ export function App() {
   const onKey = (event: KeyboardEvent) => {
     if (dialog !== null || isTyping(event.target)) return;
     if (event.target instanceof HTMLButtonElement && (event.key === "Enter" || event.key === " ")) return;
-    const command = keyCommand(event, afterG.current);
+    const command = keyCommand(event, afterG.current, settings.single_key_shortcuts);
     afterG.current = command?.type === "prefix";
     if (!command) return;
     event.preventDefault();
@@ -301,83 +225,63 @@ export function App() {
     };
   }, []);
 
-  const openSession = async (work: () => Promise<unknown>) => {
-    setBusy(true);
-    setConnectError(null);
-    try {
-      await work();
-      setConnecting(false);
-      setOpenId(null);
-      setSelected(new Map());
-      setChecks({});
-      setView("queue");
-    } catch (rejection: unknown) {
-      setConnectError(toBackendError(rejection).message);
-    } finally {
-      setBusy(false);
-    }
-  };
-  const connect = (request: ConnectRequest) =>
-    void openSession(async () => {
-      desk.setSession(await api.connectGateway(request));
-    });
-  const tryDemo = () =>
-    void openSession(async () => {
-      desk.setSession(await api.startDemo());
-    });
-  const switchTo = (choice: string) => {
-    if (choice === CONNECT_CHOICE) setConnecting(true);
-    else if (choice === DEMO_CHOICE) tryDemo();
-    else
-      void openSession(async () => {
-        desk.setSession(await api.openProfile(choice));
-      });
-  };
-  const signOut = () =>
-    void openSession(async () => {
-      await api.signOut();
-      desk.setSession(null);
-    });
-
-  const showFirstRun = session === null || connecting;
+  const showSignIn = sessions.reauth !== null;
+  const showFirstRun = !showSignIn && (session === null || sessions.connecting);
+  const showDesk = session && !showSignIn && !showFirstRun;
   return (
     <div className="app">
       <Header
         session={session ?? null}
         view={view}
         pending={pending}
-        profiles={profiles}
+        profiles={sessions.profiles}
         onView={(v) => {
           setView(v);
           setOpenId(null);
         }}
-        onSwitch={switchTo}
-        onSignOut={signOut}
+        onSwitch={(choice) => {
+          if (choice === CONNECT_CHOICE) sessions.startConnecting();
+          else if (choice === DEMO_CHOICE) sessions.tryDemo();
+          else sessions.open(choice);
+        }}
+        onSignOut={sessions.signOut}
         onHelp={() => {
           setDialog({ kind: "help" });
         }}
       />
       <main className="app-main">
         {session === undefined && <p className="muted">Starting…</p>}
-        {showFirstRun && (
-          <FirstRun
-            busy={busy}
-            error={connectError ?? desk.startupError}
-            onConnect={connect}
-            onDemo={tryDemo}
-            onCancel={session ? () => { setConnecting(false); } : undefined}
+        {sessions.reauth && (
+          <SignInAgain
+            profile={sessions.reauth}
+            busy={sessions.busy}
+            error={sessions.error}
+            onSubmit={sessions.signInAgain}
+            onCancel={sessions.cancel}
           />
         )}
-        {session && !connecting && connectError && (
+        {showFirstRun && (
+          <FirstRun
+            busy={sessions.busy}
+            error={sessions.error ?? desk.startupError}
+            profiles={sessions.profiles}
+            onOpen={sessions.open}
+            onConnect={sessions.connect}
+            onDemo={sessions.tryDemo}
+            onCancel={session ? sessions.cancel : undefined}
+          />
+        )}
+        {showDesk && sessions.error && (
           <p className="notice notice-stale" role="alert" data-testid="switch-error">
-            {connectError}
-            <button type="button" className="link-button" onClick={() => { setConnectError(null); }} aria-label="Dismiss">
+            {sessions.error}
+            <button type="button" className="link-button" onClick={sessions.clearError} aria-label="Dismiss">
               ×
             </button>
           </p>
         )}
-        {session && !connecting && view === "history" && <HistoryView key={session.desk} />}
-        {session && !connecting && view === "queue" && (
+        {showDesk && view === "history" && <HistoryView key={session.desk} />}
+        {showDesk && view === "settings" && <SettingsView settings={settings} onChange={updateSettings} />}
+        {showDesk && view === "queue" && (
           <div className={opened ? "queue-layout with-detail" : "queue-layout"}>
             <section className="queue" data-testid="queue" aria-labelledby="queue-heading">
               <h2 id="queue-heading" className="visually-hidden">
@@ -392,6 +296,14 @@ export function App() {
                   </button>
                 </p>
               ))}
+              {queue.status.state === "reauth" && (
+                <p className="notice notice-stale" role="alert" data-testid="reauth-notice">
+                  The gateway ended this session: approvals are disabled until you sign in again.
+                  <button type="button" className="button" onClick={sessions.askSignIn}>
+                    Sign in again
+                  </button>
+                </p>
+              )}
               {queue.status.state === "offline" && cards.length > 0 && (
                 <p className="notice notice-stale" role="status">
                   The queue below is the last one known and may be stale.
@@ -426,7 +338,7 @@ export function App() {
                   now={now}
                   currentId={currentJob}
                   selected={selectedIds}
-                  verdicts={verdicts}
+                  verdicts={checks.verdicts}
                   outcomes={queue.outcomes}
                   departed={queue.departed}
                   approveBlocked={approveBlocked}
@@ -441,9 +353,9 @@ export function App() {
             {opened && (
               <DetailPane
                 view={opened}
-                detail={detail?.key === keyOf(opened) ? detail.data : null}
-                error={detail?.key === keyOf(opened) ? detail.error : null}
-                loading={detail?.loading ?? false}
+                detail={checks.detailOf(opened)?.data ?? null}
+                error={checks.detailOf(opened)?.error ?? null}
+                loading={checks.loading}
                 onClose={() => {
                   setOpenId(null);
                 }}
@@ -458,6 +370,7 @@ export function App() {
       </footer>
       {dialog?.kind === "help" && (
         <HelpDialog
+          singleKeys={settings.single_key_shortcuts}
           onClose={() => {
             setDialog(null);
           }}

@@ -7,6 +7,7 @@ import type { DecisionRequest } from "./bindings/DecisionRequest";
 import type { DecisionView } from "./bindings/DecisionView";
 import type { DeskMessage } from "./bindings/DeskMessage";
 import type { DetailView } from "./bindings/DetailView";
+import type { ExportResult } from "./bindings/ExportResult";
 import type { HistoryPage } from "./bindings/HistoryPage";
 import type { HistoryQuery } from "./bindings/HistoryQuery";
 import type { ProfileView } from "./bindings/ProfileView";
@@ -36,6 +37,10 @@ export function connectGateway(request: ConnectRequest): Promise<SessionView> {
   return call("connect_gateway", { request });
 }
 
+export function signInAgain(name: string, secret: string): Promise<SessionView> {
+  return call("sign_in_again", { name, secret });
+}
+
 export function signOut(): Promise<null> {
   return call("sign_out");
 }
@@ -58,6 +63,15 @@ export function historyQuery(query: HistoryQuery): Promise<HistoryPage> {
 
 export function historyVerify(): Promise<ChainCheck> {
   return call("history_verify");
+}
+
+/** Asks where in a native save dialog; `null` when the reviewer cancels. */
+export function exportHistory(): Promise<ExportResult | null> {
+  return call("export_history");
+}
+
+export function exportEvidence(jobId: string): Promise<ExportResult | null> {
+  return call("export_evidence", { jobId });
 }
 
 export function getSettings(): Promise<AppSettings> {

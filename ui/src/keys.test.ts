@@ -26,7 +26,17 @@ describe("keyCommand", () => {
     expect(keyCommand(key("g"), false)).toEqual({ type: "prefix" });
     expect(keyCommand(key("h"), true)).toEqual({ type: "view", view: "history" });
     expect(keyCommand(key("q"), true)).toEqual({ type: "view", view: "queue" });
+    expect(keyCommand(key("s"), true)).toEqual({ type: "view", view: "settings" });
     expect(keyCommand(key("a"), true)).toBeNull();
+  });
+
+  it("turns every single-character key off on request, keeping arrows, Enter and Esc", () => {
+    for (const k of ["j", "k", "J", "K", " ", "a", "r", "/", "?", "g"]) {
+      expect(keyCommand(key(k), false, false)).toBeNull();
+    }
+    expect(keyCommand(key("ArrowDown"), false, false)).toEqual({ type: "move", by: 1, select: false });
+    expect(keyCommand(key("Enter"), false, false)).toEqual({ type: "open" });
+    expect(keyCommand(key("Escape"), false, false)).toEqual({ type: "escape" });
   });
 
   it("never decides on a key held down", () => {

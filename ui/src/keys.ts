@@ -6,7 +6,7 @@ export type KeyCommand =
   | { type: "approve" }
   | { type: "reject" }
   | { type: "search" }
-  | { type: "view"; view: "queue" | "history" }
+  | { type: "view"; view: "queue" | "history" | "settings" }
   | { type: "help" }
   | { type: "escape" }
   | { type: "prefix" };
@@ -21,12 +21,20 @@ export interface KeyInput {
   metaKey: boolean;
 }
 
-/** `afterG`: the previous key was a lone `g` (for `g h` and `g q`). */
-export function keyCommand(event: KeyInput, afterG: boolean): KeyCommand | null {
+/** Keys that act without a modifier or a focused control: the ones WCAG 2.1.4 lets a user turn off. */
+const CHARACTER_KEYS = new Set(["j", "k", "J", "K", " ", "a", "r", "/", "?", "g"]);
+
+/**
+ * `afterG`: the previous key was a lone `g` (for `g h`, `g q`, `g s`). With `singleKeys` off,
+ * only the arrows, Enter and Esc act.
+ */
+export function keyCommand(event: KeyInput, afterG: boolean, singleKeys = true): KeyCommand | null {
   if (event.ctrlKey || event.altKey || event.metaKey) return null;
+  if (!singleKeys && CHARACTER_KEYS.has(event.key)) return null;
   if (afterG) {
     if (event.key === "h") return { type: "view", view: "history" };
     if (event.key === "q") return { type: "view", view: "queue" };
+    if (event.key === "s") return { type: "view", view: "settings" };
     return null;
   }
   switch (event.key) {

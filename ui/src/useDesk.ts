@@ -1,10 +1,13 @@
 import { useCallback, useEffect, useReducer, useState } from "react";
 import * as api from "./api";
 import type { CardView } from "./bindings/CardView";
+import type { DeskMessage } from "./bindings/DeskMessage";
 import type { SessionView } from "./bindings/SessionView";
 import { toBackendError } from "./errors";
 import { outcomeOfError } from "./model/outcome";
 import { cardKey, initialQueue, queueReducer } from "./model/queue";
+
+const FRAME_MS = 16;
 
 export type DecideFn = (card: CardView, action: "approve" | "reject", reason: string, confirm?: string) => Promise<boolean>;
 
@@ -21,10 +24,19 @@ export function useDesk() {
   useEffect(() => {
     let live = true;
     const unlisten: (() => void)[] = [];
+    // Events are applied together once per frame: a burst of thousands costs one render.
+    let buffered: DeskMessage[] = [];
+    let flush: ReturnType<typeof setTimeout> | null = null;
     const subscribe = async () => {
       unlisten.push(
         await api.onDeskEvent((message) => {
-          dispatch({ type: "event", message, now: Date.now() });
+          buffered.push(message);
+          flush ??= setTimeout(() => {
+            const messages = buffered;
+            buffered = [];
+            flush = null;
+            if (live) dispatch({ type: "events", messages, now: Date.now() });
+          }, FRAME_MS);
         }),
       );
       unlisten.push(
@@ -44,6 +56,7 @@ export function useDesk() {
     });
     return () => {
       live = false;
+      if (flush) clearTimeout(flush);
       for (const stop of unlisten) stop();
     };
   }, []);

@@ -1,6 +1,7 @@
 import type { CardView } from "../bindings/CardView";
 import type { DetailView } from "../bindings/DetailView";
 import type { HistoryEntry } from "../bindings/HistoryEntry";
+import type { PriorApproval } from "../bindings/PriorApproval";
 import { clock } from "../format";
 import { VerificationBadge } from "./Badge";
 import { RiskTags } from "./RiskTags";
@@ -101,6 +102,8 @@ export function DetailPane({ view, detail, error, loading, onClose, onRefresh }:
             <summary>Full request as the gateway serves it</summary>
             <pre className="code-block">{detail.request_text || "This gateway does not serve the full request."}</pre>
           </details>
+          <h3 className="detail-heading">Earlier decisions on {c.topic}</h3>
+          <PriorList prior={detail.prior} />
           <h3 className="detail-heading">Local history of this item</h3>
           <ItemHistory entries={detail.history} />
         </>
@@ -122,6 +125,22 @@ function FactList({ title, facts }: { title: string; facts: DetailView["labels"]
         ))}
       </dl>
     </>
+  );
+}
+
+function PriorList({ prior }: { prior: PriorApproval[] }) {
+  if (prior.length === 0) return <p className="muted">None listed by the gateway.</p>;
+  return (
+    <ol className="item-history" data-testid="prior-decisions">
+      {prior.map((p) => (
+        <li key={p.job_id}>
+          <span className={p.was_approved ? "prior-approved" : "prior-rejected"}>{p.was_approved ? "Approved" : "Rejected"}</span>
+          {p.resolved_by && ` by ${p.resolved_by}`}
+          {p.resolved_at !== null && <span className="muted"> · {clock(Math.floor(p.resolved_at / 1000))}</span>}
+          <span className="muted"> · {p.job_id}</span>
+        </li>
+      ))}
+    </ol>
   );
 }
 

@@ -1,7 +1,7 @@
 import type { ProfileView } from "../bindings/ProfileView";
 import type { SessionView } from "../bindings/SessionView";
 
-export type View = "queue" | "history";
+export type View = "queue" | "history" | "settings";
 
 interface HeaderProps {
   session: SessionView | null;
@@ -35,6 +35,9 @@ export function Header({ session, view, pending, profiles, onView, onSwitch, onS
           </button>
           <button type="button" className="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
             History
+          </button>
+          <button type="button" className="tab" aria-current={view === "settings" ? "page" : undefined} onClick={() => { onView("settings"); }}>
+            Settings
           </button>
         </nav>
       )}

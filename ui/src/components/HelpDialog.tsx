@@ -10,13 +10,17 @@ const KEYS: [string, string][] = [
   ["/", "search"],
   ["g h", "history"],
   ["g q", "queue"],
+  ["g s", "settings"],
   ["Esc", "close, or back to the queue"],
   ["?", "this list"],
 ];
 
-export function HelpDialog({ onClose }: { onClose: () => void }) {
+export function HelpDialog({ onClose, singleKeys }: { onClose: () => void; singleKeys: boolean }) {
   return (
     <Dialog title="Keyboard" onClose={onClose} testId="help-dialog">
+      {!singleKeys && (
+        <p className="muted">Single-key shortcuts are off (Settings): only the arrows, Enter and Esc act.</p>
+      )}
       <dl className="help-keys">
         {KEYS.map(([key, what]) => (
           <div key={key}>

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useState } from "react";
 import * as api from "../api";
 import type { ChainCheck } from "../bindings/ChainCheck";
+import type { ExportResult } from "../bindings/ExportResult";
 import type { HistoryEntry } from "../bindings/HistoryEntry";
 import { toBackendError } from "../errors";
 
@@ -15,12 +16,25 @@ const KINDS = [
 ] as const;
 
 const PAGE = 200;
+const HOUR_MS = 3_600_000;
+const PERIODS = [
+  ["", "Any time"],
+  [String(24 * HOUR_MS), "Last 24 hours"],
+  [String(7 * 24 * HOUR_MS), "Last 7 days"],
+  [String(30 * 24 * HOUR_MS), "Last 30 days"],
+] as const;
+
+const exported = (what: string, result: ExportResult) =>
+  `Exported ${what}: ${String(result.entries)} entries to ${result.path} (head ${result.head_hash.slice(0, 12)})`;
 
 /** The profile's local history: works with no network, from the ledger file alone. */
 export function HistoryView() {
   const [kind, setKind] = useState("");
   const [text, setText] = useState("");
   const [jobId, setJobId] = useState("");
+  const [topic, setTopic] = useState("");
+  const [period, setPeriod] = useState("");
+  const [exportNote, setExportNote] = useState<string | null>(null);
   const [entries, setEntries] = useState<HistoryEntry[]>([]);
   const [cursor, setCursor] = useState<number | null>(null);
   const [open, setOpen] = useState<HistoryEntry | null>(null);
@@ -29,8 +43,17 @@ export function HistoryView() {
   const [checking, setChecking] = useState(false);
 
   const query = useMemo(
-    () => ({ kinds: kind ? [kind] : [], text: text || null, job_id: jobId || null, topic: null, since_ms: null, until_ms: null, limit: PAGE }),
-    [kind, text, jobId],
+    () => ({
+      kinds: kind ? [kind] : [],
+      text: text || null,
+      job_id: jobId || null,
+      topic: topic || null,
+      // Fixed when the period is chosen, so paging through older entries stays in one window.
+      since_ms: period ? Date.now() - Number(period) : null,
+      until_ms: null,
+      limit: PAGE,
+    }),
+    [kind, text, jobId, topic, period],
   );
   const fetchPage = useCallback(
     (before: number | null) =>
@@ -62,6 +85,15 @@ export function HistoryView() {
     }
   };
 
+  const runExport = async (what: string, work: () => Promise<ExportResult | null>) => {
+    try {
+      const result = await work();
+      if (result) setExportNote(exported(what, result));
+    } catch (rejection: unknown) {
+      setError(toBackendError(rejection).message);
+    }
+  };
+
   return (
     <section className="history" aria-labelledby="history-title" data-testid="history">
       <header className="history-head">
@@ -69,7 +101,18 @@ export function HistoryView() {
         <button type="button" className="button" onClick={() => void verify()} disabled={checking}>
           {checking ? "Verifying…" : "Verify chain"}
         </button>
+        <button type="button" className="button" onClick={() => void runExport("the history", api.exportHistory)}>
+          Export history…
+        </button>
       </header>
+      {exportNote && (
+        <p className="notice" role="status" data-testid="export-note">
+          {exportNote}
+          <button type="button" className="link-button" onClick={() => { setExportNote(null); }} aria-label="Dismiss">
+            ×
+          </button>
+        </p>
+      )}
       {check && (
         <p className={check.intact ? "chain chain-ok" : "chain chain-broken"} role="status" data-testid="chain-check" data-intact={String(check.intact)}>
           {check.message}
@@ -85,6 +128,14 @@ export function HistoryView() {
         </select>
         <input type="search" aria-label="Search history" placeholder="Search" value={text} onChange={(e) => { setText(e.target.value); }} />
         <input type="search" aria-label="Job id" placeholder="Job id" value={jobId} onChange={(e) => { setJobId(e.target.value); }} />
+        <input type="search" aria-label="Topic" placeholder="Topic" value={topic} onChange={(e) => { setTopic(e.target.value); }} />
+        <select aria-label="Period" value={period} onChange={(e) => { setPeriod(e.target.value); }}>
+          {PERIODS.map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
       </div>
       {error && (
         <p className="form-error" role="alert">
@@ -103,9 +154,23 @@ export function HistoryView() {
               </span>
             </button>
             {open?.seq === entry.seq && (
-              <pre className="code-block" data-testid="history-body">
-                {JSON.stringify(entry.body, null, 2)}
-              </pre>
+              <>
+                <pre className="code-block" data-testid="history-body">
+                  {JSON.stringify(entry.body, null, 2)}
+                </pre>
+                {entry.job_id && (
+                  <button
+                    type="button"
+                    className="button"
+                    onClick={() => {
+                      const job = entry.job_id ?? "";
+                      void runExport(`the evidence of ${job}`, () => api.exportEvidence(job));
+                    }}
+                  >
+                    Export evidence pack…
+                  </button>
+                )}
+              </>
             )}
           </li>
         ))}

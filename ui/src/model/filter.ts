@@ -1,11 +1,7 @@
 import type { CardView } from "../bindings/CardView";
+import type { QueueFilter } from "../bindings/QueueFilter";
 
-export interface QueueFilter {
-  text: string;
-  topic: string;
-  tag: string;
-  requester: string;
-}
+export type { QueueFilter };
 
 export const NO_FILTER: QueueFilter = { text: "", topic: "", tag: "", requester: "" };
 

@@ -73,3 +73,33 @@ describe("queueReducer", () => {
     expect(model.notices.map((n) => n.message)).toEqual(["n3", "n4", "n5", "n6", "n7"]);
   });
 });
+
+describe("a burst of events", () => {
+  it("applies ten thousand arrivals, changes and departures in one pass, newest first", () => {
+    const base = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("old")], 10), now: 0 });
+    const arrivals = Array.from({ length: 10_000 }, (_, i) =>
+      message({ kind: "card", seq: 11 + i, card: card(`j${String(i)}`), arrived: true }),
+    );
+    const changed = card("j5", { job_hash: "sha256:changed" }, { changes: ["job_hash"] });
+    const later = [
+      message({ kind: "card", seq: 20_011, card: changed, arrived: false }),
+      message({ kind: "removed", seq: 20_012, job_id: "old", by: "bob", status: "approved" }),
+      message({ kind: "card", seq: 20_013, card: card("j9"), arrived: false }),
+    ];
+    const model = queueReducer(base, { type: "events", messages: [...arrivals, ...later, arrivals[3]!], now: 7 });
+    expect(model.cards).toHaveLength(10_001);
+    expect(model.cards[0]?.card.job_id).toBe("j9999");
+    expect(model.cards[model.cards.length - 2]?.card.job_id).toBe("j0");
+    expect(model.cards[model.cards.length - 1]?.card.job_id).toBe("old");
+    expect(model.cards.find((c) => c.card.job_id === "j5")?.seen.job_hash).toBe("sha256:changed");
+    expect(model.departed.old?.by).toBe("bob");
+    expect(model.seq).toBe(20_013);
+    expect(liveCards(model)).toHaveLength(10_000);
+
+    // The same events one by one give the same queue.
+    let oneByOne = base;
+    for (const m of [...arrivals.slice(0, 50), ...later]) oneByOne = queueReducer(oneByOne, { type: "event", message: m, now: 7 });
+    const batched = queueReducer(base, { type: "events", messages: [...arrivals.slice(0, 50), ...later], now: 7 });
+    expect(batched).toEqual(oneByOne);
+  });
+});

@@ -47,6 +47,8 @@ export interface QueueModel {
 export type QueueAction =
   | { type: "snapshot"; snapshot: QueueSnapshot; now: number }
   | { type: "event"; message: DeskMessage; now: number }
+  /** Events that arrived together, applied in one pass. */
+  | { type: "events"; messages: DeskMessage[]; now: number }
   | { type: "outcome"; key: string; outcome: CardOutcome | null }
   | { type: "sweep"; now: number }
   | { type: "dismiss_notice"; seq: number }
@@ -78,7 +80,7 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
   switch (action.type) {
     case "snapshot": {
       const { snapshot, now } = action;
-      let next: QueueModel = {
+      const next: QueueModel = {
         ...model,
         desk: snapshot.desk,
         seq: snapshot.seq,
@@ -88,17 +90,16 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
         early: [],
         changedAt: Object.fromEntries(snapshot.cards.map((c) => [c.card.job_id, model.changedAt[c.card.job_id] ?? now])),
       };
-      for (const message of model.early) {
-        if (message.desk === snapshot.desk) next = applyEvent(next, message.event, now);
-      }
-      return next;
+      const early = model.early.filter((m) => m.desk === snapshot.desk).map((m) => m.event);
+      return applyEvents(next, early, now);
     }
     case "event":
-      if (model.seq < 0) {
-        return { ...model, early: [...model.early, action.message] };
-      }
-      if (action.message.desk !== model.desk) return model;
-      return applyEvent(model, action.message.event, action.now);
+      return queueReducer(model, { type: "events", messages: [action.message], now: action.now });
+    case "events": {
+      if (model.seq < 0) return { ...model, early: [...model.early, ...action.messages] };
+      const mine = action.messages.filter((m) => m.desk === model.desk).map((m) => m.event);
+      return applyEvents(model, mine, action.now);
+    }
     case "outcome": {
       const outcomes =
         action.outcome === null ? without(model.outcomes, action.key) : { ...model.outcomes, [action.key]: action.outcome };
@@ -128,53 +129,80 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
   }
 }
 
-function applyEvent(model: QueueModel, event: DeskEvent, now: number): QueueModel {
-  if (event.seq <= model.seq) return model;
-  const seq = event.seq;
-  switch (event.kind) {
-    case "card": {
-      const id = event.card.card.job_id;
-      const index = model.cards.findIndex((c) => c.card.job_id === id);
-      const cards =
-        index < 0
-          ? [event.card, ...model.cards]
-          : model.cards.map((c, i) => (i === index ? event.card : c));
-      const departed = without(model.departed, id);
-      const before = index < 0 ? undefined : model.cards[index];
-      const identityChanged =
-        before?.seen.job_hash !== event.card.seen.job_hash ||
-        before.seen.policy_snapshot !== event.card.seen.policy_snapshot ||
-        before.seen.content_digest !== event.card.seen.content_digest;
-      // A card arriving (again) starts without an outcome; a changed one is keyed anew anyway.
-      const outcomes = before ? model.outcomes : without(model.outcomes, cardKey(event.card));
-      const changedAt = identityChanged ? { ...model.changedAt, [id]: now } : model.changedAt;
-      const reflowAt = index < 0 ? now : model.reflowAt;
-      return { ...model, seq, cards, departed, outcomes, changedAt, reflowAt };
+/**
+ * Applies events in `seq` order, skipping any already applied. One pass over the batch with an
+ * index of the cards, so a burst of thousands of arrivals costs one copy of the queue, not one
+ * per event.
+ */
+function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: number): QueueModel {
+  if (!events.some((e) => e.seq > model.seq)) return model;
+  let seq = model.seq;
+  let status = model.status;
+  let reflowAt = model.reflowAt;
+  const existing = model.cards.slice();
+  /** Cards that arrived in this batch, oldest first. */
+  const added: CardView[] = [];
+  const where = new Map<string, { list: CardView[]; at: number }>();
+  existing.forEach((c, at) => where.set(c.card.job_id, { list: existing, at }));
+  const departed = new Map(Object.entries(model.departed));
+  const outcomes = new Map(Object.entries(model.outcomes));
+  const changedAt = new Map(Object.entries(model.changedAt));
+  const notices = model.notices.slice();
+  for (const event of events) {
+    if (event.seq <= seq) continue;
+    seq = event.seq;
+    switch (event.kind) {
+      case "card": {
+        const id = event.card.card.job_id;
+        const place = where.get(id);
+        const before = place?.list[place.at];
+        if (place) {
+          place.list[place.at] = event.card;
+        } else {
+          added.push(event.card);
+          where.set(id, { list: added, at: added.length - 1 });
+          reflowAt = now;
+          // A card arriving (again) starts without an outcome; a changed one is keyed anew anyway.
+          outcomes.delete(cardKey(event.card));
+        }
+        departed.delete(id);
+        const identityChanged =
+          before?.seen.job_hash !== event.card.seen.job_hash ||
+          before.seen.policy_snapshot !== event.card.seen.policy_snapshot ||
+          before.seen.content_digest !== event.card.seen.content_digest;
+        if (identityChanged) changedAt.set(id, now);
+        break;
+      }
+      case "removed":
+        if (where.has(event.job_id)) departed.set(event.job_id, { by: event.by, status: event.status, at: now });
+        break;
+      case "status":
+        status = event.status;
+        break;
+      case "decision": {
+        // A recovered decision names no hash: it belongs to whatever version of the job is
+        // shown, which the gateway has just resolved.
+        const place = where.get(event.decision.job_id);
+        const shown = place?.list[place.at];
+        outcomes.set(shown ? cardKey(shown) : event.decision.job_id, decided(event.decision));
+        break;
+      }
+      case "notice":
+        notices.push({ seq, code: event.code, message: event.message });
+        break;
     }
-    case "removed": {
-      if (!model.cards.some((c) => c.card.job_id === event.job_id)) return { ...model, seq };
-      return {
-        ...model,
-        seq,
-        departed: { ...model.departed, [event.job_id]: { by: event.by, status: event.status, at: now } },
-      };
-    }
-    case "status":
-      return { ...model, seq, status: event.status };
-    case "decision": {
-      // A recovered decision names no hash: it belongs to whatever version of the job is shown,
-      // which the gateway has just resolved.
-      const shown = model.cards.find((c) => c.card.job_id === event.decision.job_id);
-      const key = shown ? cardKey(shown) : event.decision.job_id;
-      return { ...model, seq, outcomes: { ...model.outcomes, [key]: decided(event.decision) } };
-    }
-    case "notice":
-      return {
-        ...model,
-        seq,
-        notices: [...model.notices, { seq, code: event.code, message: event.message }].slice(-MAX_NOTICES),
-      };
   }
+  return {
+    ...model,
+    seq,
+    status,
+    reflowAt,
+    cards: added.length === 0 ? existing : [...added.reverse(), ...existing],
+    departed: Object.fromEntries(departed),
+    outcomes: Object.fromEntries(outcomes),
+    changedAt: Object.fromEntries(changedAt),
+    notices: notices.slice(-MAX_NOTICES),
+  };
 }
 
 function decided(decision: DecisionView): CardOutcome {
