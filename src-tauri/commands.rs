@@ -150,11 +150,21 @@ pub async fn export_evidence<R: Runtime>(
     let desk = state.desk().await?;
     let safe: String = job_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(64)
         .collect();
     let name = format!("countersign-evidence-{safe}.json");
-    match state.chrome.save_path(&app, &name, ("JSON", &["json"])).await {
+    match state
+        .chrome
+        .save_path(&app, &name, ("JSON", &["json"]))
+        .await
+    {
         Some(path) => desk.export_evidence(job_id, path).await.map(Some),
         None => Ok(None),
     }
@@ -187,7 +197,12 @@ pub async fn set_settings<R: Runtime>(
         );
         let yes = state
             .chrome
-            .confirm(&app, "Lower the high-risk guard?", &message, "Lower the guard")
+            .confirm(
+                &app,
+                "Lower the high-risk guard?",
+                &message,
+                "Lower the guard",
+            )
             .await;
         if !yes {
             return Err(DeskError::new(

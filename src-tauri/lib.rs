@@ -155,7 +155,9 @@ pub fn run() {
         }
     };
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) = app_builder(Builder::default(), data, args.launch, Chrome::Native).run(context) {
+    if let Err(error) =
+        app_builder(Builder::default(), data, args.launch, Chrome::Native).run(context)
+    {
         eprintln!("countersign: the app could not start: {error}");
         std::process::exit(1);
     }

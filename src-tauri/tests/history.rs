@@ -42,7 +42,10 @@ fn exports_go_where_the_save_dialog_says_and_a_cancel_writes_nothing() {
     let evidence = h.ok("export_evidence", json!({"jobId": job_id}));
     let pack: Value =
         serde_json::from_str(&std::fs::read_to_string(&history_file).expect("pack")).expect("json");
-    assert!(evidence["entries"].as_u64().is_some_and(|n| n >= 3), "{evidence}");
+    assert!(
+        evidence["entries"].as_u64().is_some_and(|n| n >= 3),
+        "{evidence}"
+    );
     assert!(pack.to_string().contains(&job_id));
 
     let cancelled = Harness::start();

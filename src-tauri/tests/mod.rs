@@ -90,9 +90,14 @@ impl Harness {
                 .expect("policy");
             running
         });
-        let app = app_builder(mock_builder(), dir.path().join("data"), Launch::Idle, chrome)
-            .build(mock_context(noop_assets()))
-            .expect("mock app builds");
+        let app = app_builder(
+            mock_builder(),
+            dir.path().join("data"),
+            Launch::Idle,
+            chrome,
+        )
+        .build(mock_context(noop_assets()))
+        .expect("mock app builds");
         let window = WebviewWindowBuilder::new(&app, "main", Default::default())
             .build()
             .expect("mock window builds");

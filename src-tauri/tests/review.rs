@@ -113,7 +113,10 @@ fn settings_add_high_risk_tags_freely_and_persist() {
     assert_eq!(h.card(&job_id)["high_risk"], true);
     let read = h.ok("get_settings", json!({}));
     assert_eq!(read["theme"], "dark");
-    assert_eq!(read["single_key_shortcuts"], true, "unsaved fields keep their defaults");
+    assert_eq!(
+        read["single_key_shortcuts"], true,
+        "unsaved fields keep their defaults"
+    );
     let bad = json!({"settings": {"review": {"high_risk_tags": ["a\u{7}b"]}}});
     assert_eq!(h.err("set_settings", bad)["code"], "invalid_input");
 }

@@ -8,7 +8,7 @@ import type { CardView } from "./bindings/CardView";
 import type { DeskEvent } from "./bindings/DeskEvent";
 import type { DeskMessage } from "./bindings/DeskMessage";
 import { SETTLE_MS } from "./model/queue";
-import { card, decision, DESK, snapshot } from "./test/fixtures";
+import { card, decision, DESK, detailOf, snapshot } from "./test/fixtures";
 
 vi.mock("./api", () => ({
   sessionInfo: vi.fn(),
@@ -281,5 +281,100 @@ describe("App", () => {
     fireEvent.click(screen.getByRole("button", { name: "Verify chain" }));
     expect(await screen.findByTestId("chain-check")).toHaveTextContent("Intact: 3 entries");
     await noAxeViolations(container);
+  });
+
+  it("opens the detail with the preflight and earlier decisions, accessibly", async () => {
+    const shown = card("a");
+    const { container } = setup([shown]);
+    vi.mocked(api.itemDetail).mockResolvedValue(detailOf(shown));
+    fireEvent.click(await screen.findByText(shown.card.title));
+    fireEvent.keyDown(window, { key: "j" });
+    fireEvent.keyDown(window, { key: "Enter" });
+    const detail = await screen.findByTestId("detail");
+    expect(await within(detail).findByTestId("prior-decisions")).toHaveTextContent("Rejected by carol");
+    expect(within(detail).getByTestId("preflight")).toHaveTextContent("Policy unchanged");
+    await noAxeViolations(container);
+  });
+
+  it("changes settings through the backend; a declined guard change is reported and kept", async () => {
+    const { container } = setup([card("a")]);
+    await screen.findByTestId("approval-card");
+    fireEvent.keyDown(window, { key: "g" });
+    fireEvent.keyDown(window, { key: "s" });
+    const view = await screen.findByTestId("settings");
+    await noAxeViolations(container);
+    vi.mocked(api.setSettings).mockResolvedValue({ ...SETTINGS, review: { high_risk_tags: ["prod", "network"] } });
+    fireEvent.change(within(view).getByLabelText("Add a tag"), { target: { value: "network" } });
+    fireEvent.click(within(view).getByRole("button", { name: "Add" }));
+    expect(await within(view).findByText("network")).toBeInTheDocument();
+    expect(api.setSettings).toHaveBeenLastCalledWith({ ...SETTINGS, review: { high_risk_tags: ["prod", "network"] } });
+    vi.mocked(api.setSettings).mockRejectedValue({ code: "declined", message: "the high-risk tags were kept" });
+    fireEvent.click(within(view).getByRole("button", { name: "Remove prod" }));
+    expect(await within(view).findByTestId("settings-error")).toHaveTextContent("kept");
+    expect(within(view).getByTestId("high-risk-tags")).toHaveTextContent("prod");
+  });
+
+  it("ignores single-letter keys when the reviewer turned them off, arrows still move", async () => {
+    vi.mocked(api.decide).mockResolvedValue(decision("a", "approve", "Approved"));
+    setup([card("a"), card("b")]);
+    vi.mocked(api.getSettings).mockResolvedValue({ ...SETTINGS, single_key_shortcuts: false });
+    await screen.findAllByTestId("approval-card");
+    await waitFor(() => {
+      expect(api.getSettings).toHaveBeenCalled();
+    });
+    await act(async () => {
+      await Promise.resolve();
+    });
+    pastSettle();
+    fireEvent.keyDown(window, { key: "ArrowDown" });
+    expect(screen.getAllByTestId("approval-card")[0]).toHaveAttribute("aria-current", "true");
+    fireEvent.keyDown(window, { key: "j" });
+    expect(screen.getAllByTestId("approval-card")[1]).not.toHaveAttribute("aria-current", "true");
+    fireEvent.keyDown(window, { key: "a" });
+    expect(api.decide).not.toHaveBeenCalled();
+  });
+
+  it("asks to sign in again in place when a profile's session ended", async () => {
+    setup([], null);
+    vi.mocked(api.listProfiles).mockResolvedValue([{ name: "work", gateway_url: "https://gw.example/", tenant: "default", auth: "password" }]);
+    const open = await screen.findByRole("button", { name: "work" });
+    vi.mocked(api.openProfile).mockRejectedValue({ code: "reauth_required", message: "sign in again" });
+    fireEvent.click(open);
+    const form = await screen.findByTestId("sign-in-again");
+    vi.mocked(api.signInAgain).mockResolvedValue({ ...demo, profile: "work", demo: false });
+    fireEvent.change(within(form).getByLabelText("Password"), { target: { value: "pw" } });
+    fireEvent.click(within(form).getByRole("button", { name: "Sign in" }));
+    await waitFor(() => {
+      expect(api.signInAgain).toHaveBeenCalledWith("work", "pw");
+    });
+    expect(await screen.findByTestId("queue")).toBeInTheDocument();
+  });
+
+  it("connects with a username and password", async () => {
+    setup([], null);
+    await screen.findByTestId("first-run");
+    vi.mocked(api.connectGateway).mockResolvedValue({ ...demo, profile: "lab", demo: false });
+    fireEvent.click(screen.getByLabelText("Username and password"));
+    fireEvent.change(screen.getByLabelText("Username"), { target: { value: "carol" } });
+    fireEvent.change(screen.getByLabelText("Password"), { target: { value: "s3cret" } });
+    fireEvent.submit(screen.getByLabelText("Password"));
+    await waitFor(() => {
+      expect(api.connectGateway).toHaveBeenCalledWith({
+        name: "work",
+        gateway_url: "https://",
+        tenant: "default",
+        credential: { method: "password", username: "carol", password: "s3cret" },
+      });
+    });
+    expect(await screen.findByTestId("queue")).toBeInTheDocument();
+  });
+
+  it("exports the history to the file the native dialog chose", async () => {
+    setup([card("a")]);
+    await screen.findByTestId("approval-card");
+    vi.mocked(api.exportHistory).mockResolvedValue({ path: "/tmp/h.jsonl", entries: 7, head_hash: "abcdef0123456789" });
+    fireEvent.click(screen.getByRole("button", { name: "History" }));
+    fireEvent.click(await screen.findByRole("button", { name: "Export history…" }));
+    expect(await screen.findByTestId("export-note")).toHaveTextContent("7 entries to /tmp/h.jsonl (head abcdef012345)");
   });
 });

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use countersign_client::session::{sign_in_with_api_key, sign_in_with_password};
 use countersign_client::{
-    AuthMethod, ClientError, GatewayClient, HttpConfig, Profile, ProfileStore, Secret,
-    SecretKind, SecretStore,
+    AuthMethod, ClientError, GatewayClient, HttpConfig, Profile, ProfileStore, Secret, SecretKind,
+    SecretStore,
 };
 use countersign_gateway::DemoConfig;
 use countersign_ledger::Ledger;
@@ -29,9 +29,14 @@ const MAX_NAME_CHARS: usize = 64;
 #[serde(tag = "method", rename_all = "snake_case")]
 #[ts(export)]
 pub enum Credential {
-    ApiKey { api_key: String },
+    ApiKey {
+        api_key: String,
+    },
     /// Exchanged for a session token at once; the password itself is never stored.
-    Password { username: String, password: String },
+    Password {
+        username: String,
+        password: String,
+    },
 }
 
 /// "Connect to a gateway".
@@ -202,7 +207,10 @@ async fn sign_in(profile: &Profile, secret: &str, secrets: &dyn SecretStore) -> 
     match &profile.auth {
         AuthMethod::ApiKey => {
             if secret.is_empty() {
-                return Err(DeskError::new(codes::INVALID_INPUT, "an API key is required"));
+                return Err(DeskError::new(
+                    codes::INVALID_INPUT,
+                    "an API key is required",
+                ));
             }
             sign_in_with_api_key(profile, &Secret::new(secret), secrets, &config).await?;
         }
@@ -270,12 +278,17 @@ mod tests {
         }))
         .expect("a password request");
         let printed = format!("{request:?}");
-        assert!(printed.contains("alice") && !printed.contains("hunter2-pw"), "{printed}");
+        assert!(
+            printed.contains("alice") && !printed.contains("hunter2-pw"),
+            "{printed}"
+        );
         let key: Credential =
             serde_json::from_value(serde_json::json!({"method": "api_key", "api_key": "sk-123"}))
                 .expect("an API-key credential");
         assert!(!format!("{key:?}").contains("sk-123"));
-        assert!(serde_json::from_value::<Credential>(serde_json::json!({"method": "magic"})).is_err());
+        assert!(
+            serde_json::from_value::<Credential>(serde_json::json!({"method": "magic"})).is_err()
+        );
     }
 
     #[test]

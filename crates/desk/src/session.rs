@@ -294,13 +294,9 @@ impl Desk {
             .entries;
         let (review, snapshots, request, prior, unreachable) = match fetched {
             Ok((review, snapshots, request, prior)) => (review, snapshots, request, prior, None),
-            Err(error) if error.is_transient() => (
-                None,
-                Vec::new(),
-                None,
-                Vec::new(),
-                Some(error.to_string()),
-            ),
+            Err(error) if error.is_transient() => {
+                (None, Vec::new(), None, Vec::new(), Some(error.to_string()))
+            }
             Err(error) => return Err(error.into()),
         };
         Ok(detail::build(

@@ -34,6 +34,8 @@ export function HistoryView() {
   const [jobId, setJobId] = useState("");
   const [topic, setTopic] = useState("");
   const [period, setPeriod] = useState("");
+  /** Fixed when the period is chosen, so paging through older entries stays in one window. */
+  const [sinceMs, setSinceMs] = useState<number | null>(null);
   const [exportNote, setExportNote] = useState<string | null>(null);
   const [entries, setEntries] = useState<HistoryEntry[]>([]);
   const [cursor, setCursor] = useState<number | null>(null);
@@ -48,12 +50,11 @@ export function HistoryView() {
       text: text || null,
       job_id: jobId || null,
       topic: topic || null,
-      // Fixed when the period is chosen, so paging through older entries stays in one window.
-      since_ms: period ? Date.now() - Number(period) : null,
+      since_ms: sinceMs,
       until_ms: null,
       limit: PAGE,
     }),
-    [kind, text, jobId, topic, period],
+    [kind, text, jobId, topic, sinceMs],
   );
   const fetchPage = useCallback(
     (before: number | null) =>
@@ -129,7 +130,14 @@ export function HistoryView() {
         <input type="search" aria-label="Search history" placeholder="Search" value={text} onChange={(e) => { setText(e.target.value); }} />
         <input type="search" aria-label="Job id" placeholder="Job id" value={jobId} onChange={(e) => { setJobId(e.target.value); }} />
         <input type="search" aria-label="Topic" placeholder="Topic" value={topic} onChange={(e) => { setTopic(e.target.value); }} />
-        <select aria-label="Period" value={period} onChange={(e) => { setPeriod(e.target.value); }}>
+        <select
+          aria-label="Period"
+          value={period}
+          onChange={(e) => {
+            setPeriod(e.target.value);
+            setSinceMs(e.target.value ? Date.now() - Number(e.target.value) : null);
+          }}
+        >
           {PERIODS.map(([value, label]) => (
             <option key={value} value={value}>
               {label}

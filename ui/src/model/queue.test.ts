@@ -86,7 +86,7 @@ describe("a burst of events", () => {
       message({ kind: "removed", seq: 20_012, job_id: "old", by: "bob", status: "approved" }),
       message({ kind: "card", seq: 20_013, card: card("j9"), arrived: false }),
     ];
-    const model = queueReducer(base, { type: "events", messages: [...arrivals, ...later, arrivals[3]!], now: 7 });
+    const model = queueReducer(base, { type: "events", messages: [...arrivals, ...later, ...arrivals.slice(3, 4)], now: 7 });
     expect(model.cards).toHaveLength(10_001);
     expect(model.cards[0]?.card.job_id).toBe("j9999");
     expect(model.cards[model.cards.length - 2]?.card.job_id).toBe("j0");

@@ -1,5 +1,6 @@
 import type { CardView } from "../bindings/CardView";
 import type { DecisionView } from "../bindings/DecisionView";
+import type { DetailView } from "../bindings/DetailView";
 import type { DeskEvent } from "../bindings/DeskEvent";
 import type { DeskMessage } from "../bindings/DeskMessage";
 import type { QueueSnapshot } from "../bindings/QueueSnapshot";
@@ -66,4 +67,25 @@ export function message(event: DeskEvent, desk = DESK): DeskMessage {
 
 export function decision(jobId: string, action: "approve" | "reject", text: string): DecisionView {
   return { job_id: jobId, job_hash: null, action, outcome: "applied", by: null, by_us: null, verdict: null, message: text, mismatch: null };
+}
+
+/** The detail the Rust side builds for `view`: content verified, one earlier reject. */
+export function detailOf(view: CardView): DetailView {
+  return {
+    seen: view.seen,
+    verdict: { code: "content_verified" },
+    verdict_message: "Content verified",
+    payload_text: '{ "amount": 120 }',
+    request_text: "",
+    labels: [],
+    env: [],
+    claimed_hash: view.seen.job_hash,
+    recomputed_hash: view.seen.job_hash,
+    snapshot_seen: view.seen.policy_snapshot,
+    snapshot_current: view.seen.policy_snapshot,
+    rollback_hint: "",
+    prior: [{ job_id: "earlier-1", decision: "reject", resolved_by: "carol", resolved_at: 1_700_000_000_000_000, was_approved: false }],
+    preflight: [{ id: "policy_unchanged", label: "Policy unchanged", state: "pass", detail: "" }],
+    history: [],
+  };
 }

@@ -75,7 +75,9 @@ mod tests {
     fn a_missing_or_hostile_list_is_empty_or_bounded() {
         assert!(prior_approvals(&json!({})).is_empty());
         assert!(prior_approvals(&json!({"prior_approvals": {"job_id": "x"}})).is_empty());
-        let many: Vec<Value> = (0..1000).map(|i| json!({"job_id": format!("j{i}")})).collect();
+        let many: Vec<Value> = (0..1000)
+            .map(|i| json!({"job_id": format!("j{i}")}))
+            .collect();
         assert_eq!(
             prior_approvals(&json!({ "prior_approvals": many })).len(),
             MAX_PRIOR
