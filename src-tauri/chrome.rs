@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use tauri::{AppHandle, Runtime};
+use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 use tokio::sync::oneshot;
 
@@ -60,9 +60,12 @@ impl Chrome {
         match self {
             Self::Native => {
                 let (answer, asked) = oneshot::channel();
-                app.dialog()
-                    .file()
-                    .set_file_name(file_name)
+                let mut dialog = app.dialog().file().set_file_name(file_name);
+                // The documents folder, not wherever the app happened to be started from.
+                if let Ok(dir) = app.path().document_dir().or_else(|_| app.path().home_dir()) {
+                    dialog = dialog.set_directory(dir);
+                }
+                dialog
                     .add_filter(filter.0, filter.1)
                     .save_file(move |path| {
                         let _ = answer.send(path.and_then(|p| p.into_path().ok()));

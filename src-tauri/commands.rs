@@ -207,7 +207,7 @@ pub async fn set_settings<R: Runtime>(
         if !yes {
             return Err(DeskError::new(
                 codes::DECLINED,
-                "the high-risk tags were kept: the change was not confirmed",
+                "The high-risk tags were kept: the change was not confirmed.",
             ));
         }
     }

@@ -108,6 +108,14 @@ class Gateway:
             raise AssertionError(f"submit failed: {status} {answer}")
         return answer["job_id"]
 
+    def publish_policy(self, yaml: str) -> str:
+        """Publishes a policy as an admin does (`PUT /api/v1/policy`, the YAML as the body)."""
+        request = urllib.request.Request(self.url + "/api/v1/policy", data=yaml.encode(), method="PUT",
+                                         headers={"X-API-Key": ADMIN_KEY, "X-Tenant-ID": "default",
+                                                  "Content-Type": "application/yaml"})
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return parse(response.read())["snapshot"]
+
     def job(self, job_id: str) -> dict:
         status, answer = self.call("GET", f"/api/v1/jobs/{job_id}", None)
         if status != 200:

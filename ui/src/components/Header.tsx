@@ -61,7 +61,7 @@ export function Header({ session, view, pending, profiles, onView, onSwitch, onS
         </select>
       )}
       {session && !session.demo && (
-        <button type="button" className="button" onClick={onSignOut}>
+        <button type="button" className="button" onClick={onSignOut} data-testid="sign-out">
           Sign out
         </button>
       )}
