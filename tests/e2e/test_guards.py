@@ -48,10 +48,13 @@ class Guards(AppCase):
                 break
         else:
             self.skipTest("the webview never took a click within 450 ms of a publish")
-        refusal = self.outcome(job_id, lambda t: t != "" and not t.startswith("Sending"))
-        self.assertRegex(refusal, "(?i)nothing was sent|just appeared, changed|changed since")
+        # Refused (policy changed, card changed, just moved) or not taken at all (the button was
+        # disabled while the changed card's content reloaded): never sent.
         time.sleep(2)
         self.assertNotIn("approve", self.gateway.audit_actions(job_id))
+        said = app.find_all(f'[data-job-id="{job_id}"] [data-testid="outcome"]')
+        if said:
+            self.assertRegex(app.text(said[0]), "(?i)nothing was sent|just appeared, changed|changed since")
         # The card now shows the new policy; approving it, looked at again, binds to that one.
         changed = app.wait_for(f'[data-job-id="{job_id}"] [data-testid="changed-mark"]')
         self.assertIn("policy", app.attribute(changed, "title"))
@@ -65,6 +68,7 @@ class Guards(AppCase):
         app = self.open_app()
         app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
         app.click(app.find('[data-testid="sign-out"]'))
+        app.wait_for_text('[data-testid="status-line"]', lambda t: "No profile open" in t)
         app.click(app.wait_for('[data-testid="saved-profiles"] button'))
         field = app.wait_for("#sign-in-secret")
         app.type(field, "e2e-wrong-key-000000009\ue007")
@@ -72,6 +76,7 @@ class Guards(AppCase):
         self.assertIn("refused", error)
         self.clear(field)
         app.type(field, REVIEWER_KEY + "\ue007")
+        app.wait_for('[data-testid="queue"]')
         app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
         found = subprocess.run(["secret-tool", "lookup", "service", "countersign", "username", "work/api-key"],
                                capture_output=True, text=True)

@@ -14,7 +14,7 @@ import { SettingsView } from "./components/SettingsView";
 import { SignInAgain } from "./components/SignInAgain";
 import { isTyping, keyCommand } from "./keys";
 import { applyFilter, facets } from "./model/filter";
-import { cardKey, isSettling, liveCards } from "./model/queue";
+import { cardKey, isSettling, liveCards, SETTLE_MS } from "./model/queue";
 import { useChecks } from "./useChecks";
 import { useDesk } from "./useDesk";
 import { useSessionActions } from "./useSessionActions";
@@ -86,9 +86,11 @@ export function App() {
   );
 
   const approve = useCallback(
-    (card: CardView, byPointer = false) => {
+    (card: CardView, byPointer = false, movedAt = 0) => {
       if (approveBlocked(card) !== null) return;
-      if (isSettling(queue, card.card.job_id, Date.now(), byPointer)) {
+      const moment = Date.now();
+      const movedUnderPointer = byPointer && moment - movedAt < SETTLE_MS;
+      if (movedUnderPointer || isSettling(queue, card.card.job_id, moment, byPointer)) {
         dispatch({
           type: "outcome",
           key: cardKey(card),

@@ -64,9 +64,10 @@ export function useDesk() {
   // Every opened desk has its own number, even for the same profile signed in again.
   const sessionKey = session ? String(session.desk) : "";
   useEffect(() => {
+    // A closed desk's queue and link state are not shown under no profile, nor under the next.
+    dispatch({ type: "reset" });
     if (!sessionKey) return;
     let live = true;
-    dispatch({ type: "reset" });
     api.queueSnapshot().then(
       (snapshot) => {
         if (live) dispatch({ type: "snapshot", snapshot, now: Date.now() });

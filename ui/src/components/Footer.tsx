@@ -4,6 +4,13 @@ import { clock } from "../format";
 
 /** The connection, always visible: live / polling / offline since / sign in again. */
 export function Footer({ status, session }: { status: ConnectionStatus; session: SessionView | null }) {
+  if (!session) {
+    return (
+      <p className="status-line" data-testid="status-line" data-state="none" role="status" aria-live="polite">
+        <span className="status-text">No profile open</span>
+      </p>
+    );
+  }
   return (
     <p className={`status-line status-${status.state}`} data-testid="status-line" data-state={status.state} role="status" aria-live="polite">
       <span className="status-dot" aria-hidden="true" />
@@ -14,12 +21,10 @@ export function Footer({ status, session }: { status: ConnectionStatus; session:
           more are pending than shown
         </span>
       )}
-      {session && (
-        <span className="status-gateway" title={session.gateway_url}>
-          {session.profile}
-          {status.generation && ` · API ${status.generation}`}
-        </span>
-      )}
+      <span className="status-gateway" title={session.gateway_url}>
+        {session.profile}
+        {status.generation && ` · API ${status.generation}`}
+      </span>
     </p>
   );
 }

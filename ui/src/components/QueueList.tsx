@@ -1,8 +1,9 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
-import { useEffect, useRef } from "react";
+import { useEffect, useLayoutEffect, useRef } from "react";
 import type { CardView } from "../bindings/CardView";
 import type { Verdict } from "../bindings/Verdict";
 import type { CardOutcome } from "../model/outcome";
+import { type Placement, trackMoves } from "../model/moves";
 import { cardKey, type Departure } from "../model/queue";
 import { Card } from "./Card";
 
@@ -15,7 +16,8 @@ interface QueueListProps {
   outcomes: Record<string, CardOutcome | undefined>;
   departed: Record<string, Departure | undefined>;
   approveBlocked: (view: CardView) => string | null;
-  onApprove: (view: CardView, byPointer: boolean) => void;
+  /** `movedAt`: when the card last moved on the page (0: not since it was drawn). */
+  onApprove: (view: CardView, byPointer: boolean, movedAt: number) => void;
   onReject: (view: CardView) => void;
   onOpen: (view: CardView) => void;
   onFocus: (view: CardView) => void;
@@ -38,6 +40,25 @@ export function QueueList(props: QueueListProps) {
     // Without layout (tests, first paint) still render the first screen.
     initialRect: { width: 480, height: 900 },
   });
+
+  // Where each drawn card sits on the page (the list's own top plus its offset in the list, so
+  // the reviewer's scrolling does not count), checked after every render.
+  const placements = useRef<Map<string, Placement>>(new Map());
+  useLayoutEffect(() => {
+    const top = scrollRef.current?.getBoundingClientRect().top ?? 0;
+    const rows = virtualizer.getVirtualItems();
+    placements.current = trackMoves(
+      placements.current,
+      rows.flatMap((row) => {
+        const id = cards[row.index]?.card.job_id;
+        return id === undefined ? [] : [[id, top + row.start] as const];
+      }),
+      Date.now(),
+    );
+  });
+  const onApprove = (view: CardView, byPointer: boolean) => {
+    props.onApprove(view, byPointer, placements.current.get(view.card.job_id)?.since ?? 0);
+  };
 
   const currentIndex = currentId === null ? -1 : cards.findIndex((c) => c.card.job_id === currentId);
   useEffect(() => {
@@ -68,7 +89,7 @@ export function QueueList(props: QueueListProps) {
                 outcome={props.outcomes[cardKey(view)]}
                 departed={props.departed[id]}
                 approveBlocked={props.approveBlocked(view)}
-                onApprove={props.onApprove}
+                onApprove={onApprove}
                 onReject={props.onReject}
                 onOpen={props.onOpen}
                 onFocus={props.onFocus}
