@@ -61,10 +61,11 @@ test-e2e: e2e-deps ui
 	$(CARGO) build --package countersign --package countersign-gateway --package countersign-cli --locked
 	tests/e2e/run.sh target/debug/countersign
 
-# Wall-clock (criterion) and instruction counts (callgrind, load-independent).
-bench:
+# Wall-clock (criterion) and instruction counts (callgrind, load-independent); the UI state at 10,000 items.
+bench: ui-deps
 	$(CARGO) bench --package countersign-core --bench job_hash
 	scripts/bench-instructions.sh
+	cd ui && npm run --silent bench
 
 clean:
 	$(CARGO) clean

@@ -144,9 +144,9 @@ function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: numbe
   const added: CardView[] = [];
   const where = new Map<string, { list: CardView[]; at: number }>();
   existing.forEach((c, at) => where.set(c.card.job_id, { list: existing, at }));
-  const departed = new Map(Object.entries(model.departed));
-  const outcomes = new Map(Object.entries(model.outcomes));
-  const changedAt = new Map(Object.entries(model.changedAt));
+  const departed = copyOnWrite(model.departed);
+  const outcomes = copyOnWrite(model.outcomes);
+  const changedAt = copyOnWrite(model.changedAt);
   const notices = model.notices.slice();
   for (const event of events) {
     if (event.seq <= seq) continue;
@@ -198,10 +198,25 @@ function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: numbe
     status,
     reflowAt,
     cards: added.length === 0 ? existing : [...added.reverse(), ...existing],
-    departed: Object.fromEntries(departed),
-    outcomes: Object.fromEntries(outcomes),
-    changedAt: Object.fromEntries(changedAt),
+    departed: departed.result(),
+    outcomes: outcomes.result(),
+    changedAt: changedAt.result(),
     notices: notices.slice(-MAX_NOTICES),
+  };
+}
+
+/** A record copied on its first change only: most batches leave most records alone. */
+function copyOnWrite<T>(original: Record<string, T>) {
+  let copy: Record<string, T> | null = null;
+  const writable = () => (copy ??= { ...original });
+  return {
+    set: (key: string, value: T) => {
+      writable()[key] = value;
+    },
+    delete: (key: string) => {
+      if (key in original || (copy !== null && key in copy)) Reflect.deleteProperty(writable(), key);
+    },
+    result: () => copy ?? original,
   };
 }
 
