@@ -146,7 +146,7 @@ pub fn run() {
     };
     let data = match args
         .data_dir
-        .map_or_else(countersign_desk::paths::data_dir, Ok)
+        .map_or_else(countersign_client::layout::data_dir, Ok)
     {
         Ok(data) => data,
         Err(error) => {

@@ -52,6 +52,7 @@ pub mod decide;
 pub mod error;
 pub mod generation;
 pub mod http;
+pub mod layout;
 mod paging;
 pub mod profile;
 pub mod review;

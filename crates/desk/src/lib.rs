@@ -12,7 +12,8 @@
 //!   checklist;
 //! * [`history`]: the ledger read offline: list, verify, export;
 //! * [`demo`]: the embedded reference gateway with simulated agents;
-//! * [`settings`], [`paths`], [`error`].
+//! * [`open`]: the demo, a saved profile or a new one, in the files `countersign-cli` uses;
+//! * [`settings`], [`error`].
 //!
 //! The protocol itself (verification, outbox, retries) is `countersign-client`'s; this crate
 //! only decides what a reviewer's action means and what the screen should say.
@@ -26,7 +27,6 @@ pub mod detail;
 pub mod error;
 pub mod history;
 pub mod open;
-pub mod paths;
 pub mod queue;
 pub mod session;
 pub mod settings;

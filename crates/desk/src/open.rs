@@ -5,6 +5,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use countersign_client::layout::{ledger_path, validate_profile_name, LocalSettings};
 use countersign_client::session::{sign_in_with_api_key, sign_in_with_password};
 use countersign_client::{
     AuthMethod, ClientError, GatewayClient, HttpConfig, Profile, ProfileStore, Secret, SecretKind,
@@ -13,16 +14,11 @@ use countersign_client::{
 use countersign_gateway::DemoConfig;
 use countersign_ledger::Ledger;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use ts_rs::TS;
 
 use crate::demo::{EmbeddedDemo, DEMO_PROFILE};
 use crate::error::{codes, DeskError, Result};
-use crate::paths::ledger_path;
 use crate::session::OpenSession;
-
-const SETTINGS_FILE: &str = "settings.json";
-const MAX_NAME_CHARS: usize = 64;
 
 /// How a new profile signs in.
 #[derive(Clone, Deserialize, TS)]
@@ -85,28 +81,6 @@ impl From<&Profile> for ProfileView {
     }
 }
 
-/// Letters, digits, `.`, `_` and `-`, not starting with `.`: a plain file name everywhere,
-/// so `ledgers/<name>.sqlite` stays inside `ledgers/` (the CLI's rule).
-pub fn validate_profile_name(name: &str) -> Result<()> {
-    let valid = !name.is_empty()
-        && name.chars().count() <= MAX_NAME_CHARS
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if valid {
-        Ok(())
-    } else {
-        Err(DeskError::new(
-            codes::INVALID_INPUT,
-            format!(
-                "invalid profile name {name:?}: use up to {MAX_NAME_CHARS} letters, digits, \
-                 '.', '_' or '-', not starting with '.'"
-            ),
-        ))
-    }
-}
-
 fn open_ledger(data: &Path, name: &str) -> Result<Arc<Ledger>> {
     Ok(Arc::new(Ledger::open(ledger_path(data, name))?))
 }
@@ -134,7 +108,7 @@ pub fn open_saved(data: &Path, name: &str, secrets: &dyn SecretStore) -> Result<
         return Err(ClientError::ReauthRequired.into());
     }
     let client = GatewayClient::from_profile(&profile, secrets, &HttpConfig::default())?;
-    remember_last(data, name)?;
+    LocalSettings::remember_default(data, name)?;
     Ok(OpenSession {
         profile_name: profile.name,
         tenant: profile.tenant,
@@ -244,26 +218,7 @@ pub fn sign_out(data: &Path, name: &str, secrets: &dyn SecretStore) -> Result<()
 
 /// The profile opened last, which the app opens at start (the CLI's default profile).
 pub fn last_profile(data: &Path) -> Option<String> {
-    let bytes = std::fs::read(data.join(SETTINGS_FILE)).ok()?;
-    let settings: Value = serde_json::from_slice(&bytes).ok()?;
-    settings
-        .get("default_profile")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-fn remember_last(data: &Path, name: &str) -> Result<()> {
-    let path = data.join(SETTINGS_FILE);
-    let mut settings = std::fs::read(&path)
-        .ok()
-        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
-        .filter(Value::is_object)
-        .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-    settings["default_profile"] = Value::String(name.to_owned());
-    let io = |e: std::io::Error| DeskError::new(codes::IO, format!("{}: {e}", path.display()));
-    std::fs::create_dir_all(data).map_err(io)?;
-    let bytes = serde_json::to_vec_pretty(&settings).unwrap_or_default();
-    std::fs::write(&path, bytes).map_err(io)
+    LocalSettings::load(data).ok()?.default_profile
 }
 
 #[cfg(test)]
@@ -289,15 +244,5 @@ mod tests {
         assert!(
             serde_json::from_value::<Credential>(serde_json::json!({"method": "magic"})).is_err()
         );
-    }
-
-    #[test]
-    fn profile_names_stay_plain_file_names() {
-        for good in ["work", "a.b_c-1"] {
-            assert!(validate_profile_name(good).is_ok(), "{good}");
-        }
-        for bad in ["", ".hidden", "../x", "a/b", "é", &"x".repeat(65)] {
-            assert!(validate_profile_name(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -15,83 +15,24 @@ use countersign_client::{
     Secret, SecretKind, SecretStore,
 };
 use countersign_ledger::Ledger;
-use serde::{Deserialize, Serialize};
 
 use super::CliError;
 
-pub const DATA_DIR_ENV: &str = "COUNTERSIGN_DATA_DIR";
 pub const GATEWAY_URL_ENV: &str = "COUNTERSIGN_GATEWAY_URL";
 pub const TENANT_ENV: &str = "COUNTERSIGN_TENANT";
 pub const API_KEY_ENV: &str = "COUNTERSIGN_API_KEY";
 /// The ledger name of an environment-configured run without `--profile`.
 const ENV_PROFILE: &str = "env";
-const SETTINGS_FILE: &str = "settings.json";
-const MAX_NAME_CHARS: usize = 64;
+
+pub use countersign_client::layout::{ledger_path, LocalSettings as Settings};
 
 /// The data directory: `COUNTERSIGN_DATA_DIR`, else the platform's data directory.
 pub fn data_dir() -> Result<PathBuf, CliError> {
-    match std::env::var_os(DATA_DIR_ENV).filter(|dir| !dir.is_empty()) {
-        Some(dir) => Ok(PathBuf::from(dir)),
-        None => dirs::data_dir()
-            .map(|dir| dir.join("countersign"))
-            .ok_or_else(|| {
-                CliError::invalid_input(anyhow!("no platform data directory; set {DATA_DIR_ENV}"))
-            }),
-    }
+    Ok(countersign_client::layout::data_dir()?)
 }
 
-/// Letters, digits, `.`, `_` and `-`, not starting with `.`: a plain file name on every
-/// platform, so `ledgers/<name>.sqlite` stays inside `ledgers/`.
 pub fn validate_profile_name(name: &str) -> Result<(), CliError> {
-    let valid = !name.is_empty()
-        && name.chars().count() <= MAX_NAME_CHARS
-        && !name.starts_with('.')
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if valid {
-        Ok(())
-    } else {
-        Err(CliError::invalid_input(anyhow!(
-            "invalid profile name {name:?}: use up to {MAX_NAME_CHARS} letters, digits, \
-             '.', '_' or '-', not starting with '.'"
-        )))
-    }
-}
-
-pub fn ledger_path(data: &Path, profile: &str) -> PathBuf {
-    data.join("ledgers").join(format!("{profile}.sqlite"))
-}
-
-/// Which saved profile is used when `--profile` is absent and there are several.
-#[derive(Debug, Default, Serialize, Deserialize)]
-pub struct Settings {
-    #[serde(default)]
-    pub default_profile: Option<String>,
-}
-
-impl Settings {
-    pub fn load(data: &Path) -> Result<Self, CliError> {
-        match std::fs::read(data.join(SETTINGS_FILE)) {
-            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
-                CliError::invalid_input(anyhow!("{}: {e}", data.join(SETTINGS_FILE).display()))
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(io_error(e, &data.join(SETTINGS_FILE))),
-        }
-    }
-
-    pub fn save(&self, data: &Path) -> Result<(), CliError> {
-        let path = data.join(SETTINGS_FILE);
-        let bytes = serde_json::to_vec_pretty(self)
-            .map_err(|e| CliError::new("io", anyhow::Error::new(e)))?;
-        countersign_ledger::create_private_dir_all(data).map_err(|e| io_error(e, data))?;
-        std::fs::write(&path, bytes).map_err(|e| io_error(e, &path))
-    }
-}
-
-pub fn io_error(error: std::io::Error, path: &Path) -> CliError {
-    CliError::new("io", anyhow!("{}: {error}", path.display()))
+    Ok(countersign_client::layout::validate_profile_name(name)?)
 }
 
 /// Credentials from the environment, when `COUNTERSIGN_GATEWAY_URL` is set.
@@ -233,34 +174,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn profile_names_cannot_escape_the_ledger_directory() {
-        for ok in ["work", "prod-eu.1", "A_b", "x"] {
-            assert!(validate_profile_name(ok).is_ok(), "{ok}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            ".hidden",
-            "../x",
-            "a/b",
-            "a\\b",
-            "c:x",
-            "with space",
-            "nul\0",
-            "é",
-            &"x".repeat(65),
-        ] {
-            assert!(validate_profile_name(bad).is_err(), "{bad:?}");
-        }
-        let data = Path::new("/data");
-        assert_eq!(
-            ledger_path(data, "work"),
-            Path::new("/data/ledgers/work.sqlite")
-        );
-    }
-
-    #[test]
     fn the_default_profile_is_the_only_one_or_the_marked_one() {
         let dir = tempfile::tempdir().expect("temp dir");
         let data = dir.path();
@@ -279,11 +192,7 @@ mod tests {
         assert_eq!(saved_profile(data, None).expect("only").name, "a");
         store.save(&profile("b")).expect("save");
         assert!(saved_profile(data, None).is_err(), "ambiguous");
-        Settings {
-            default_profile: Some("b".into()),
-        }
-        .save(data)
-        .expect("settings");
+        Settings::remember_default(data, "b").expect("settings");
         assert_eq!(saved_profile(data, None).expect("default").name, "b");
         assert_eq!(saved_profile(data, Some("a")).expect("flag").name, "a");
         assert_eq!(

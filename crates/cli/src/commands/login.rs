@@ -88,10 +88,7 @@ pub async fn login(out: &Output, flag: Option<&str>, args: LoginArgs) -> Result<
     let store = ProfileStore::new(&data);
     store.save(&profile)?;
     if args.default {
-        Settings {
-            default_profile: Some(profile.name.clone()),
-        }
-        .save(&data)?;
+        Settings::remember_default(&data, &profile.name)?;
     }
     let principal = session
         .as_ref()
