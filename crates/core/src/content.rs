@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
 use crate::approval::{ApprovalCard, ApprovalItem, WorkflowInfo};
+use crate::canonical::{canonical_json, write_canonical, write_string};
 use crate::jobhash::is_ignored_label;
 
 /// Versions the encoding, so a digest of another layout can never collide with this one.
@@ -137,51 +138,6 @@ impl CardContent {
 /// still compares (and hashes) deterministically.
 fn to_value<T: Serialize>(value: &T) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
-}
-
-/// The canonical encoding of one JSON value (see the module documentation).
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
-}
-
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Null => out.push_str("null"),
-        Value::Bool(flag) => out.push_str(if *flag { "true" } else { "false" }),
-        Value::Number(number) => out.push_str(&number.to_string()),
-        Value::String(text) => write_string(text, out),
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<_> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
-            for (index, (key, item)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(key, out);
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn write_string(text: &str, out: &mut String) {
-    // Serializing a string to JSON cannot fail.
-    out.push_str(&serde_json::to_string(text).unwrap_or_default());
 }
 
 fn quote(value: &Value) -> String {

@@ -13,6 +13,7 @@
 //! the desktop app all share one implementation and one set of tests.
 
 pub mod approval;
+pub mod canonical;
 pub mod content;
 pub mod jobhash;
 pub mod jobrequest;

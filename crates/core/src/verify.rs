@@ -36,7 +36,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::approval::{ApprovalCard, ApprovalItem};
-use crate::content::{canonical_json, payload_matches, payload_value, pointer_digest};
+use crate::canonical::canonical_json;
+use crate::content::{payload_matches, payload_value, pointer_digest};
 use crate::content::{CardContent, FieldChange};
 use crate::jobhash::job_hash;
 use crate::jobrequest::JobRequest;

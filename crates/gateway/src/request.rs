@@ -4,7 +4,8 @@
 
 use std::collections::BTreeMap;
 
-use countersign_core::content::{canonical_json, payload_pointer};
+use countersign_core::canonical::canonical_json;
+use countersign_core::content::payload_pointer;
 use countersign_core::jobrequest::{
     ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest,
 };

@@ -96,53 +96,7 @@ fn string_field(hasher: &mut Sha256, value: Option<&str>) {
     }
 }
 
-/// JSON text with object keys sorted by their UTF-8 bytes and no whitespace.
-///
-/// Sorting is done here rather than relied upon from `serde_json::Map`, because any crate in
-/// the build enabling serde_json's `preserve_order` feature would silently turn the map into an
-/// insertion-ordered one and change every hash.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
-    write_canonical(value, &mut out);
-    out
-}
-
-fn write_canonical(value: &Value, out: &mut String) {
-    match value {
-        Value::Array(items) => {
-            out.push('[');
-            for (index, item) in items.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_canonical(item, out);
-            }
-            out.push(']');
-        }
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
-            out.push('{');
-            for (index, (key, item)) in entries.into_iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                write_string(key, out);
-                out.push(':');
-                write_canonical(item, out);
-            }
-            out.push('}');
-        }
-        Value::String(text) => write_string(text, out),
-        // Scalars have exactly one serde_json rendering.
-        Value::Null | Value::Bool(_) | Value::Number(_) => out.push_str(&value.to_string()),
-    }
-}
-
-fn write_string(text: &str, out: &mut String) {
-    // serde_json's string escaping is deterministic; Display of a Value::String is that escaping.
-    out.push_str(&Value::String(text.to_owned()).to_string());
-}
+pub use countersign_core::canonical::canonical_json;
 
 #[cfg(test)]
 mod tests {
