@@ -22,7 +22,6 @@
 //! The first entry's `prev_hash` is [`GENESIS_HASH`], 64 zeros.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The `prev_hash` of entry 1, and the head hash of an empty ledger.
