@@ -20,6 +20,7 @@
 //!
 //! [`SeenItem`]: countersign_core::verify::SeenItem
 
+pub mod alerts;
 pub mod card;
 pub mod decision;
 pub mod demo;

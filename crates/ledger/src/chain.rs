@@ -129,7 +129,8 @@ mod tests {
     fn canonical_json_round_trips_through_parsing() {
         let value = json!({"n": 0.1, "big": 18446744073709551615u64, "neg": -3, "s": "é\u{1F600}"});
         let text = canonical_json(&value);
-        let reparsed: serde_json::Value = serde_json::from_str(&text).expect("canonical json parses");
+        let reparsed: serde_json::Value =
+            serde_json::from_str(&text).expect("canonical json parses");
         assert_eq!(canonical_json(&reparsed), text);
     }
 
