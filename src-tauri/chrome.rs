@@ -10,7 +10,7 @@ use tokio::sync::oneshot;
 /// Who answers the app's native questions.
 #[derive(Debug, Clone)]
 pub enum Chrome {
-    /// The platform's dialogs (`tauri-plugin-dialog`).
+    /// The platform's dialogs (`tauri-plugin-dialog`) and desktop notifications.
     Native,
     /// Fixed answers, for the command tests (a mock runtime has no dialogs to click).
     #[cfg(test)]

@@ -10,8 +10,9 @@ use countersign_desk::history::{ChainCheck, ExportResult, HistoryPage, HistoryQu
 use countersign_desk::open::{self, ConnectRequest, ProfileView};
 use countersign_desk::{DecisionRequest, DecisionView, DeskError, QueueSnapshot, SessionView};
 use countersign_gateway::DemoConfig;
-use tauri::{AppHandle, Runtime, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
+use crate::notifications::{Input, Notifications};
 use crate::settings::{self, AppSettings};
 use crate::state::AppState;
 
@@ -213,6 +214,9 @@ pub async fn set_settings<R: Runtime>(
     }
     let settings = AppSettings { review, ..settings };
     settings::save(&app, &settings).map_err(|message| DeskError::new(codes::IO, message))?;
+    if let Some(notifications) = app.try_state::<Notifications>() {
+        notifications.send(Input::DoNotDisturb(settings.do_not_disturb));
+    }
     if let Some(desk) = state.current().await {
         desk.set_settings(settings.review.clone())?;
     }

@@ -8,6 +8,7 @@
 
 mod chrome;
 mod commands;
+mod notifications;
 mod settings;
 mod state;
 
@@ -19,6 +20,7 @@ pub use state::{AppState, DESK_EVENT};
 
 use countersign_desk::open;
 use countersign_gateway::DemoConfig;
+use notifications::{Input, Notifications};
 use tauri::{App, Builder, Manager, Runtime};
 
 /// What the app opens at start.
@@ -73,6 +75,8 @@ pub fn app_builder<R: Runtime>(
     launch: Launch,
     chrome: Chrome,
 ) -> Builder<R> {
+    // The command tests have no notification server to talk to.
+    let start_notifications = matches!(chrome, Chrome::Native);
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
@@ -95,7 +99,21 @@ pub fn app_builder<R: Runtime>(
             commands::get_settings,
             commands::set_settings,
         ])
+        .on_window_event(|window, event| {
+            if let tauri::WindowEvent::Focused(true) = event {
+                if let Some(notifications) = window.app_handle().try_state::<Notifications>() {
+                    notifications.send(Input::WindowFocused);
+                }
+            }
+        })
         .setup(move |app| {
+            if start_notifications {
+                let notifications = notifications::start(app.handle());
+                notifications.send(Input::DoNotDisturb(
+                    settings::load(app.handle()).do_not_disturb,
+                ));
+                app.manage(notifications);
+            }
             open_at_start(app, launch.clone());
             Ok(())
         })

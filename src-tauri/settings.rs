@@ -45,6 +45,9 @@ pub struct AppSettings {
     /// Whether single-letter keys (`j`, `a`, `r`, ...) act; off for speech input and for
     /// reviewers who type into the window by accident (WCAG 2.1.4).
     pub single_key_shortcuts: bool,
+    /// Pause desktop notifications: nothing is raised, nothing is lost (one summary when
+    /// turned off again).
+    pub do_not_disturb: bool,
     pub filter: QueueFilter,
 }
 
@@ -54,6 +57,7 @@ impl Default for AppSettings {
             theme: Theme::System,
             review: ReviewSettings::default(),
             single_key_shortcuts: true,
+            do_not_disturb: false,
             filter: QueueFilter::default(),
         }
     }

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use countersign_client::WatchConfig;
 use countersign_desk::error::codes;
 use countersign_desk::{Desk, DeskError, DeskMessage, Emitter, OpenSession, ReviewSettings};
-use tauri::{AppHandle, Emitter as _, Runtime};
+use tauri::{AppHandle, Emitter as _, Manager, Runtime};
 use tokio::sync::RwLock;
 
 use crate::chrome::Chrome;
+use crate::notifications::{Input, Notifications};
 
 /// The Tauri event every [`DeskEvent`] is sent as.
 pub const DESK_EVENT: &str = "desk";
@@ -62,6 +63,10 @@ impl AppState {
         let emit: Emitter = Arc::new(move |event: DeskMessage| {
             if let Err(error) = handle.emit(DESK_EVENT, &event) {
                 tracing::warn!(%error, "could not forward a desk event to the window");
+            }
+            // Arrivals are raised straight from the watch's events, not from the window.
+            if let Some(notifications) = handle.try_state::<Notifications>() {
+                notifications.send(Input::Desk(event));
             }
         });
         let desk = Arc::new(Desk::open(session, settings, WatchConfig::default(), emit));

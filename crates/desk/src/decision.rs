@@ -80,6 +80,25 @@ impl From<&DecisionReport> for DecisionView {
 /// A card that just appeared or changed refuses approves for this long (misclicks).
 pub const SETTLE_MS: i64 = 500;
 
+/// Where a decision was made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// A card in the app's window.
+    Window,
+    /// A desktop notification's button.
+    Notification,
+}
+
+impl Channel {
+    /// The note sent with the decision (recorded by the gateway and in the ledger).
+    pub fn note(self) -> &'static str {
+        match self {
+            Self::Window => "",
+            Self::Notification => "decided from a desktop notification",
+        }
+    }
+}
+
 /// A reviewer's click, as the UI sends it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
 #[ts(export)]

@@ -33,7 +33,7 @@ pub mod session;
 pub mod settings;
 
 pub use card::CardView;
-pub use decision::{DecisionRequest, DecisionView};
+pub use decision::{Channel, DecisionRequest, DecisionView};
 pub use demo::{EmbeddedDemo, DEMO_PROFILE};
 pub use error::{DeskError, Result};
 pub use queue::{ConnectionStatus, DeskEvent, DeskMessage, LinkState, QueueSnapshot};

@@ -14,13 +14,14 @@ use countersign_client::{
 use countersign_core::approval::{prior_approvals, ApprovalItem};
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
-use countersign_ledger::Ledger;
+use countersign_ledger::{EntryKind, Ledger, NewEntry};
 use serde::Serialize;
+use serde_json::json;
 use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinHandle;
 use ts_rs::TS;
 
-use crate::decision::{precheck, DecisionRequest, DecisionView};
+use crate::decision::{precheck, Channel, DecisionRequest, DecisionView};
 use crate::demo::EmbeddedDemo;
 use crate::detail::{self, DetailView, Fresh};
 use crate::error::{codes, DeskError, Result};
@@ -235,6 +236,16 @@ impl Desk {
     /// One reviewer click: the desk's guards, then the client's decision protocol bound to
     /// the card's identity as displayed.
     pub async fn decide(&self, request: DecisionRequest) -> Result<DecisionView> {
+        self.decide_via(request, Channel::Window).await
+    }
+
+    /// Like [`Desk::decide`], from `channel`: a decision from a notification says so in the
+    /// ledger and in the note the gateway records, so the audit tells how it was made.
+    pub async fn decide_via(
+        &self,
+        request: DecisionRequest,
+        channel: Channel,
+    ) -> Result<DecisionView> {
         if request.desk != self.shared.desk || self.shared.retired.load(Ordering::SeqCst) {
             return Err(DeskError::new(
                 codes::SESSION_CHANGED,
@@ -251,9 +262,19 @@ impl Desk {
                 "this item is no longer in the queue",
             ));
         };
+        let note = channel.note();
+        if channel == Channel::Notification {
+            self.record_notification(
+                &seen.job_id,
+                json!({"event": "decision", "channel": "notification",
+                       "action": request.action, "job_hash": seen.job_hash,
+                       "policy_snapshot": seen.policy_snapshot}),
+            )
+            .await;
+        }
         let report = match request.action {
-            DecisionAction::Approve => self.decider.approve(&seen, &request.reason, "").await,
-            DecisionAction::Reject => self.decider.reject(&seen, &request.reason, "").await,
+            DecisionAction::Approve => self.decider.approve(&seen, &request.reason, note).await,
+            DecisionAction::Reject => self.decider.reject(&seen, &request.reason, note).await,
         }?;
         let mut view = DecisionView::from(&report);
         view.job_hash = Some(seen.job_hash);
@@ -313,6 +334,18 @@ impl Desk {
             },
             history,
         ))
+    }
+
+    /// Writes a `notification` entry (shown, withdrawn, an action taken or refused); a ledger
+    /// that cannot be written is logged, never a reason to drop the notification.
+    pub async fn record_notification(&self, job_id: &str, body: serde_json::Value) {
+        let entry = NewEntry::new(EntryKind::Notification, body).job_id(job_id);
+        let outcome = self
+            .blocking(move |ledger| ledger.append(entry).map(drop).map_err(DeskError::from))
+            .await;
+        if let Err(error) = outcome {
+            tracing::warn!(%error, "could not record a notification in the ledger");
+        }
     }
 
     pub async fn history(&self, query: HistoryQuery) -> Result<HistoryPage> {

@@ -37,10 +37,13 @@ pub enum EntryKind {
     Logout,
     /// An event of the gateway's own audit log, mirrored for offline reading.
     GatewayAudit,
+    /// A desktop notification shown or withdrawn, or an action taken from one (and actions
+    /// refused: forged, stale), so the audit says how each decision was made.
+    Notification,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 9] = [
+    pub const ALL: [EntryKind; 10] = [
         Self::ItemSeen,
         Self::JobRequest,
         Self::Verdict,
@@ -50,6 +53,7 @@ impl EntryKind {
         Self::Login,
         Self::Logout,
         Self::GatewayAudit,
+        Self::Notification,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -63,6 +67,7 @@ impl EntryKind {
             Self::Login => "login",
             Self::Logout => "logout",
             Self::GatewayAudit => "gateway_audit",
+            Self::Notification => "notification",
         }
     }
 }

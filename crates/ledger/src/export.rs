@@ -62,6 +62,9 @@ pub struct EvidencePack {
     pub conflicts: Vec<Entry>,
     /// The gateway's own audit events for the job, as mirrored.
     pub gateway_events: Vec<Entry>,
+    /// How the decisions were made: notifications shown and actions taken from them.
+    #[serde(default)]
+    pub notifications: Vec<Entry>,
     /// The outbox rows: whether each decision is settled and how.
     pub decisions: Vec<IntentRecord>,
     pub proof: ChainProof,
@@ -143,6 +146,7 @@ impl Ledger {
                 outcomes: of_kind(EntryKind::DecisionOutcome),
                 conflicts: of_kind(EntryKind::Conflict),
                 gateway_events: of_kind(EntryKind::GatewayAudit),
+                notifications: of_kind(EntryKind::Notification),
                 decisions,
                 proof: ChainProof {
                     links: entries

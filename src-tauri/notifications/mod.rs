@@ -1,0 +1,374 @@
+//! Desktop notifications: carries out `countersign_desk::alerts`' rules over D-Bus and turns the
+//! buttons pressed back into desk actions. One task owns all notification state, fed by the
+//! desk's events, the server's (checked) signals and the window.
+
+mod dbus;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use countersign_core::outcome::DecisionAction;
+use countersign_core::verify::SeenItem;
+use countersign_desk::alerts::{AlertAction, AlertCommand, AlertKey, AlertTarget, Alerts};
+use countersign_desk::session::now_ms;
+use countersign_desk::{Channel, DecisionRequest, DecisionView, Desk, DeskEvent, DeskMessage};
+use serde_json::json;
+use tauri::{AppHandle, Emitter as _, Manager, Runtime};
+use tokio::sync::mpsc;
+
+use crate::state::AppState;
+use dbus::{escape_markup, Server, ServerSignal};
+
+/// Sent to the window: open the app on this item (`null`: on the queue).
+pub const OPEN_EVENT: &str = "open-item";
+/// Sent to the window: something about notifications the reviewer should read.
+pub const WARNING_EVENT: &str = "notification-warning";
+/// Sent to the window: a requester was reported from a notification.
+pub const REPORTED_EVENT: &str = "requester-reported";
+
+/// The reason a reject from a notification carries (the reviewer can say more in the app).
+const REJECT_REASON: &str = "rejected from notification";
+
+#[derive(Debug)]
+pub enum Input {
+    Desk(DeskMessage),
+    Signal(ServerSignal),
+    /// The window got focus: approving from notifications may resume.
+    WindowFocused,
+    DoNotDisturb(bool),
+    /// A decision started from a notification finished.
+    Decided {
+        desk: u64,
+        job_id: String,
+        result: Result<String, String>,
+    },
+}
+
+/// Where the window and the desk feed notification work.
+#[derive(Debug, Clone)]
+pub struct Notifications {
+    input: mpsc::UnboundedSender<Input>,
+}
+
+impl Notifications {
+    pub fn send(&self, input: Input) {
+        // The task only ends with the app.
+        let _ = self.input.send(input);
+    }
+}
+
+/// Starts the notification task. Without a session bus or a notification server the app runs
+/// on without notifications, and says so in its log.
+pub fn start<R: Runtime>(app: &AppHandle<R>) -> Notifications {
+    let (input, inputs) = mpsc::unbounded_channel();
+    let handle = app.clone();
+    let signals = input.clone();
+    let back = input.clone();
+    tauri::async_runtime::spawn(async move {
+        let server = match Server::connect().await {
+            Ok(server) => server,
+            Err(error) => {
+                tracing::warn!(%error, "no session bus: desktop notifications are off");
+                return;
+            }
+        };
+        let (signal_tx, mut signal_rx) = mpsc::unbounded_channel();
+        let listener = server.clone();
+        tauri::async_runtime::spawn(async move {
+            if let Err(error) = listener.listen(signal_tx).await {
+                tracing::warn!(%error, "notification actions cannot be received");
+            }
+        });
+        tauri::async_runtime::spawn(async move {
+            while let Some(signal) = signal_rx.recv().await {
+                if signals.send(Input::Signal(signal)).is_err() {
+                    break;
+                }
+            }
+        });
+        let markup = server.reads_markup().await;
+        Task::new(handle, back, server, markup).run(inputs).await;
+    });
+    Notifications { input }
+}
+
+struct Task<R: Runtime> {
+    app: AppHandle<R>,
+    /// Its own input, for decisions reporting back.
+    input: mpsc::UnboundedSender<Input>,
+    server: Server,
+    markup: bool,
+    alerts: Alerts,
+    /// The desk the state belongs to; another desk starts afresh.
+    desk: u64,
+    ids: HashMap<AlertKey, u32>,
+    keys: HashMap<u32, AlertKey>,
+    /// Items raised once already (a changed card is withdrawn, not raised again).
+    raised: HashSet<String>,
+    do_not_disturb: bool,
+}
+
+impl<R: Runtime> Task<R> {
+    fn new(
+        app: AppHandle<R>,
+        input: mpsc::UnboundedSender<Input>,
+        server: Server,
+        markup: bool,
+    ) -> Self {
+        Self {
+            app,
+            input,
+            server,
+            markup,
+            alerts: Alerts::default(),
+            desk: 0,
+            ids: HashMap::new(),
+            keys: HashMap::new(),
+            raised: HashSet::new(),
+            do_not_disturb: false,
+        }
+    }
+
+    async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) {
+        while let Some(input) = inputs.recv().await {
+            let desk = self.app.state::<AppState>().current().await;
+            match input {
+                Input::Desk(message) => self.on_desk(desk.as_ref(), message).await,
+                Input::Signal(signal) => self.on_signal(desk, signal).await,
+                Input::WindowFocused => self.alerts.window_opened(),
+                Input::DoNotDisturb(on) => {
+                    self.do_not_disturb = on;
+                    let commands = self.alerts.set_do_not_disturb(on);
+                    self.apply(commands).await;
+                }
+                Input::Decided {
+                    desk: from,
+                    job_id,
+                    result,
+                } => {
+                    if from != self.desk {
+                        continue;
+                    }
+                    let commands = match result {
+                        Ok(outcome) => self.alerts.decided(&job_id, "", &outcome),
+                        Err(why) => self.alerts.refused(&job_id, &why),
+                    };
+                    self.apply(commands).await;
+                }
+            }
+        }
+    }
+
+    async fn on_desk(&mut self, desk: Option<&Arc<Desk>>, message: DeskMessage) {
+        let Some(desk) = desk.filter(|d| d.id() == message.desk) else {
+            return;
+        };
+        if self.desk != message.desk {
+            self.switch_to(message.desk).await;
+        }
+        let now = now_ms();
+        let commands = match message.event {
+            DeskEvent::Card { card, .. } => {
+                let id = card.card.job_id.clone();
+                if card.content_ready && self.raised.insert(id.clone()) {
+                    let commands = self.alerts.arrived(&card, now);
+                    if commands.iter().any(|c| matches!(c, AlertCommand::Show(a) if a.key == AlertKey::Item(id.clone()))) {
+                        desk.record_notification(
+                            &id,
+                            json!({"event": "shown", "job_hash": card.seen.job_hash,
+                                   "policy_snapshot": card.seen.policy_snapshot,
+                                   "approve_offered": !card.high_risk}),
+                        )
+                        .await;
+                    }
+                    commands
+                } else {
+                    self.alerts.stale(&id, Some(&card.seen))
+                }
+            }
+            DeskEvent::Removed { job_id, .. } => self.alerts.stale(&job_id, None),
+            _ => Vec::new(),
+        };
+        self.apply(commands).await;
+    }
+
+    /// A new desk (another profile, or signed in again): nothing of the old one stays on screen.
+    async fn switch_to(&mut self, desk: u64) {
+        let ids: Vec<u32> = self.ids.drain().map(|(_, id)| id).collect();
+        for id in ids {
+            let _ = self.server.close(id).await;
+        }
+        self.keys.clear();
+        self.raised.clear();
+        self.alerts = Alerts::default();
+        self.alerts.set_do_not_disturb(self.do_not_disturb);
+        self.desk = desk;
+    }
+
+    async fn on_signal(&mut self, desk: Option<Arc<Desk>>, signal: ServerSignal) {
+        match signal {
+            ServerSignal::Forged { sender, member } => {
+                tracing::warn!(%sender, %member, "refused a notification signal not sent by the notification server");
+                if let Some(desk) = desk {
+                    desk.record_notification(
+                        "",
+                        json!({"event": "forged_signal_refused", "sender": sender, "member": member}),
+                    )
+                    .await;
+                }
+            }
+            ServerSignal::Closed { id } => {
+                if let Some(key) = self.keys.remove(&id) {
+                    self.ids.remove(&key);
+                    if let AlertKey::Item(job_id) = key {
+                        // Dismissed: its buttons are gone, so nothing may act for it any more.
+                        let _ = self.alerts.stale(&job_id, None);
+                    }
+                }
+            }
+            ServerSignal::Action { id, key } => {
+                let (Some(alert), Some(action)) =
+                    (self.keys.get(&id).cloned(), AlertAction::from_key(&key))
+                else {
+                    tracing::info!(id, %key, "an action on a notification that is no longer shown");
+                    return;
+                };
+                let Some(desk) = desk.filter(|d| d.id() == self.desk) else {
+                    return;
+                };
+                let target = self.alerts.resolve(&alert, action);
+                let job_id = match &alert {
+                    AlertKey::Item(job_id) => job_id.clone(),
+                    _ => String::new(),
+                };
+                desk.record_notification(
+                    &job_id,
+                    json!({"event": "action", "action": key, "taken": describe(&target)}),
+                )
+                .await;
+                self.act(desk, target).await;
+            }
+        }
+    }
+
+    async fn act(&mut self, desk: Arc<Desk>, target: AlertTarget) {
+        match target {
+            AlertTarget::Approve(seen) => {
+                let commands = self.alerts.approved_from_notification(now_ms());
+                self.apply(commands).await;
+                self.decide(desk, seen, DecisionAction::Approve, "");
+            }
+            AlertTarget::Reject(seen) => {
+                self.decide(desk, seen, DecisionAction::Reject, REJECT_REASON);
+            }
+            AlertTarget::Open(job_id) => self.open_window(job_id),
+            AlertTarget::Report(requester) => {
+                let commands = self.alerts.report(&requester, now_ms());
+                self.apply(commands).await;
+                if let Err(error) = self.app.emit(REPORTED_EVENT, &requester) {
+                    tracing::warn!(%error, "could not tell the window of a report");
+                }
+            }
+        }
+    }
+
+    /// Runs the card's own decision path, bound to what the notification displayed, and
+    /// reports back when the gateway answered.
+    fn decide(&self, desk: Arc<Desk>, seen: SeenItem, action: DecisionAction, reason: &str) {
+        let back = self.input.clone();
+        let reason = reason.to_owned();
+        tauri::async_runtime::spawn(async move {
+            let job_id = seen.job_id.clone();
+            let request = DecisionRequest {
+                desk: desk.id(),
+                seen,
+                action,
+                reason,
+                confirm: None,
+            };
+            let result = desk
+                .decide_via(request, Channel::Notification)
+                .await
+                .map(|view| outcome_words(&view))
+                .map_err(|error| error.message);
+            let _ = back.send(Input::Decided {
+                desk: desk.id(),
+                job_id,
+                result,
+            });
+        });
+    }
+
+    fn open_window(&self, job_id: Option<String>) {
+        if let Some(window) = self.app.get_webview_window("main") {
+            let _ = window.unminimize();
+            let _ = window.show();
+            let _ = window.set_focus();
+        }
+        if let Err(error) = self.app.emit(OPEN_EVENT, job_id) {
+            tracing::warn!(%error, "could not open the window on the item");
+        }
+    }
+
+    async fn apply(&mut self, commands: Vec<AlertCommand>) {
+        for command in commands {
+            match command {
+                AlertCommand::Show(alert) => {
+                    let replaces = self.ids.get(&alert.key).copied().unwrap_or(0);
+                    let body = if self.markup {
+                        escape_markup(&alert.body)
+                    } else {
+                        alert.body.clone()
+                    };
+                    let actions: Vec<(&str, &str)> =
+                        alert.actions.iter().map(|a| (a.key(), a.label())).collect();
+                    match self
+                        .server
+                        .notify(replaces, &alert.summary, &body, &actions, alert.transient)
+                        .await
+                    {
+                        Ok(id) => {
+                            if replaces != 0 && replaces != id {
+                                self.keys.remove(&replaces);
+                            }
+                            self.keys.insert(id, alert.key.clone());
+                            self.ids.insert(alert.key, id);
+                        }
+                        Err(error) => tracing::warn!(%error, "could not show a notification"),
+                    }
+                }
+                AlertCommand::Close(key) => {
+                    if let Some(id) = self.ids.remove(&key) {
+                        self.keys.remove(&id);
+                        if let Err(error) = self.server.close(id).await {
+                            tracing::warn!(%error, "could not withdraw a notification");
+                        }
+                    }
+                }
+                AlertCommand::Warn(message) => {
+                    if let Err(error) = self.app.emit(WARNING_EVENT, &message) {
+                        tracing::warn!(%error, "could not pass a warning to the window");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// "Approved", "Rejected", or what the gateway said instead.
+fn outcome_words(view: &DecisionView) -> String {
+    match (view.outcome.as_str(), view.action) {
+        ("applied", DecisionAction::Approve) => "Approved".into(),
+        ("applied", DecisionAction::Reject) => "Rejected".into(),
+        _ => view.message.clone(),
+    }
+}
+
+fn describe(target: &AlertTarget) -> &'static str {
+    match target {
+        AlertTarget::Approve(_) => "approve",
+        AlertTarget::Reject(_) => "reject",
+        AlertTarget::Open(_) => "open",
+        AlertTarget::Report(_) => "report",
+    }
+}
