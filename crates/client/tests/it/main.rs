@@ -8,5 +8,6 @@ mod faults;
 mod hostile;
 mod http;
 mod keyring;
+mod paging;
 mod support;
 mod watch;

@@ -13,14 +13,13 @@ use std::time::Duration;
 use countersign_client::watch::{ItemChange, WatchMode};
 use countersign_client::{QueueWatch, WatchConfig, WatchEvent};
 use countersign_ledger::Ledger;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::support::proxy::{read_request, Proxy};
 use crate::support::scripted::Scripted;
-use crate::support::{client_for, fast_http, submit_to, Harness, AGENT, ALICE, POLICY_V2};
+use crate::support::{burst, client_for, fast_http, Harness, ALICE, POLICY_V2};
 
 fn config(use_events: bool) -> WatchConfig {
     WatchConfig {
@@ -31,15 +30,6 @@ fn config(use_events: bool) -> WatchConfig {
         use_events,
         ..WatchConfig::default()
     }
-}
-
-async fn burst(h: &Harness, count: usize) -> Vec<String> {
-    let url = h.url();
-    futures_util::stream::iter(0..count)
-        .map(|i| submit_to(&h.http, &url, AGENT, json!({"n": i})))
-        .buffer_unordered(8)
-        .collect()
-        .await
 }
 
 #[derive(Default)]
