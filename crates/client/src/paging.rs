@@ -72,6 +72,11 @@ impl Pager {
         self.state
     }
 
+    /// Asks for at most `limit` items from the next page on (at least one).
+    pub fn shorten(&mut self, limit: u32) {
+        self.limit = limit.clamp(1, self.limit);
+    }
+
     /// Takes the page listed at [`Pager::cursor`]; returns its items not seen on an earlier
     /// page. A page longer than the limit asked for is a protocol error.
     pub fn take(&mut self, page: ApprovalPage) -> Result<Vec<ApprovalItem>> {
@@ -101,15 +106,21 @@ impl Pager {
             Some(next) if ascending => Paging::OldestOnly {
                 newer_unlisted: newest.is_none_or(|newest| next.saturating_add(1) > newest),
             },
-            Some(_) if following && fresh.is_empty() => Paging::Stuck,
             Some(next) => {
                 let resume = oldest.map_or(next, |last| last.max(next));
-                match self.cursor {
-                    Some(previous) if resume >= previous => Paging::Stuck,
-                    _ => {
-                        self.cursor = Some(resume);
-                        Paging::More
-                    }
+                let moved_back = |to: i64| self.cursor.is_none_or(|previous| to < previous);
+                // A cursor exactly one below the last item returned held nothing back.
+                let exact = oldest.is_some_and(|last| next == last.saturating_sub(1));
+                if moved_back(resume) && !(following && fresh.is_empty()) {
+                    self.cursor = Some(resume);
+                    Paging::More
+                } else if exact && moved_back(next) {
+                    // A page of one item (a short page after one was too large) only brings
+                    // back its last item from there: follow the gateway's own cursor.
+                    self.cursor = Some(next);
+                    Paging::More
+                } else {
+                    Paging::Stuck
                 }
             }
         };
@@ -164,9 +175,28 @@ async fn walk_once(client: &GatewayClient, bounds: Bounds) -> Result<PendingList
     let mut bytes = 0usize;
     let mut pager = Pager::new(bounds.page_limit);
     for _ in 0..bounds.max_pages.max(1) {
-        let (mut page, size) = client
-            .list_page(pager.cursor(), pager.limit(), false)
-            .await?;
+        // A page past the byte cap is asked for again, shorter, from the same cursor.
+        let (mut page, size) = loop {
+            match client
+                .list_page(pager.cursor(), pager.limit(), false)
+                .await?
+            {
+                Some(answer) => break answer,
+                None if pager.limit() > 1 => {
+                    let shorter = pager.limit() / 2;
+                    tracing::warn!(
+                        limit = shorter,
+                        "list page too large; asking for fewer items"
+                    );
+                    pager.shorten(shorter);
+                }
+                None => {
+                    return Err(ClientError::GatewayProtocol(
+                        "one pending item alone is larger than the list page cap".into(),
+                    ))
+                }
+            }
+        };
         bytes = bytes.saturating_add(size);
         if !page.rejected.is_empty() {
             tracing::warn!(
@@ -220,6 +250,53 @@ pub(crate) fn newest_first(items: &mut [ApprovalItem]) {
 }
 
 impl GatewayClient {
+    /// One page of `GET /api/v1/approvals`.
+    pub async fn list_approvals(
+        &self,
+        cursor: Option<i64>,
+        limit: u32,
+        include_resolved: bool,
+    ) -> Result<ApprovalPage> {
+        let cap = self.list_page_bytes();
+        match self.list_page(cursor, limit, include_resolved).await? {
+            Some((page, _)) => Ok(page),
+            None => Err(ClientError::GatewayProtocol(format!(
+                "a list page is larger than {cap} bytes"
+            ))),
+        }
+    }
+
+    /// One page and the size of its body in bytes, for callers that bound what they hold;
+    /// `None` when the page is longer than [`HttpConfig::list_page_bytes`].
+    pub(crate) async fn list_page(
+        &self,
+        cursor: Option<i64>,
+        limit: u32,
+        include_resolved: bool,
+    ) -> Result<Option<(ApprovalPage, usize)>> {
+        let mut query = vec![
+            ("limit", limit.to_string()),
+            ("include_resolved", include_resolved.to_string()),
+        ];
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_string()));
+        }
+        let builder = self.get_with_query("api/v1/approvals", &query)?;
+        let Some(answer) = self
+            .send_raw_within(builder, self.list_page_bytes())
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !(200..300).contains(&answer.status) {
+            return Err(self.error_for(&answer));
+        }
+        let page = ApprovalPage::from_json(answer.body.as_bytes())
+            .map_err(|e| ClientError::GatewayProtocol(e.to_string()))?;
+        self.detected().observe_items(&page.items);
+        Ok(Some((page, answer.body.len())))
+    }
+
     /// Up to `max_items` pending items, newest first, each job once (see [`crate::paging`]).
     /// Pages are always as long as the gateway allows: an oldest-first gateway's newest items
     /// are only reached through the longest page.
@@ -316,6 +393,33 @@ mod tests {
                 newer_unlisted: false
             }
         );
+    }
+
+    /// Pages of one item (after a page was too large) advance on the gateway's own cursor
+    /// when it lies exactly one below the item, instead of stopping at the duplicate.
+    #[test]
+    fn pages_of_one_item_advance() {
+        let mut pager = Pager::new(1);
+        assert_eq!(
+            ids(&pager.take(page(&[("a", 100)], Some(99))).expect("a")),
+            ["a"]
+        );
+        assert_eq!(pager.cursor(), Some(100));
+        assert!(pager
+            .take(page(&[("a", 100)], Some(99)))
+            .expect("dup")
+            .is_empty());
+        assert_eq!((pager.state(), pager.cursor()), (Paging::More, Some(99)));
+        assert_eq!(
+            ids(&pager.take(page(&[("b", 90)], None)).expect("b")),
+            ["b"]
+        );
+        assert_eq!(pager.state(), Paging::Complete);
+        // A cursor further back may have held items back: still stuck.
+        let mut pager = Pager::new(1);
+        pager.take(page(&[("a", 100)], Some(50))).expect("a");
+        pager.take(page(&[("a", 100)], Some(50))).expect("dup");
+        assert_eq!(pager.state(), Paging::Stuck);
     }
 
     #[test]

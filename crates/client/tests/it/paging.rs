@@ -80,3 +80,49 @@ async fn v09_queue_within_one_page_is_complete_and_newest_first() {
     assert!(newest_first(&list.items));
     assert!(list.items[0].job.updated_at > list.items[29].job.updated_at);
 }
+
+/// A page past the client's byte cap is asked for again with a smaller `limit`, from the same
+/// cursor, until it fits: every item is listed once, and the list is complete.
+#[tokio::test]
+async fn a_page_too_large_is_fetched_again_shorter() {
+    let h = Harness::start().await;
+    let big = "x".repeat(100_000);
+    let mut jobs = Vec::new();
+    for i in 0..6 {
+        jobs.push(
+            crate::support::submit_to(
+                &h.http,
+                &h.url(),
+                crate::support::AGENT,
+                serde_json::json!({"n": i, "blob": big}),
+            )
+            .await,
+        );
+    }
+    // Two items of about 100 KB fit, three do not: the client comes down to pages of one.
+    let http = countersign_client::HttpConfig {
+        list_page_bytes: 250_000,
+        ..fast_http()
+    };
+    let client = client_for(&h.url(), ALICE, http);
+    let list = client
+        .pending_list(100)
+        .await
+        .expect("listed in shorter pages");
+    assert!(list.complete);
+    let mut ids: Vec<&str> = list.items.iter().map(|i| i.job.id.as_str()).collect();
+    ids.sort_unstable();
+    let mut want: Vec<&str> = jobs.iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(ids, want);
+    assert!(newest_first(&list.items));
+    // One page asked for directly is still refused as too large, by name.
+    match client.list_approvals(None, 500, false).await {
+        Err(error) => assert_eq!(error.code(), "gateway_protocol"),
+        Ok(page) => panic!(
+            "a page of {} items fit; list had {}",
+            page.items.len(),
+            list.items.len()
+        ),
+    }
+}

@@ -516,3 +516,47 @@ async fn a_new_policy_snapshot_is_reported_while_polling() {
     .await;
     watch.stop().await;
 }
+
+/// A hostile stream of many distinct large items is held to the list bounds: the watch holds
+/// and records at most what a full list could, says so once, and goes on.
+#[tokio::test]
+async fn a_stream_of_many_large_items_is_bounded_like_a_list() {
+    const ITEMS: usize = 60;
+    const ITEM_BYTES: usize = 100_000;
+    let gw = Scripted::start().await;
+    gw.on("GET /api/v1/approvals", &[(200, r#"{"items": []}"#)]);
+    let blob = "x".repeat(ITEM_BYTES);
+    let stream: String = (0..ITEMS)
+        .map(|i| {
+            let mut item = pending(&format!("big-{i}"), i as i64 + 1);
+            item["job_input"] = json!({ "blob": blob });
+            event("approval.required", Some(&i.to_string()), &item.to_string())
+        })
+        .collect();
+    gw.on("GET /api/v1/approvals/events", &[(200, stream.as_str())]);
+    // One round: no full list comes between the stream's items (each list round holds and
+    // records at most one list's worth, stream or not).
+    let bounds = WatchConfig {
+        max_list_bytes: 1_000_000,
+        poll_interval: Duration::from_secs(600),
+        ..config(true)
+    };
+    let (mut watch, dir) = scripted_watch(&gw.url(), bounds);
+    expect_event(
+        &mut watch,
+        "a refusal of the excess",
+        |event| matches!(event, WatchEvent::Skipped { code, .. } if code == "stream_over_bounds"),
+    )
+    .await;
+    // Let the rest of the stream (and its repeats) arrive.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let held = watch.pending().len();
+    assert!(held > 0 && held <= 10, "{held} items held");
+    watch.stop().await;
+    // Unbounded, the ledger would record all 60 sightings of 100 KB each.
+    let entries = Ledger::open(dir.path().join("l"))
+        .expect("ledger reopens")
+        .entry_count()
+        .expect("count");
+    assert!(entries <= 10, "{entries} ledger entries");
+}

@@ -212,7 +212,7 @@ pub fn fast_http() -> HttpConfig {
         timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(5),
         stream_idle_timeout: Duration::from_secs(30),
-        extra_root_pem: None,
+        ..HttpConfig::default()
     }
 }
 
