@@ -262,26 +262,15 @@ fn item_from_job(job_id: &str, job: &Value, decisions: Option<&Value>) -> Result
     let mut item = Map::new();
     item.insert("job".into(), Value::Object(record));
     item.insert("job_hash".into(), Value::String(job_hash));
-    item.insert(
-        "decision".into(),
-        pick("decision", "safety_decision").into(),
-    );
-    item.insert(
-        "policy_snapshot".into(),
-        pick("policy_snapshot", "safety_snapshot").into(),
-    );
-    item.insert(
-        "policy_rule_id".into(),
-        pick("rule_id", "safety_rule_id").into(),
-    );
-    item.insert(
-        "policy_reason".into(),
-        pick("reason", "safety_reason").into(),
-    );
-    item.insert(
-        "approval_ref".into(),
-        pick("approval_ref", "approval_ref").into(),
-    );
+    for (key, from_decision, from_job) in [
+        ("decision", "decision", "safety_decision"),
+        ("policy_snapshot", "policy_snapshot", "safety_snapshot"),
+        ("policy_rule_id", "rule_id", "safety_rule_id"),
+        ("policy_reason", "reason", "safety_reason"),
+        ("approval_ref", "approval_ref", "approval_ref"),
+    ] {
+        item.insert(key.into(), pick(from_decision, from_job).into());
+    }
     if let Some(gate) = job.pointer("/labels/gate_type").filter(|v| v.is_string()) {
         item.insert("gate_type".into(), gate.clone());
     }

@@ -699,6 +699,21 @@ fn a_gate_label_does_not_skip_the_check_of_a_snapshot_the_reviewer_saw() {
     assert_eq!(verdict.code(), "policy_changed");
 }
 
+/// The verdict on `request` for an item claiming `hash`, read with `generation`'s rules.
+fn verdict_under(request: &str, hash: &str, generation: Generation) -> Verdict {
+    let now = item(hash, LIVE_SNAPSHOT);
+    let content = content_of(&now);
+    verify(&VerifyInput {
+        seen: &SeenItem::from(&now).with_content(content.clone()),
+        now: Some(&now),
+        current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
+        request: Some(request.as_bytes()),
+        generation,
+        content: Some(&content),
+        payload: None,
+    })
+}
+
 /// The request is read and hashed by the gateway's generation: a newest-Cordum request (with
 /// `"compensation": null`, and a `policy.attachment_id` label its hash ignores) verifies under
 /// the new rules and is refused under v0.9's, and the other way round for a v0.9 hash.
@@ -711,43 +726,19 @@ fn the_request_is_hashed_by_the_gateways_generation() {
     );
     let parsed = JobRequest::from_protojson(request.as_bytes(), Generation::New).expect("new");
     let new_hash = job_hash(&parsed, Generation::New);
-    let with = |hash: &str, generation| {
-        let now = item(hash, LIVE_SNAPSHOT);
-        let content = content_of(&now);
-        verify(&VerifyInput {
-            seen: &SeenItem::from(&now).with_content(content.clone()),
-            now: Some(&now),
-            current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
-            request: Some(request.as_bytes()),
-            generation,
-            content: Some(&content),
-            payload: None,
-        })
-    };
-    assert!(with(&new_hash, Generation::New).is_verified());
+    assert!(verdict_under(&request, &new_hash, Generation::New).is_verified());
     assert_eq!(
-        reason_of(&with(&new_hash, Generation::V09)),
+        reason_of(&verdict_under(&request, &new_hash, Generation::V09)),
         UnverifiableReason::RequestUnparseable,
         "v0.9 cannot read `compensation`"
     );
-    let without_compensation = request.replacen("\"compensation\": null, ", "", 1);
-    let v09 =
-        JobRequest::from_protojson(without_compensation.as_bytes(), Generation::V09).expect("v0.9");
+    let without = request.replacen("\"compensation\": null, ", "", 1);
+    let v09 = JobRequest::from_protojson(without.as_bytes(), Generation::V09).expect("v0.9");
     let v09_hash = job_hash(&v09, Generation::V09);
     assert_ne!(v09_hash, new_hash, "v0.9 hashes the attachment label");
-    let now = item(&v09_hash, LIVE_SNAPSHOT);
-    let content = content_of(&now);
-    let run_with = |generation| {
-        verify(&VerifyInput {
-            seen: &SeenItem::from(&now).with_content(content.clone()),
-            now: Some(&now),
-            current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
-            request: Some(without_compensation.as_bytes()),
-            generation,
-            content: Some(&content),
-            payload: None,
-        })
-    };
-    assert!(run_with(Generation::V09).is_verified());
-    assert_eq!(run_with(Generation::New).code(), "content_mismatch");
+    assert!(verdict_under(&without, &v09_hash, Generation::V09).is_verified());
+    assert_eq!(
+        verdict_under(&without, &v09_hash, Generation::New).code(),
+        "content_mismatch"
+    );
 }
