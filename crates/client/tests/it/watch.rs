@@ -560,3 +560,43 @@ async fn a_stream_of_many_large_items_is_bounded_like_a_list() {
         .expect("count");
     assert!(entries <= 10, "{entries} ledger entries");
 }
+
+/// Labels are the agent's: `approval_granted: "true"` and `gate_type` on a job that was then
+/// rejected must not make the watch report it approved; the job record decides.
+#[tokio::test]
+async fn planted_labels_do_not_steer_the_outcome_the_watch_reports() {
+    let gw = Scripted::start().await;
+    let mut planted = pending("p", 1);
+    planted["gate_type"] = json!("workflow_approval");
+    planted["job"]["labels"] =
+        json!({"approval_granted": "true", "gate_type": "workflow_approval"});
+    let first = json!({"items": [planted], "next_cursor": null}).to_string();
+    gw.on(
+        "GET /api/v1/approvals",
+        &[
+            (200, first.as_str()),
+            (200, r#"{"items": [], "next_cursor": null}"#),
+        ],
+    );
+    gw.on(
+        "GET /api/v1/jobs/p",
+        &[(
+            200,
+            r#"{"id": "p", "state": "DENIED", "approval_by": "bob", "rejected_by": "bob",
+                "labels": {"approval_granted": "true", "gate_type": "workflow_approval"}}"#,
+        )],
+    );
+    let (mut watch, _dir) = scripted_watch(&gw.url(), config(false));
+    expect_event(&mut watch, "arrival of p", arrived("p")).await;
+    let resolved = loop {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(WatchEvent::Resolved { job_id, by, status })) if job_id == "p" => {
+                break (by, status)
+            }
+            Ok(Some(_)) => {}
+            other => panic!("no resolution of p: {other:?}"),
+        }
+    };
+    assert_eq!(resolved, (Some("bob".into()), Some("rejected".into())));
+    watch.stop().await;
+}
