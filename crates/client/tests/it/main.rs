@@ -11,3 +11,4 @@ mod keyring;
 mod paging;
 mod support;
 mod watch;
+mod watch_hostile;
