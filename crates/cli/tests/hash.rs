@@ -80,3 +80,85 @@ fn invalid_input_fails_with_the_field_named() {
 fn to_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+const NEW_VECTORS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/cordum/jobhash-vectors-new.json"
+);
+
+/// A vector of the newest Cordum's own set, by name: its protojson and expected hash.
+fn new_vector(name: &str) -> (String, Option<String>, Option<String>) {
+    let raw = std::fs::read_to_string(NEW_VECTORS).expect("new vectors");
+    let doc: serde_json::Value = serde_json::from_str(&raw).expect("JSON");
+    let vector = doc["vectors"]
+        .as_array()
+        .expect("vectors")
+        .iter()
+        .find(|v| v["name"] == name)
+        .unwrap_or_else(|| panic!("vector {name}"))
+        .clone();
+    let text = |key: &str| vector[key].as_str().map(str::to_owned);
+    (
+        text("protojson").expect("protojson"),
+        text("expected_sha256"),
+        text("v09_sha256"),
+    )
+}
+
+#[test]
+fn hashes_the_newest_cordums_stored_requests_by_default() {
+    // As the new store writes it: every member present, `"compensation": null`.
+    for name in [
+        "stored_0",
+        "live_job_pending",
+        "compensation_full",
+        "variant_attach",
+    ] {
+        let (json, expected, _) = new_vector(name);
+        let output = run_with_stdin(&["hash"], json.as_bytes());
+        assert!(
+            output.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(Some(stdout_line(&output)), expected, "{name}");
+        let explicit = run_with_stdin(&["hash", "--generation", "new"], json.as_bytes());
+        assert_eq!(Some(stdout_line(&explicit)), expected, "{name}");
+    }
+}
+
+#[test]
+fn generation_v09_keeps_v09s_rules() {
+    // v0.9 keeps `policy.attachment_id` in the hash; the new generation strips it.
+    let (json, new_hash, v09_hash) = new_vector("labels_policy_attachment_id_only");
+    let v09 = run_with_stdin(&["hash", "--generation", "v0.9"], json.as_bytes());
+    assert!(
+        v09.status.success(),
+        "{}",
+        String::from_utf8_lossy(&v09.stderr)
+    );
+    assert_eq!(Some(stdout_line(&v09)), v09_hash);
+    assert_ne!(v09_hash, new_hash);
+    // And v0.9 cannot read what the new store writes: `compensation` is unknown to it.
+    let (stored, _, _) = new_vector("stored_0");
+    let refused = run_with_stdin(&["hash", "--generation", "v0.9"], stored.as_bytes());
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("compensation"), "{stderr}");
+    // The live v0.9 request hashes the same under both.
+    let live = run_with_stdin(&["hash", "--generation", "v0.9"], LIVE_REQUEST.as_bytes());
+    assert_eq!(stdout_line(&live), LIVE_HASH);
+}
+
+#[test]
+fn a_bad_generation_is_refused_naming_the_choices() {
+    let output = run_with_stdin(&["hash", "--generation", "v1"], LIVE_REQUEST.as_bytes());
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"v1\""), "{stderr}");
+    assert!(
+        stderr.contains("v0.9") && stderr.contains("new"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}

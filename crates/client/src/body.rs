@@ -35,13 +35,19 @@ async fn read_up_to(mut response: Response, limit: usize) -> Result<(Vec<u8>, bo
 
 /// The whole body, which must fit in `limit` bytes (more is a protocol error).
 pub(crate) async fn read_capped(response: Response, limit: usize) -> Result<String> {
+    read_within(response, limit)
+        .await?
+        .ok_or_else(|| ClientError::GatewayProtocol(format!("answer larger than {limit} bytes")))
+}
+
+/// The whole body if it fits in `limit` bytes; `None` when it is longer (nothing more is
+/// read, so a hostile answer costs at most `limit` bytes).
+pub(crate) async fn read_within(response: Response, limit: usize) -> Result<Option<String>> {
     let (bytes, overflowed) = read_up_to(response, limit).await?;
     if overflowed {
-        return Err(ClientError::GatewayProtocol(format!(
-            "answer larger than {limit} bytes"
-        )));
+        return Ok(None);
     }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
+    Ok(Some(String::from_utf8_lossy(&bytes).into_owned()))
 }
 
 /// The start of an error answer ([`ERROR_BODY_BYTES`] at most), read within `patience`:

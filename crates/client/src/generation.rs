@@ -26,6 +26,19 @@ pub enum Generation {
     New,
 }
 
+impl Generation {
+    /// Whose JobRequest schema and job-hash rules to read and hash this gateway's requests
+    /// with. A gateway not yet recognised gets the newest rules: requests are only ever
+    /// hashed when the gateway serves them (an extension v0.9 lacks), and items are seen
+    /// before any request is fetched, so this is only a fallback.
+    pub fn hash_rules(self) -> countersign_core::jobhash::Generation {
+        match self {
+            Self::V09 => countersign_core::jobhash::Generation::V09,
+            Self::New | Self::Unknown => countersign_core::jobhash::Generation::New,
+        }
+    }
+}
+
 /// Optional endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Feature {
@@ -202,6 +215,17 @@ mod tests {
         assert_eq!(d.snapshot().generation, Generation::New);
         d.set(Feature::Events, false);
         assert_eq!(d.snapshot().events, Some(false));
+    }
+
+    #[test]
+    fn the_hash_rules_follow_the_detected_generation() {
+        use countersign_core::jobhash::Generation as Rules;
+        let d = Detected::default();
+        assert_eq!(d.snapshot().generation.hash_rules(), Rules::New);
+        d.observe_error_body(&answer(409, "job not awaiting approval\n"));
+        assert_eq!(d.snapshot().generation.hash_rules(), Rules::V09);
+        d.observe_error_body(&answer(409, r#"{"error":"x","code":"approval_conflict"}"#));
+        assert_eq!(d.snapshot().generation.hash_rules(), Rules::New);
     }
 
     #[test]

@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use countersign_core::approval::ApprovalPage;
 use countersign_core::outcome::DecisionAction;
 use reqwest::header::HeaderValue;
 use reqwest::{Method, RequestBuilder, Response, Url};
@@ -17,7 +16,7 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 
 use crate::body::{
-    error_message, read_capped, read_error_body, DOCUMENT_BODY_BYTES, LIST_BODY_BYTES,
+    error_message, read_error_body, read_within, DOCUMENT_BODY_BYTES, LIST_BODY_BYTES,
     SMALL_BODY_BYTES,
 };
 use crate::error::{ClientError, Result};
@@ -48,6 +47,9 @@ pub struct HttpConfig {
     /// Extra trusted CA certificates (a PEM bundle), for gateways behind a private CA. They
     /// are added to the platform's roots; verification is never switched off.
     pub extra_root_pem: Option<Vec<u8>>,
+    /// The most bytes one list page may take; a longer page is asked for again with a smaller
+    /// `limit` (see [`crate::paging`]).
+    pub list_page_bytes: usize,
 }
 
 impl Default for HttpConfig {
@@ -57,6 +59,7 @@ impl Default for HttpConfig {
             connect_timeout: Duration::from_secs(10),
             stream_idle_timeout: Duration::from_secs(60),
             extra_root_pem: None,
+            list_page_bytes: LIST_BODY_BYTES,
         }
     }
 }
@@ -126,6 +129,7 @@ struct Inner {
     /// How long to wait for the body of an error answer on the stream client, which has no
     /// whole-request timeout of its own.
     timeout: Duration,
+    list_page_bytes: usize,
     detected: Detected,
     identity: OnceCell<Option<SessionInfo>>,
 }
@@ -151,6 +155,7 @@ impl GatewayClient {
                 tenant: tenant_header(tenant)?,
                 auth: AuthHeader::new(&credential)?,
                 timeout: config.timeout,
+                list_page_bytes: config.list_page_bytes.max(1),
                 detected: Detected::default(),
                 identity: OnceCell::new(),
             }),
@@ -249,6 +254,17 @@ impl GatewayClient {
         builder: RequestBuilder,
         limit: usize,
     ) -> Result<RawAnswer> {
+        self.send_raw_within(builder, limit).await?.ok_or_else(|| {
+            ClientError::GatewayProtocol(format!("answer larger than {limit} bytes"))
+        })
+    }
+
+    /// [`GatewayClient::send_raw`], with `None` for a 2xx body longer than `limit` bytes.
+    pub(crate) async fn send_raw_within(
+        &self,
+        builder: RequestBuilder,
+        limit: usize,
+    ) -> Result<Option<RawAnswer>> {
         let response = builder.send().await?;
         if let Some(advertised) = response
             .headers()
@@ -259,11 +275,14 @@ impl GatewayClient {
         }
         let status = response.status().as_u16();
         let body = if response.status().is_success() {
-            read_capped(response, limit).await?
+            match read_within(response, limit).await? {
+                Some(body) => body,
+                None => return Ok(None),
+            }
         } else {
             read_error_body(response, self.inner.timeout).await
         };
-        Ok(RawAnswer { status, body })
+        Ok(Some(RawAnswer { status, body }))
     }
 
     /// The error a refused (non-2xx) response stands for, reading little of its body.
@@ -330,39 +349,9 @@ impl GatewayClient {
         })
     }
 
-    /// One page of `GET /api/v1/approvals`.
-    pub async fn list_approvals(
-        &self,
-        cursor: Option<i64>,
-        limit: u32,
-        include_resolved: bool,
-    ) -> Result<ApprovalPage> {
-        Ok(self.list_page(cursor, limit, include_resolved).await?.0)
-    }
-
-    /// One page and the size of its body in bytes, for callers that bound what they hold.
-    pub(crate) async fn list_page(
-        &self,
-        cursor: Option<i64>,
-        limit: u32,
-        include_resolved: bool,
-    ) -> Result<(ApprovalPage, usize)> {
-        let mut query = vec![
-            ("limit", limit.to_string()),
-            ("include_resolved", include_resolved.to_string()),
-        ];
-        if let Some(cursor) = cursor {
-            query.push(("cursor", cursor.to_string()));
-        }
-        let builder = self.get_with_query("api/v1/approvals", &query)?;
-        let answer = self.send_raw(builder, LIST_BODY_BYTES).await?;
-        if !(200..300).contains(&answer.status) {
-            return Err(self.error_for(&answer));
-        }
-        let page = ApprovalPage::from_json(answer.body.as_bytes())
-            .map_err(|e| ClientError::GatewayProtocol(e.to_string()))?;
-        self.detected().observe_items(&page.items);
-        Ok((page, answer.body.len()))
+    /// The most bytes one list page may take ([`HttpConfig::list_page_bytes`]).
+    pub(crate) fn list_page_bytes(&self) -> usize {
+        self.inner.list_page_bytes
     }
 
     /// `GET /api/v1/policy/snapshots`; element 0 is current.

@@ -70,6 +70,7 @@ pub use decide::{Decider, DecisionReport, Recovered, RetryPolicy, Settlement};
 pub use error::{ClientError, Result};
 pub use generation::{Capabilities, Generation};
 pub use http::{Credential, GatewayClient, HttpConfig, JobStatus, SessionInfo};
+pub use paging::PendingList;
 pub use profile::{AuthMethod, Profile, ProfileStore};
 pub use review::Review;
 pub use secrets::{KeyringStore, MemorySecretStore, Secret, SecretKind, SecretStore};

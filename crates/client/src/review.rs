@@ -10,8 +10,8 @@
 //! raw bytes, when served, are what the verdict proves the shown payload against.
 //!
 //! Cordum has no single-item endpoint: the item comes from `/context` when the gateway has it
-//! (one call), else from walking the pending list up to [`MAX_PAGES`] pages. Only pending items
-//! can be approved, so the pending list is enough: an item not in it is no longer pending.
+//! (one call), else from the job record and its safety decisions (v0.9), whatever its place in
+//! the pending list.
 
 use std::collections::BTreeMap;
 
@@ -25,11 +25,6 @@ use crate::body::DOCUMENT_BODY_BYTES;
 use crate::error::{ClientError, Result};
 use crate::generation::{is_missing_route, Feature};
 use crate::http::{path_segment, GatewayClient};
-use crate::paging::{Pager, Paging};
-
-/// Pages walked to find one item (the dashboard walks 10 pages of 100).
-pub(crate) const MAX_PAGES: usize = 20;
-pub(crate) const PAGE_LIMIT: u32 = 500;
 
 /// An item with the content its card shows, as fetched now.
 #[derive(Debug, Clone, PartialEq)]
@@ -90,6 +85,24 @@ impl GatewayClient {
         let path = format!("api/v1/jobs/{}", path_segment(job_id)?);
         self.send_json(self.request(Method::GET, &path)?, DOCUMENT_BODY_BYTES)
             .await
+    }
+
+    /// `GET /api/v1/jobs/{id}/decisions` (v0.9): the job's safety decisions, or `None` when
+    /// the gateway has no such route.
+    pub(crate) async fn job_decisions(&self, job_id: &str) -> Result<Option<Value>> {
+        let path = format!("api/v1/jobs/{}/decisions", path_segment(job_id)?);
+        let answer = self
+            .send_raw(self.request(Method::GET, &path)?, DOCUMENT_BODY_BYTES)
+            .await?;
+        if is_missing_route(&answer) {
+            return Ok(None);
+        }
+        if !(200..300).contains(&answer.status) {
+            return Err(self.error_for(&answer));
+        }
+        serde_json::from_str(&answer.body)
+            .map(Some)
+            .map_err(|e| ClientError::GatewayProtocol(format!("decisions answer: {e}")))
     }
 
     /// The extension `GET /api/v1/approvals/{id}/payload`: the payload's bytes as stored, or
@@ -158,7 +171,12 @@ fn labels_of(job: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
-/// The item as the gateway shows it now; `None` when it is not pending any more (or gone).
+/// The item as the gateway shows it now; `None` when the job does not exist. A resolved item
+/// is returned as it is (not pending), so callers can tell resolved from gone.
+///
+/// From `/context` where the gateway has it; else (Cordum v0.9) from the job record and its
+/// safety decisions, never from the pending list: v0.9 lists only its oldest 500 pending
+/// items (see [`crate::paging`]), so a walk cannot find a newer one.
 pub(crate) async fn fetch_item(
     client: &GatewayClient,
     job_id: &str,
@@ -169,29 +187,97 @@ pub(crate) async fn fetch_item(
         Err(ClientError::NotFound(_)) => return Ok(None),
         Err(error) => return Err(error),
     }
-    // The shared pager: trusting `next_cursor` alone can skip items at a page boundary,
-    // which would make a pending item look resolved.
-    let mut pager = Pager::new(PAGE_LIMIT);
-    for _ in 0..MAX_PAGES {
-        let page = client
-            .list_approvals(pager.cursor(), pager.limit(), false)
-            .await?;
-        if let Some(item) = pager.take(page)?.into_iter().find(|i| i.job.id == job_id) {
-            return Ok(Some(item));
-        }
-        match pager.state() {
-            Paging::More => {}
-            Paging::Complete => return Ok(None),
-            Paging::Stuck => {
-                return Err(ClientError::GatewayProtocol(format!(
-                    "the pending list stopped paging before job {job_id} was found"
-                )))
-            }
+    let job = match client.job_document(job_id).await {
+        Ok(job) => job,
+        Err(ClientError::NotFound(_)) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let decisions = client.job_decisions(job_id).await?;
+    item_from_job(job_id, &job, decisions.as_ref()).map(Some)
+}
+
+/// An approval item built from `GET /api/v1/jobs/{id}` and, where the gateway has it,
+/// `GET /api/v1/jobs/{id}/decisions`, in the shape of a v0.9 list item (CONTRACT.md §1.1.1):
+/// the latest decision that required approval names the snapshot, rule, reason and job hash
+/// the list would show; without one, the job's own `safety_*` fields do. A decision and a job
+/// that name different job hashes are refused: which one the list would show is unknown.
+fn item_from_job(job_id: &str, job: &Value, decisions: Option<&Value>) -> Result<ApprovalItem> {
+    let protocol = |why: &str| ClientError::GatewayProtocol(format!("job {job_id}: {why}"));
+    if job.get("id").and_then(Value::as_str) != Some(job_id) {
+        return Err(protocol("the job record names another job"));
+    }
+    let decision = match decisions {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter(|d| d.get("approval_required").and_then(Value::as_bool) == Some(true))
+            .max_by_key(|d| {
+                d.get("checked_at")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(i64::MIN)
+            }),
+        Some(_) => return Err(protocol("the decisions answer is not a list")),
+    };
+    let text = |doc: Option<&Value>, key: &str| {
+        doc.and_then(|d| d.get(key))
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let pick = |decision_key: &str, job_key: &str| {
+        text(decision, decision_key)
+            .or_else(|| text(Some(job), job_key))
+            .unwrap_or_default()
+    };
+    let job_hash = pick("job_hash", "safety_job_hash");
+    if let (Some(a), Some(b)) = (
+        text(decision, "job_hash"),
+        text(Some(job), "safety_job_hash"),
+    ) {
+        if a != b {
+            return Err(protocol(
+                "its decision and its record name different job hashes",
+            ));
         }
     }
-    Err(ClientError::GatewayProtocol(format!(
-        "job {job_id} not found within {MAX_PAGES} pages of pending approvals"
-    )))
+    let mut record = Map::new();
+    for key in [
+        "id",
+        "updated_at",
+        "state",
+        "topic",
+        "tenant",
+        "principal",
+        "actor_id",
+        "risk_tags",
+        "safety_decision",
+        "safety_reason",
+        "safety_rule_id",
+        "safety_snapshot",
+    ] {
+        if let Some(value) = job.get(key).filter(|v| !v.is_null()) {
+            record.insert(key.into(), value.clone());
+        }
+    }
+    let mut item = Map::new();
+    item.insert("job".into(), Value::Object(record));
+    item.insert("job_hash".into(), Value::String(job_hash));
+    for (key, from_decision, from_job) in [
+        ("decision", "decision", "safety_decision"),
+        ("policy_snapshot", "policy_snapshot", "safety_snapshot"),
+        ("policy_rule_id", "rule_id", "safety_rule_id"),
+        ("policy_reason", "reason", "safety_reason"),
+        ("approval_ref", "approval_ref", "approval_ref"),
+    ] {
+        item.insert(key.into(), pick(from_decision, from_job).into());
+    }
+    if let Some(gate) = job.pointer("/labels/gate_type").filter(|v| v.is_string()) {
+        item.insert("gate_type".into(), gate.clone());
+    }
+    if let Some(constraints) = job.get("safety_constraints").filter(|v| v.is_object()) {
+        item.insert("constraints".into(), constraints.clone());
+    }
+    ApprovalItem::from_value(Value::Object(item)).map_err(|e| protocol(&e.to_string()))
 }
 
 /// `/context` carries the item's fields in `approval`, with `job_id` and `state` where a list
@@ -232,6 +318,44 @@ mod tests {
         assert_eq!(item.job_hash, "h");
         assert!(item.is_pending());
         assert!(item.is_workflow_gate());
+    }
+
+    /// The live v0.9 job and its decisions (live-transcript.md) make the list item v0.9 gave.
+    #[test]
+    fn a_v09_job_and_its_decisions_become_the_list_item() {
+        let job = json!({
+            "id": "b59", "state": "APPROVAL_REQUIRED", "topic": "job.peer.write",
+            "tenant": "default", "principal": "alice", "actor_id": "alice",
+            "risk_tags": ["write"], "labels": {"team": "peer"}, "updated_at": 17,
+            "safety_decision": "REQUIRE_APPROVAL", "safety_reason": "Writes need a human.",
+            "safety_rule_id": "peer-test-approval", "safety_snapshot": "acdc",
+            "safety_job_hash": "1914", "approval_ref": "b59", "requires": null
+        });
+        let decisions = json!([
+            {"decision": "ALLOW", "approval_required": false, "job_hash": "old", "checked_at": 9},
+            {"decision": "REQUIRE_APPROVAL", "reason": "Writes need a human.",
+             "rule_id": "peer-test-approval", "policy_snapshot": "acdc",
+             "approval_required": true, "approval_ref": "b59", "job_hash": "1914",
+             "checked_at": 5}
+        ]);
+        let item = item_from_job("b59", &job, Some(&decisions)).expect("item");
+        assert_eq!(item.job.id, "b59");
+        assert!(item.is_pending());
+        assert_eq!(item.job_hash, "1914");
+        assert_eq!(item.policy_snapshot, "acdc");
+        assert_eq!(item.policy_rule_id, "peer-test-approval");
+        assert_eq!(item.job.risk_tags, ["write"]);
+        assert_eq!(item.job.updated_at, Some(17));
+        // Without the decisions route, the job's own fields say the same.
+        let bare = item_from_job("b59", &job, None).expect("item");
+        assert_eq!(bare.job_hash, "1914");
+        assert_eq!(bare.policy_snapshot, "acdc");
+        // A decision naming another hash than the record is refused, and so is another job.
+        let other = json!([{"approval_required": true, "job_hash": "ffff"}]);
+        let error = item_from_job("b59", &job, Some(&other)).expect_err("refused");
+        assert_eq!(error.code(), "gateway_protocol");
+        let error = item_from_job("x", &job, None).expect_err("refused");
+        assert_eq!(error.code(), "gateway_protocol");
     }
 
     #[test]

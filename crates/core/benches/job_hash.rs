@@ -7,7 +7,7 @@
 use std::hint::black_box;
 use std::time::Duration;
 
-use countersign_core::jobhash::{canonical_bytes, job_hash};
+use countersign_core::jobhash::{canonical_bytes, job_hash, Generation};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use sha2::{Digest, Sha256};
 
@@ -17,12 +17,14 @@ use support::request;
 fn job_hash_vs_sha256(c: &mut Criterion) {
     for (label, size) in [("1KB", 700), ("100KB", 100 << 10), ("1MB", 1 << 20)] {
         let req = request(size);
-        let bytes = canonical_bytes(&req);
+        let bytes = canonical_bytes(&req, Generation::New);
         let mut group = c.benchmark_group(format!("job_hash_{label}"));
         group.throughput(Throughput::Bytes(bytes.len() as u64));
-        group.bench_function("job_hash", |b| b.iter(|| job_hash(black_box(&req))));
+        group.bench_function("job_hash", |b| {
+            b.iter(|| job_hash(black_box(&req), Generation::New))
+        });
         group.bench_function("canonical_bytes_then_sha256", |b| {
-            b.iter(|| Sha256::digest(canonical_bytes(black_box(&req))))
+            b.iter(|| Sha256::digest(canonical_bytes(black_box(&req), Generation::New)))
         });
         group.bench_function("bare_sha256", |b| {
             b.iter(|| Sha256::digest(black_box(bytes.as_slice())))

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 use std::process::ExitCode;
 
-use countersign_core::jobhash::{canonical_bytes, job_hash};
+use countersign_core::jobhash::{canonical_bytes, job_hash, Generation};
 use countersign_core::jobrequest::JobRequest;
 use sha2::{Digest, Sha256};
 
@@ -18,7 +18,7 @@ mod support;
 // Never inlined, so callgrind's --toggle-collect can count exactly these calls.
 #[inline(never)]
 fn measured_job_hash(req: &JobRequest) -> String {
-    job_hash(req)
+    job_hash(req, Generation::New)
 }
 
 #[inline(never)]
@@ -39,7 +39,7 @@ fn main() -> ExitCode {
             black_box(measured_job_hash(black_box(&req)));
         }
         "sha256" => {
-            let bytes = canonical_bytes(&req);
+            let bytes = canonical_bytes(&req, Generation::New);
             black_box(measured_sha256(black_box(&bytes)));
         }
         other => {

@@ -24,7 +24,12 @@ use ts_rs::TS;
 
 use crate::approval::{ApprovalCard, ApprovalItem, WorkflowInfo};
 use crate::canonical::{canonical_json, write_canonical, write_string};
-use crate::jobhash::is_ignored_label;
+use crate::jobhash::{is_ignored_label, Generation};
+
+/// The labels a card's content leaves out: those v0.9's job hash ignores, the ones a gateway
+/// adds on approval. The new generation's extra `policy.attachment_id` stays in, so a policy
+/// attached while the card is open reads as changed content (a refusal, never a silent pass).
+const CONTENT_LABEL_RULES: Generation = Generation::V09;
 
 /// Versions the encoding, so a digest of another layout can never collide with this one.
 const DIGEST_DOMAIN: &str = "countersign-card-content/1\n";
@@ -76,7 +81,7 @@ impl CardContent {
             payload,
             labels: labels
                 .iter()
-                .filter(|(key, _)| !is_ignored_label(key))
+                .filter(|(key, _)| !is_ignored_label(key, CONTENT_LABEL_RULES))
                 .map(|(key, value)| (key.clone(), value.clone()))
                 .collect(),
             risk_tags: card.risk_tags,

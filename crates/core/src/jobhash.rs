@@ -1,6 +1,12 @@
-//! Cordum's job hash, byte-identical with `scheduler.HashJobRequest` (CONTRACT.md §8.1):
-//! strip the keys the gateway and scheduler add after submission, encode the rest with
-//! protobuf-go's deterministic marshalling, and SHA-256 the bytes.
+//! Cordum's job hash in both generations, byte-identical with v0.9's
+//! `scheduler.HashJobRequest` and the new generation's `reqhash.Hash` (CONTRACT.md §8.1,
+//! jobhash-vectors.md): strip the keys the gateway and scheduler add after submission, encode
+//! the rest with protobuf-go's deterministic marshalling, and SHA-256 the bytes.
+//!
+//! The generations differ in three ways ([`Generation`]): the new one also strips the label
+//! `policy.attachment_id`, encodes field 17 `compensation` (which only a request read under
+//! [`Generation::New`] carries), and drops unknown fields at every level before encoding,
+//! where v0.9 writes them back after the known fields.
 //!
 //! The encoder is written by hand because no Rust protobuf library reproduces Go's bytes:
 //! protobuf-go writes both key and value of every map entry even when empty, sorts map keys
@@ -16,35 +22,48 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::jobrequest::wire::{Varint, LEN, VARINT};
-use crate::jobrequest::{Budget, ContextHints, JobMetadata, JobRequest};
+pub use crate::jobrequest::Generation;
+use crate::jobrequest::{Budget, Compensation, ContextHints, JobMetadata, JobRequest};
 
 /// The label the bus adds to a re-published job (`bus.LabelBusMsgID`).
 const BUS_MSG_ID_LABEL: &str = "cordum.bus_msg_id";
+/// The label a job-scoped policy attachment adds (`policylabels.PolicyAttachmentID`), stripped
+/// by the new generation only.
+const POLICY_ATTACHMENT_LABEL: &str = "policy.attachment_id";
 /// The env entry the scheduler adds at dispatch (`config.EffectiveConfigEnvVar`).
 const EFFECTIVE_CONFIG_ENV: &str = "CORDUM_EFFECTIVE_CONFIG";
 const APPROVAL_PREFIX: &[u8] = b"approval_";
 
-/// The job hash of `req`: lowercase hex SHA-256 of [`canonical_bytes`].
-pub fn job_hash(req: &JobRequest) -> String {
+/// The job hash of `req` under `generation`'s rules: lowercase hex SHA-256 of
+/// [`canonical_bytes`]. `req` must have been read with the same generation's schema.
+pub fn job_hash(req: &JobRequest, generation: Generation) -> String {
     let mut hasher = Sha256::new();
-    write_request(&mut hasher, req, Strip::Yes);
+    write_request(&mut hasher, req, Mode::hash(generation));
     to_hex(&hasher.finalize())
 }
 
-/// The exact bytes Cordum hashes: `req` without the ignored labels and env entries, in Go's
+/// The exact bytes Cordum hashes under `generation`'s rules: `req` without the ignored labels
+/// and env entries (and, in the new generation, without unknown fields), in Go's
 /// deterministic encoding.
-pub fn canonical_bytes(req: &JobRequest) -> Vec<u8> {
-    to_vec(req, Strip::Yes)
+pub fn canonical_bytes(req: &JobRequest, generation: Generation) -> Vec<u8> {
+    to_vec(req, Mode::hash(generation))
 }
 
-/// Go's deterministic encoding of `req` as it is, nothing stripped.
+/// Go's deterministic encoding of `req` as it is, nothing stripped, unknown fields kept.
 pub fn encode(req: &JobRequest) -> Vec<u8> {
-    to_vec(req, Strip::No)
+    to_vec(
+        req,
+        Mode {
+            strip: None,
+            unknown: true,
+        },
+    )
 }
 
-/// Whether the job hash ignores this key of `JobRequest.labels`: `approval_*` in any case
-/// (Go lower-cases before comparing) and exactly `cordum.bus_msg_id`.
-pub fn is_ignored_label(key: &str) -> bool {
+/// Whether `generation`'s job hash ignores this key of `JobRequest.labels`: `approval_*` in
+/// any case (Go lower-cases before comparing) and exactly `cordum.bus_msg_id`; in the new
+/// generation also exactly `policy.attachment_id`.
+pub fn is_ignored_label(key: &str, generation: Generation) -> bool {
     // Go's `strings.ToLower(key)` maps a non-ASCII rune to ASCII only for U+212A (to `k`) and
     // U+0130 (to `i`), neither in the prefix, so an ASCII case-insensitive comparison of the
     // first nine bytes decides exactly as Go does.
@@ -52,25 +71,46 @@ pub fn is_ignored_label(key: &str) -> bool {
         .as_bytes()
         .get(..APPROVAL_PREFIX.len())
         .is_some_and(|prefix| prefix.eq_ignore_ascii_case(APPROVAL_PREFIX));
-    approval || key == BUS_MSG_ID_LABEL
+    let attachment = generation == Generation::New && key == POLICY_ATTACHMENT_LABEL;
+    approval || attachment || key == BUS_MSG_ID_LABEL
 }
 
-/// Whether the job hash ignores this key of `JobRequest.env`: exactly `CORDUM_EFFECTIVE_CONFIG`.
+/// Whether the job hash ignores this key of `JobRequest.env`: exactly `CORDUM_EFFECTIVE_CONFIG`
+/// (both generations).
 pub fn is_ignored_env(key: &str) -> bool {
     key == EFFECTIVE_CONFIG_ENV
 }
 
+/// How to encode: which generation's stripping applies to the top-level labels and env (none
+/// for [`encode`]), and whether unknown fields are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Strip {
-    Yes,
-    No,
+struct Mode {
+    strip: Option<Generation>,
+    unknown: bool,
 }
 
-fn to_vec(req: &JobRequest, strip: Strip) -> Vec<u8> {
+impl Mode {
+    fn hash(generation: Generation) -> Self {
+        Self {
+            strip: Some(generation),
+            unknown: generation == Generation::V09,
+        }
+    }
+
+    fn unknown(self, bytes: &[u8]) -> &[u8] {
+        if self.unknown {
+            bytes
+        } else {
+            &[]
+        }
+    }
+}
+
+fn to_vec(req: &JobRequest, mode: Mode) -> Vec<u8> {
     let mut size = Counter(0);
-    write_request(&mut size, req, strip);
+    write_request(&mut size, req, mode);
     let mut out = Vec::with_capacity(size.0);
-    write_request(&mut out, req, strip);
+    write_request(&mut out, req, mode);
     out
 }
 
@@ -112,14 +152,15 @@ impl Sink for Counter {
     }
 }
 
-/// A nested message's fields, in field-number order, followed by its unknown fields.
+/// A nested message's fields, in field-number order, followed by its unknown fields when
+/// `mode` keeps them.
 trait Message {
-    fn write<S: Sink>(&self, s: &mut S);
+    fn write<S: Sink>(&self, s: &mut S, mode: Mode);
 }
 
-fn write_request<S: Sink>(s: &mut S, q: &JobRequest, strip: Strip) {
-    let keep_env = |key: &str| strip == Strip::No || !is_ignored_env(key);
-    let keep_label = |key: &str| strip == Strip::No || !is_ignored_label(key);
+fn write_request<S: Sink>(s: &mut S, q: &JobRequest, mode: Mode) {
+    let keep_env = |key: &str| mode.strip.is_none() || !is_ignored_env(key);
+    let keep_label = |key: &str| mode.strip.is_none_or(|g| !is_ignored_label(key, g));
     put_string(s, 1, &q.job_id);
     put_string(s, 2, &q.topic);
     put_int32(s, 3, q.priority.0);
@@ -130,37 +171,56 @@ fn write_request<S: Sink>(s: &mut S, q: &JobRequest, strip: Strip) {
     put_string(s, 8, &q.workflow_id);
     put_int32(s, 9, q.step_index);
     put_string(s, 10, &q.memory_id);
-    put_message(s, 11, q.context_hints.as_ref());
-    put_message(s, 12, q.budget.as_ref());
+    put_message(s, 11, q.context_hints.as_ref(), mode);
+    put_message(s, 12, q.budget.as_ref(), mode);
     put_string(s, 13, &q.tenant_id);
     put_string(s, 14, &q.principal_id);
     put_map(s, 15, &q.labels, keep_label);
-    put_message(s, 16, q.meta.as_ref());
-    s.put(&q.unknown);
+    put_message(s, 16, q.meta.as_ref(), mode);
+    put_message(s, 17, q.compensation.as_ref(), mode);
+    s.put(mode.unknown(&q.unknown));
+}
+
+impl Message for Compensation {
+    fn write<S: Sink>(&self, s: &mut S, mode: Mode) {
+        put_string(s, 1, &self.topic);
+        put_string(s, 2, &self.context_ptr);
+        put_int32(s, 3, self.priority.0);
+        put_string(s, 4, &self.adapter_id);
+        put_map(s, 5, &self.env, |_| true);
+        put_string(s, 6, &self.memory_id);
+        put_message(s, 7, self.context_hints.as_ref(), mode);
+        put_message(s, 8, self.budget.as_ref(), mode);
+        put_string(s, 9, &self.tenant_id);
+        put_string(s, 10, &self.principal_id);
+        put_map(s, 11, &self.labels, |_| true);
+        put_message(s, 12, self.meta.as_ref(), mode);
+        s.put(mode.unknown(&self.unknown));
+    }
 }
 
 impl Message for ContextHints {
-    fn write<S: Sink>(&self, s: &mut S) {
+    fn write<S: Sink>(&self, s: &mut S, mode: Mode) {
         put_int32(s, 1, self.max_input_tokens);
         put_bool(s, 2, self.allow_summarization);
         put_bool(s, 3, self.allow_retrieval);
         put_strings(s, 4, &self.tags);
-        s.put(&self.unknown);
+        s.put(mode.unknown(&self.unknown));
     }
 }
 
 impl Message for Budget {
-    fn write<S: Sink>(&self, s: &mut S) {
+    fn write<S: Sink>(&self, s: &mut S, mode: Mode) {
         put_int64(s, 1, self.max_input_tokens);
         put_int64(s, 2, self.max_output_tokens);
         put_int64(s, 3, self.max_total_tokens);
         put_int64(s, 4, self.deadline_ms);
-        s.put(&self.unknown);
+        s.put(mode.unknown(&self.unknown));
     }
 }
 
 impl Message for JobMetadata {
-    fn write<S: Sink>(&self, s: &mut S) {
+    fn write<S: Sink>(&self, s: &mut S, mode: Mode) {
         put_string(s, 1, &self.tenant_id);
         put_string(s, 2, &self.actor_id);
         put_int32(s, 3, self.actor_type.0);
@@ -170,7 +230,7 @@ impl Message for JobMetadata {
         put_strings(s, 7, &self.requires);
         put_string(s, 8, &self.pack_id);
         put_map(s, 9, &self.labels, |_| true);
-        s.put(&self.unknown);
+        s.put(mode.unknown(&self.unknown));
     }
 }
 
@@ -254,137 +314,15 @@ fn bytes_field_len(len: usize) -> usize {
 }
 
 /// A nested message, written whenever present: an empty one is still `tag 00`.
-fn put_message<S: Sink, M: Message>(s: &mut S, field: u32, message: Option<&M>) {
+fn put_message<S: Sink, M: Message>(s: &mut S, field: u32, message: Option<&M>, mode: Mode) {
     if let Some(message) = message {
         let mut len = Counter(0);
-        message.write(&mut len);
+        message.write(&mut len, mode);
         put_key(s, field, LEN);
         put_varint(s, len.0 as u64);
-        message.write(s);
+        message.write(s, mode);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::jobrequest::{ActorType, JobPriority};
-
-    fn labels(keys: &[&str]) -> BTreeMap<String, String> {
-        keys.iter()
-            .map(|k| (k.to_string(), "v".to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn empty_request_hashes_the_empty_string() {
-        let req = JobRequest::default();
-        assert!(canonical_bytes(&req).is_empty());
-        assert_eq!(
-            job_hash(&req),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-    }
-
-    #[test]
-    fn ignored_labels_follow_go_rules() {
-        for key in [
-            "approval_",
-            "approval_x",
-            "APPROVAL_BY",
-            "aPpRoVaL_note",
-            "cordum.bus_msg_id",
-        ] {
-            assert!(is_ignored_label(key), "{key}");
-        }
-        for key in [
-            "approval",
-            "approvalgranted",
-            "approval-id",
-            " approval_x",
-            "x_approval_y",
-            "Cordum.Bus_Msg_Id",
-            "cordum.bus_msg_id ",
-            "CORDUM_EFFECTIVE_CONFIG",
-            "appr\u{f6}val_x",
-        ] {
-            assert!(!is_ignored_label(key), "{key}");
-        }
-        assert!(is_ignored_env("CORDUM_EFFECTIVE_CONFIG"));
-        assert!(!is_ignored_env("cordum_effective_config"));
-        assert!(!is_ignored_env("approval_x"));
-    }
-
-    #[test]
-    fn stripping_touches_only_top_level_labels_and_env() {
-        let keys = [
-            "approval_granted",
-            "cordum.bus_msg_id",
-            "CORDUM_EFFECTIVE_CONFIG",
-            "keep",
-        ];
-        let req = JobRequest {
-            labels: labels(&keys),
-            env: labels(&keys),
-            meta: Some(JobMetadata {
-                labels: labels(&keys),
-                ..JobMetadata::default()
-            }),
-            ..JobRequest::default()
-        };
-        let mut expected = req.clone();
-        expected.labels = labels(&["CORDUM_EFFECTIVE_CONFIG", "keep"]);
-        expected.env = labels(&["approval_granted", "cordum.bus_msg_id", "keep"]);
-        assert_eq!(canonical_bytes(&req), encode(&expected));
-        assert_eq!(job_hash(&req), job_hash(&expected));
-    }
-
-    #[test]
-    fn encodes_go_deterministic_details() {
-        let req = JobRequest {
-            priority: JobPriority(-1),
-            step_index: i32::MIN,
-            env: [(String::new(), String::new())].into_iter().collect(),
-            context_hints: Some(ContextHints::default()),
-            budget: Some(Budget {
-                deadline_ms: -2,
-                ..Budget::default()
-            }),
-            meta: Some(JobMetadata {
-                actor_type: ActorType::SERVICE,
-                risk_tags: vec![String::new(), "a".into(), "a".into()],
-                ..JobMetadata::default()
-            }),
-            unknown: vec![0x98, 0x06, 0x2a],
-            ..JobRequest::default()
-        };
-        let mut want = vec![0x18];
-        want.extend([0xff; 9]);
-        want.push(0x01);
-        want.extend([0x32, 0x04, 0x0a, 0x00, 0x12, 0x00]);
-        want.extend([
-            0x48, 0x80, 0x80, 0x80, 0x80, 0xf8, 0xff, 0xff, 0xff, 0xff, 0x01,
-        ]);
-        want.extend([0x5a, 0x00]);
-        want.extend([0x62, 0x0b, 0x20]);
-        want.extend([0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]);
-        want.extend([
-            0x82, 0x01, 0x0a, 0x18, 0x02, 0x32, 0x00, 0x32, 0x01, b'a', 0x32, 0x01, b'a',
-        ]);
-        want.extend([0x98, 0x06, 0x2a]);
-        assert_eq!(encode(&req), want);
-    }
-
-    #[test]
-    fn varint_lengths_cross_byte_boundaries() {
-        for len in [0usize, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152] {
-            let req = JobRequest {
-                context_ptr: "x".repeat(len),
-                ..JobRequest::default()
-            };
-            let bytes = encode(&req);
-            assert_eq!(bytes.len(), bytes.capacity(), "pre-sized exactly");
-            let decoded = JobRequest::from_wire(&bytes);
-            assert_eq!(decoded.as_ref(), Ok(&req), "length {len}");
-        }
-    }
-}
+mod tests;

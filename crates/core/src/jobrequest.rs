@@ -1,4 +1,5 @@
-//! Cordum's `cordum.agent.v1.JobRequest` (CAP v2.0.12, fields 1 to 16; CONTRACT.md §8.2):
+//! Cordum's `cordum.agent.v1.JobRequest` in both generations' schemas ([`Generation`]: CAP
+//! v2.0.12 fields 1 to 16 for v0.9, plus field 17 `compensation` of CAP v2.13.3; CONTRACT.md §8.2):
 //! the data model, a protojson reader that accepts and rejects what protobuf-go's
 //! `protojson.Unmarshal` does, a protobuf binary reader that matches `proto.Unmarshal`, and
 //! protojson output.
@@ -19,17 +20,21 @@ pub(crate) mod wire;
 mod tests;
 
 pub use error::{JobRequestError, Problem};
-pub use model::{ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest};
+pub use model::{
+    ActorType, Budget, Compensation, ContextHints, Generation, JobMetadata, JobPriority, JobRequest,
+};
 
 impl JobRequest {
-    /// Parses protojson as protobuf-go's `protojson.Unmarshal` with `DiscardUnknown: false`.
-    pub fn from_protojson(bytes: &[u8]) -> Result<Self, JobRequestError> {
-        protojson::decode(bytes)
+    /// Parses protojson as protobuf-go's `protojson.Unmarshal` with `DiscardUnknown: false`,
+    /// with `generation`'s schema (v0.9 refuses `compensation`, even as `null`).
+    pub fn from_protojson(bytes: &[u8], generation: Generation) -> Result<Self, JobRequestError> {
+        protojson::decode(bytes, generation)
     }
 
-    /// Parses protobuf binary as protobuf-go's `proto.Unmarshal`, keeping unknown fields.
-    pub fn from_wire(bytes: &[u8]) -> Result<Self, JobRequestError> {
-        wire::decode(bytes)
+    /// Parses protobuf binary as protobuf-go's `proto.Unmarshal` with `generation`'s schema,
+    /// keeping unknown fields (under v0.9, field 17 is one).
+    pub fn from_wire(bytes: &[u8], generation: Generation) -> Result<Self, JobRequestError> {
+        wire::decode(bytes, generation)
     }
 
     /// This request as compact protojson (see the `Serialize` impl); reads back with

@@ -40,7 +40,7 @@ use crate::canonical::canonical_json;
 use crate::content::{payload_matches, payload_value, pointer_digest};
 use crate::content::{CardContent, FieldChange};
 use crate::jobhash::job_hash;
-use crate::jobrequest::JobRequest;
+use crate::jobrequest::{Generation, JobRequest};
 use crate::snapshot::{same_policy, snapshot_base};
 
 /// What the reviewer saw when deciding: the identity of the item on their screen and the
@@ -104,6 +104,9 @@ pub struct VerifyInput<'a> {
     pub current_snapshots: &'a [String],
     /// The full request in protojson, when the gateway exposes it.
     pub request: Option<&'a [u8]>,
+    /// Whose JobRequest schema and job-hash rules `request` is read and hashed with: the
+    /// gateway's generation.
+    pub generation: Generation,
     /// The card's content as fetched now; `None` when it could not be read.
     pub content: Option<&'a CardContent>,
     /// The payload's raw bytes, when the gateway serves them (extension).
@@ -392,7 +395,7 @@ pub fn verify(input: &VerifyInput<'_>) -> Verdict {
             hash_recomputed: false,
         };
     };
-    let request = match check_request(now, request) {
+    let request = match check_request(now, request, input.generation) {
         Ok(request) => request,
         Err(verdict) => return verdict,
     };
@@ -439,8 +442,12 @@ fn check_policy(seen: &SeenItem, now: &ApprovalItem, current: &[String]) -> Opti
 }
 
 /// The request, once it is shown to be this job's and to hash to the claimed hash.
-fn check_request(now: &ApprovalItem, request: &[u8]) -> Result<JobRequest, Verdict> {
-    let request = JobRequest::from_protojson(request).map_err(|error| {
+fn check_request(
+    now: &ApprovalItem,
+    request: &[u8],
+    generation: Generation,
+) -> Result<JobRequest, Verdict> {
+    let request = JobRequest::from_protojson(request, generation).map_err(|error| {
         unverifiable(
             UnverifiableReason::RequestUnparseable,
             format!("the request could not be read ({}): {error}", error.code()),
@@ -452,7 +459,7 @@ fn check_request(now: &ApprovalItem, request: &[u8]) -> Result<JobRequest, Verdi
             request_job_id: request.job_id,
         });
     }
-    let recomputed = job_hash(&request);
+    let recomputed = job_hash(&request, generation);
     if recomputed != now.job_hash {
         return Err(Verdict::ContentMismatch {
             recomputed,

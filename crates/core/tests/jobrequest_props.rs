@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use countersign_core::jobhash::{canonical_bytes, encode, job_hash};
 use countersign_core::jobrequest::{
-    ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest,
+    ActorType, Budget, ContextHints, Generation, JobMetadata, JobPriority, JobRequest,
 };
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -183,6 +183,7 @@ fn job_request(with_unknown: bool) -> BoxedStrategy<JobRequest> {
                 principal_id,
                 labels,
                 meta,
+                compensation: None,
                 unknown,
             },
         )
@@ -216,9 +217,9 @@ fn mutate(mut bytes: Vec<u8>, edits: Vec<Edit>) -> Vec<u8> {
 
 /// Whatever the wire reader accepts, it reads back identically from its own encoding.
 fn check_wire_fixpoint(req: &JobRequest) -> Result<(), TestCaseError> {
-    let again = JobRequest::from_wire(&encode(req));
+    let again = JobRequest::from_wire(&encode(req), Generation::V09);
     prop_assert_eq!(again.as_ref(), Ok(req));
-    prop_assert_eq!(job_hash(req).len(), 64);
+    prop_assert_eq!(job_hash(req, Generation::V09).len(), 64);
     Ok(())
 }
 
@@ -227,14 +228,14 @@ proptest! {
 
     #[test]
     fn protojson_reader_never_panics_on_bytes(bytes in vec(any::<u8>(), 0..256)) {
-        let _ = JobRequest::from_protojson(&bytes);
+        let _ = JobRequest::from_protojson(&bytes, Generation::V09);
     }
 
     #[test]
     fn protojson_reader_never_panics_on_json_like_text(
         text in r#"[{}\[\]",:0-9a-zA-Z_.+\- \\]{0,80}"#,
     ) {
-        let _ = JobRequest::from_protojson(text.as_bytes());
+        let _ = JobRequest::from_protojson(text.as_bytes(), Generation::V09);
     }
 
     /// Breaking valid protojson in a few places reaches far deeper into the reader than
@@ -245,8 +246,8 @@ proptest! {
         edits in edits(),
     ) {
         let bytes = mutate(req.to_protojson().into_bytes(), edits);
-        if let Ok(parsed) = JobRequest::from_protojson(&bytes) {
-            let again = JobRequest::from_protojson(parsed.to_protojson().as_bytes());
+        if let Ok(parsed) = JobRequest::from_protojson(&bytes, Generation::V09) {
+            let again = JobRequest::from_protojson(parsed.to_protojson().as_bytes(), Generation::V09);
             prop_assert_eq!(again.as_ref(), Ok(&parsed));
             check_wire_fixpoint(&parsed)?;
         }
@@ -256,14 +257,14 @@ proptest! {
     #[test]
     fn wire_reader_survives_mutated_encodings(req in job_request(true), edits in edits()) {
         let bytes = mutate(encode(&req), edits);
-        if let Ok(parsed) = JobRequest::from_wire(&bytes) {
+        if let Ok(parsed) = JobRequest::from_wire(&bytes, Generation::V09) {
             check_wire_fixpoint(&parsed)?;
         }
     }
 
     #[test]
     fn wire_reader_never_panics_and_reaches_a_fixpoint(bytes in vec(any::<u8>(), 0..256)) {
-        if let Ok(req) = JobRequest::from_wire(&bytes) {
+        if let Ok(req) = JobRequest::from_wire(&bytes, Generation::V09) {
             check_wire_fixpoint(&req)?;
         }
     }
@@ -271,20 +272,20 @@ proptest! {
     #[test]
     fn protojson_round_trip_keeps_request_and_hash(req in job_request(false)) {
         let json = req.to_protojson();
-        let back = JobRequest::from_protojson(json.as_bytes());
+        let back = JobRequest::from_protojson(json.as_bytes(), Generation::V09);
         prop_assert_eq!(back.as_ref(), Ok(&req), "{}", json);
         if let Ok(back) = back {
-            prop_assert_eq!(job_hash(&back), job_hash(&req));
+            prop_assert_eq!(job_hash(&back, Generation::V09), job_hash(&req, Generation::V09));
         }
     }
 
     #[test]
     fn wire_round_trip_keeps_request_and_hash(req in job_request(true)) {
-        let back = JobRequest::from_wire(&encode(&req));
+        let back = JobRequest::from_wire(&encode(&req), Generation::V09);
         prop_assert_eq!(back.as_ref(), Ok(&req));
         if let Ok(back) = back {
-            prop_assert_eq!(job_hash(&back), job_hash(&req));
-            prop_assert_eq!(canonical_bytes(&back), canonical_bytes(&req));
+            prop_assert_eq!(job_hash(&back, Generation::V09), job_hash(&req, Generation::V09));
+            prop_assert_eq!(canonical_bytes(&back, Generation::V09), canonical_bytes(&req, Generation::V09));
         }
     }
 }

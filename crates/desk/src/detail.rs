@@ -6,7 +6,7 @@
 
 use countersign_client::Review;
 use countersign_core::approval::PriorApproval;
-use countersign_core::jobhash::job_hash;
+use countersign_core::jobhash::{job_hash, Generation};
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
 use serde::Serialize;
@@ -100,6 +100,9 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         now: item,
         current_snapshots: fresh.snapshots,
         request: fresh.request,
+        // Requests are only served by the reference gateway (the new generation); the desk
+        // should pass `client.capabilities().generation.hash_rules()` through `Fresh`.
+        generation: Generation::New,
         content: fresh.review.map(|r| &r.content),
         payload: fresh.review.and_then(|r| r.payload.as_deref()),
     });
@@ -108,8 +111,8 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok());
     let recomputed_hash = fresh
         .request
-        .and_then(|bytes| JobRequest::from_protojson(bytes).ok())
-        .map(|req| job_hash(&req));
+        .and_then(|bytes| JobRequest::from_protojson(bytes, Generation::New).ok())
+        .map(|req| job_hash(&req, Generation::New));
     let (labels, env) = parsed.as_ref().map(labels_and_env).unwrap_or_default();
     let request_text = parsed
         .map(|mut doc| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use countersign_core::canonical::canonical_json;
 use countersign_core::content::payload_pointer;
 use countersign_core::jobrequest::{
-    ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest,
+    ActorType, Budget, ContextHints, Generation, JobMetadata, JobPriority, JobRequest,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -256,9 +256,18 @@ pub fn payload(prompt: &str, context: &Value) -> Vec<u8> {
     canonical_json(&serde_json::json!({ "context": context, "prompt": prompt })).into_bytes()
 }
 
+/// The JobRequest schema and job-hash rules this gateway follows: the newest Cordum's, like
+/// the rest of its API.
+pub const GENERATION: Generation = Generation::New;
+
+/// The job hash of a request, by [`GENERATION`]'s rules.
+pub fn job_hash(req: &JobRequest) -> String {
+    countersign_core::jobhash::job_hash(req, GENERATION)
+}
+
 /// Reads a stored request back.
 pub fn decode(text: &str) -> Result<JobRequest, GatewayError> {
-    JobRequest::from_protojson(text.as_bytes())
+    JobRequest::from_protojson(text.as_bytes(), GENERATION)
         .map_err(|e| GatewayError::StoredRequest(e.to_string()))
 }
 
@@ -267,7 +276,7 @@ pub fn decode(text: &str) -> Result<JobRequest, GatewayError> {
 pub fn policy_labels(req: &JobRequest) -> BTreeMap<String, String> {
     req.labels
         .iter()
-        .filter(|(k, _)| !countersign_core::jobhash::is_ignored_label(k))
+        .filter(|(k, _)| !countersign_core::jobhash::is_ignored_label(k, GENERATION))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect()
 }

@@ -3,9 +3,8 @@
 //!
 //! An item the client cannot read (hostile nesting, a wrong type) never hides the others: it
 //! is listed as `unreadable item <id>`, which can still be rejected by id. A job listed on
-//! two pages (v0.9's cursor repeats the oldest page) is shown once.
-
-use std::collections::HashSet;
+//! two pages is shown once; Cordum's oldest-first list is shown newest first, and when it
+//! holds newer pending jobs than it can list, the list says so and is never called complete.
 
 use clap::Args;
 use countersign_client::GatewayClient;
@@ -16,8 +15,6 @@ use super::output::{sanitize_for_terminal, table};
 use super::time::{age, now_ms};
 use super::{context, CliError, Output};
 
-/// Items per request; the gateway's maximum.
-const PAGE_LIMIT: u32 = 500;
 /// Characters of the job hash shown in tables; enough to tell items apart at a glance.
 pub const SHORT_HASH: usize = 12;
 
@@ -36,6 +33,7 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ListArgs) -> Result<()
         out.json(&json!({
             "items": items,
             "truncated": truncated,
+            "newer_unlisted": listed.newer_unlisted,
             "unreadable": listed.unreadable,
         }));
         return Ok(());
@@ -62,7 +60,14 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ListArgs) -> Result<()
         return Ok(());
     }
     out.line(&items_table(&items));
-    if truncated {
+    if listed.newer_unlisted {
+        out.note(&format!(
+            "warning: the gateway lists only its oldest {} pending item(s) and holds newer ones \
+             it cannot list (an unknown number, at least one); this list is not complete. \
+             Deciding listed items brings newer ones in; `show JOB` works for any job id",
+            items.len()
+        ));
+    } else if truncated {
         out.note(&format!("(first {} shown; use --limit)", items.len()));
     }
     Ok(())
@@ -73,42 +78,26 @@ struct Listed {
     items: Vec<ApprovalItem>,
     /// More may be pending than are shown.
     truncated: bool,
+    /// The gateway holds newer pending jobs than it can list (Cordum lists its oldest 500).
+    newer_unlisted: bool,
     /// Items that could not be read, by job id where it could be.
     unreadable: Vec<Option<String>>,
 }
 
-/// Up to `limit` pending items following `next_cursor`, each job once.
+/// Up to `limit` pending items, newest first, each job once (the client's shared walk).
 async fn pending(client: &GatewayClient, limit: u32) -> Result<Listed, CliError> {
     let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
-    let mut listed = Listed {
-        items: Vec::new(),
-        truncated: false,
-        unreadable: Vec::new(),
-    };
-    let mut ids = HashSet::new();
-    let mut cursor = None;
-    loop {
-        let page = client
-            .list_approvals(cursor, PAGE_LIMIT.min(limit), false)
-            .await?;
-        listed
-            .unreadable
-            .extend(page.rejected.into_iter().map(|rejected| rejected.job_id));
-        let fresh = page
-            .items
-            .into_iter()
-            .filter(|item| item.is_pending() && ids.insert(item.job.id.clone()));
-        listed.items.extend(fresh);
-        if listed.items.len() >= wanted {
-            listed.truncated = listed.items.len() > wanted || page.next_cursor.is_some();
-            listed.items.truncate(wanted);
-            return Ok(listed);
-        }
-        match page.next_cursor {
-            Some(next) if Some(next) != cursor => cursor = Some(next),
-            _ => return Ok(listed),
-        }
-    }
+    // One more than wanted tells a full list from a longer one.
+    let list = client.pending_list(wanted.saturating_add(1)).await?;
+    let mut items: Vec<ApprovalItem> = list.items.into_iter().filter(|i| i.is_pending()).collect();
+    let truncated = !list.complete || items.len() > wanted;
+    items.truncate(wanted);
+    Ok(Listed {
+        items,
+        truncated,
+        newer_unlisted: list.newer_unlisted,
+        unreadable: list.unreadable.into_iter().map(|r| r.job_id).collect(),
+    })
 }
 
 /// Items that name a tenant other than `tenant`.

@@ -46,6 +46,7 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<()
         now: Some(item),
         current_snapshots: &snapshots,
         request: request.as_ref().map(|doc| doc.job_request.as_slice()),
+        generation: client.capabilities().generation.hash_rules(),
         content: Some(&review.content),
         payload: review.payload.as_deref(),
     });

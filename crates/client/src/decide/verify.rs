@@ -38,6 +38,7 @@ pub(crate) async fn check(client: &GatewayClient, seen: &SeenItem) -> Result<Fre
         now: review.map(|r| &r.item).or(item.as_ref()),
         current_snapshots: &snapshots,
         request: request.as_ref().map(|r| r.job_request.as_slice()),
+        generation: client.capabilities().generation.hash_rules(),
         content: review.map(|r| &r.content),
         payload: review.and_then(|r| r.payload.as_deref()),
     });

@@ -7,53 +7,24 @@ use super::WatchConfig;
 use crate::error::Result;
 use crate::generation::Feature;
 use crate::http::{GatewayClient, RawAnswer};
-use crate::paging::{Pager, Paging};
+use crate::paging::{walk, Bounds};
 
-/// Every pending item, following the cursor (see [`crate::paging`]); `complete` is false
-/// when the list was cut short (`max_pages`, `max_items`, `max_list_bytes`, or a cursor that
-/// stopped moving),
-/// and then nothing may be concluded from an item's absence.
+/// Every pending item, newest first, following the cursor (see [`crate::paging`]); `complete`
+/// is false when the list was cut short (`max_pages`, `max_items`, `max_list_bytes`, a cursor
+/// that stopped moving, or a gateway that lists only its oldest items), and then nothing may
+/// be concluded from an item's absence.
 pub(super) async fn list_all(
     client: &GatewayClient,
     config: &WatchConfig,
 ) -> Result<(Vec<ApprovalItem>, bool)> {
-    let mut items = Vec::new();
-    let mut bytes = 0usize;
-    let mut pager = Pager::new(config.page_limit);
-    for _ in 0..config.max_pages.max(1) {
-        let (page, size) = client
-            .list_page(pager.cursor(), pager.limit(), false)
-            .await?;
-        bytes = bytes.saturating_add(size);
-        if !page.rejected.is_empty() {
-            tracing::warn!(
-                count = page.rejected.len(),
-                "gateway sent unreadable approval items"
-            );
-        }
-        items.extend(pager.take(page)?);
-        if bytes > config.max_list_bytes {
-            tracing::warn!(bytes, "pending list truncated by size");
-            return Ok((items, false));
-        }
-        if items.len() >= config.max_items {
-            tracing::warn!(count = items.len(), "pending list truncated");
-            items.truncate(config.max_items);
-            return Ok((items, false));
-        }
-        match pager.state() {
-            Paging::More => {}
-            Paging::Complete => return Ok((items, true)),
-            Paging::Stuck => {
-                tracing::warn!(
-                    cursor = pager.cursor(),
-                    "the gateway's list cursor stopped moving"
-                );
-                return Ok((items, false));
-            }
-        }
-    }
-    Ok((items, false))
+    let bounds = Bounds {
+        page_limit: config.page_limit,
+        max_pages: config.max_pages,
+        max_items: config.max_items,
+        max_bytes: config.max_list_bytes,
+    };
+    let list = walk(client, bounds).await?;
+    Ok((list.items, list.complete))
 }
 
 /// `Ok(None)` when the gateway has no event stream.

@@ -16,6 +16,7 @@
 //! Only waits (network, sleeps) are interrupted by [`QueueWatch::stop`]; applying a batch
 //! (ledger write, then event) always completes, so a stopped watch loses no event.
 
+mod budget;
 mod config;
 mod fetch;
 mod sse;
@@ -36,6 +37,7 @@ use tokio::task::JoinHandle;
 pub use config::WatchConfig;
 pub use view::ItemChange;
 
+use self::budget::{Admit, Budget};
 use self::fetch::{list_all, open_stream};
 use self::sse::SseParser;
 use crate::decide::backoff;
@@ -130,6 +132,7 @@ impl QueueWatch {
             polls_left: 0,
             resync_due: false,
             polled_snapshot: None,
+            budget: Budget::default(),
         };
         Self {
             events,
@@ -201,6 +204,8 @@ struct Task {
     resync_due: bool,
     /// The current policy snapshot last polled; `None` before the first poll.
     polled_snapshot: Option<String>,
+    /// What the stream may still add to the view.
+    budget: Budget,
 }
 
 /// How far a stream session got.
@@ -299,6 +304,7 @@ impl Task {
             .map_err(|e| self.failed(&e))?;
         name_resolvers(client, &mut events).await;
         self.emit(events);
+        self.budget.rebuild(&view::read(&self.shared));
         let pending = view::read(&self.shared).len();
         self.emit(vec![WatchEvent::Synced {
             pending,
@@ -400,7 +406,7 @@ impl Task {
             for event in events {
                 match parse_event(&event.kind, &event.data) {
                     Ok(parsed) => {
-                        if let Err(error) = self.apply_event(parsed).await {
+                        if let Err(error) = self.apply_event(parsed, event.data.len()).await {
                             // Not applied, so not received: a reconnect gets it again.
                             return Err(self.failed(&error));
                         }
@@ -429,13 +435,31 @@ impl Task {
         }]);
     }
 
-    async fn apply_event(&mut self, event: StreamEvent) -> Result<()> {
+    /// Applies one stream event whose data was `size` bytes.
+    async fn apply_event(&mut self, event: StreamEvent, size: usize) -> Result<()> {
         match event {
-            StreamEvent::Item(item) => {
-                let events = view::apply(&self.shared, &self.ledger, vec![*item], false).await?;
-                self.emit(events);
-            }
+            StreamEvent::Item(item) => match self.budget.admit(&self.config, &item, size) {
+                Admit::Yes => {
+                    let events =
+                        view::apply(&self.shared, &self.ledger, vec![*item], false).await?;
+                    self.emit(events);
+                }
+                // Neither held nor recorded; the next full list (bounded) shows what is real.
+                Admit::No { first } => {
+                    self.resync_due = true;
+                    if first {
+                        tracing::warn!("event stream items over the watch's bounds; listing");
+                        self.emit(vec![WatchEvent::Skipped {
+                            code: "stream_over_bounds".to_owned(),
+                            message: "the event stream sent more items than the watch holds; \
+                                      the full list decides what is shown"
+                                .to_owned(),
+                        }]);
+                    }
+                }
+            },
             StreamEvent::Resolved { job_id, by, status } => {
+                self.budget.forget(&job_id);
                 let event = view::resolve(&self.shared, &job_id, by, status);
                 self.emit(event.into_iter().collect());
             }

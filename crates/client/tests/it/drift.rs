@@ -204,8 +204,11 @@ async fn the_reference_gateway_binds_the_payload_to_the_job_hash() {
         .await
         .expect("read")
         .expect("served");
-    let request = countersign_core::jobrequest::JobRequest::from_protojson(&request.job_request)
-        .expect("request");
+    let request = countersign_core::jobrequest::JobRequest::from_protojson(
+        &request.job_request,
+        countersign_core::jobrequest::Generation::New,
+    )
+    .expect("request");
     assert!(countersign_core::content::payload_matches(
         &request.context_ptr,
         &payload

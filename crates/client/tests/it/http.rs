@@ -6,7 +6,7 @@
 use countersign_client::{Credential, GatewayClient, Secret};
 use countersign_core::approval::ApprovalItem;
 use countersign_core::content::CardContent;
-use countersign_core::jobhash::job_hash;
+use countersign_core::jobhash::{job_hash, Generation};
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::{verify, SeenItem, UnverifiableReason, Verdict, VerifyInput};
 use serde_json::{json, Value};
@@ -49,6 +49,7 @@ fn verdict_for(item: &ApprovalItem, request: &[u8]) -> Verdict {
         now: Some(item),
         current_snapshots: &["s1".to_owned()],
         request: Some(request),
+        generation: Generation::New,
         content: Some(&content),
         payload: None,
     })
@@ -60,7 +61,10 @@ async fn the_request_is_judged_on_the_bytes_served() {
     let client = client_for(&gw.url(), ALICE, fast_http());
     let honest =
         r#"{"jobId": "j1",  "topic": "b", "budget": {"deadlineMs": "9223372036854775807"}}"#;
-    let claimed = job_hash(&JobRequest::from_protojson(honest.as_bytes()).expect("request"));
+    let claimed = job_hash(
+        &JobRequest::from_protojson(honest.as_bytes(), Generation::New).expect("request"),
+        Generation::New,
+    );
     let item = pending_item(&claimed);
 
     gw.on(

@@ -8,5 +8,7 @@ mod faults;
 mod hostile;
 mod http;
 mod keyring;
+mod paging;
 mod support;
 mod watch;
+mod watch_hostile;

@@ -13,16 +13,15 @@ use std::time::Duration;
 use countersign_client::watch::{ItemChange, WatchMode};
 use countersign_client::{QueueWatch, WatchConfig, WatchEvent};
 use countersign_ledger::Ledger;
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::support::proxy::{read_request, Proxy};
 use crate::support::scripted::Scripted;
-use crate::support::{client_for, fast_http, submit_to, Harness, AGENT, ALICE, POLICY_V2};
+use crate::support::{burst, client_for, fast_http, Harness, ALICE, POLICY_V2};
 
-fn config(use_events: bool) -> WatchConfig {
+pub(crate) fn config(use_events: bool) -> WatchConfig {
     WatchConfig {
         poll_interval: Duration::from_millis(100),
         initial_backoff: Duration::from_millis(50),
@@ -31,15 +30,6 @@ fn config(use_events: bool) -> WatchConfig {
         use_events,
         ..WatchConfig::default()
     }
-}
-
-async fn burst(h: &Harness, count: usize) -> Vec<String> {
-    let url = h.url();
-    futures_util::stream::iter(0..count)
-        .map(|i| submit_to(&h.http, &url, AGENT, json!({"n": i})))
-        .buffer_unordered(8)
-        .collect()
-        .await
 }
 
 #[derive(Default)]
@@ -239,7 +229,7 @@ async fn policy_reevaluation_arrives_as_a_change_the_reviewer_can_approve() {
     assert_eq!(h.dispatches(&job).await, 1);
 }
 
-fn pending(id: &str, updated_at: i64) -> Value {
+pub(crate) fn pending(id: &str, updated_at: i64) -> Value {
     json!({
         "job": {"id": id, "state": "APPROVAL_REQUIRED", "updated_at": updated_at},
         "job_hash": format!("h-{id}"),
@@ -247,13 +237,13 @@ fn pending(id: &str, updated_at: i64) -> Value {
     })
 }
 
-fn event(kind: &str, id: Option<&str>, data: &str) -> String {
+pub(crate) fn event(kind: &str, id: Option<&str>, data: &str) -> String {
     let id = id.map(|id| format!("id: {id}\n")).unwrap_or_default();
     format!("{id}event: {kind}\ndata: {data}\n\n")
 }
 
 /// A watch over a scripted gateway with its own ledger.
-fn scripted_watch(gw_url: &str, config: WatchConfig) -> (QueueWatch, tempfile::TempDir) {
+pub(crate) fn scripted_watch(gw_url: &str, config: WatchConfig) -> (QueueWatch, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("dir");
     let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
     let client = client_for(gw_url, ALICE, fast_http());
@@ -261,7 +251,11 @@ fn scripted_watch(gw_url: &str, config: WatchConfig) -> (QueueWatch, tempfile::T
 }
 
 /// Reads events until `done` returns true for one; panics when the watch goes quiet.
-async fn expect_event(watch: &mut QueueWatch, what: &str, done: impl Fn(&WatchEvent) -> bool) {
+pub(crate) async fn expect_event(
+    watch: &mut QueueWatch,
+    what: &str,
+    done: impl Fn(&WatchEvent) -> bool,
+) {
     loop {
         match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
             Ok(Some(event)) if done(&event) => return,
@@ -271,7 +265,7 @@ async fn expect_event(watch: &mut QueueWatch, what: &str, done: impl Fn(&WatchEv
     }
 }
 
-fn arrived(id: &'static str) -> impl Fn(&WatchEvent) -> bool {
+pub(crate) fn arrived(id: &'static str) -> impl Fn(&WatchEvent) -> bool {
     move |event| matches!(event, WatchEvent::Arrived(item) if item.job.id == id)
 }
 

@@ -1,6 +1,7 @@
-//! The `cordum.agent.v1.JobRequest` data model (CAP v2.0.12, fields 1 to 16) as plain Rust
-//! values that hold exactly what protobuf-go holds after decoding, so that re-encoding
-//! reproduces Go's bytes.
+//! The `cordum.agent.v1.JobRequest` data model as plain Rust values that hold exactly what
+//! protobuf-go holds after decoding, so that re-encoding reproduces Go's bytes: fields 1 to 16
+//! of CAP v2.0.12 (Cordum v0.9), plus field 17 `compensation` of CAP v2.13.3 (the new
+//! generation), which only a request read under [`Generation::New`] can carry.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +60,36 @@ open_enum! {
     }
 }
 
+/// Which Cordum's JobRequest schema and job-hash rules apply (jobhash-vectors.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Generation {
+    /// Cordum v0.9 (CAP v2.0.12): fields 1 to 16; unknown fields are kept and hashed.
+    V09,
+    /// The newest Cordum (CAP v2.13.3): field 17 `compensation`, the label
+    /// `policy.attachment_id` stripped too, unknown fields dropped before hashing.
+    #[default]
+    New,
+}
+
+impl Generation {
+    /// The name the CLI and messages use: `v0.9` or `new`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::V09 => "v0.9",
+            Self::New => "new",
+        }
+    }
+
+    /// The generation with this [`Generation::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "v0.9" => Some(Self::V09),
+            "new" => Some(Self::New),
+            _ => None,
+        }
+    }
+}
+
 /// `cordum.agent.v1.JobRequest`, the request whose hash a reviewer approves.
 ///
 /// Nested messages are `Option`s because a present-but-empty message is encoded (and so
@@ -98,8 +129,43 @@ pub struct JobRequest {
     pub labels: BTreeMap<String, String>,
     /// Field 16.
     pub meta: Option<JobMetadata>,
+    /// Field 17 (new generation only; under v0.9 a binary field 17 is an unknown field).
+    pub compensation: Option<Compensation>,
     /// Fields this schema does not know, as raw wire bytes from [`JobRequest::from_wire`].
-    /// protobuf-go keeps them and re-emits them after the known fields, so they are hashed.
+    /// protobuf-go keeps them and re-emits them after the known fields; v0.9 hashes them,
+    /// the new generation drops them before hashing.
+    pub unknown: Vec<u8>,
+}
+
+/// `cordum.agent.v1.Compensation` (JobRequest field 17, CAP v2.13.3): a saga step's rollback
+/// template. Its field numbers are its own, not JobRequest's.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Compensation {
+    /// Field 1.
+    pub topic: String,
+    /// Field 2.
+    pub context_ptr: String,
+    /// Field 3.
+    pub priority: JobPriority,
+    /// Field 4.
+    pub adapter_id: String,
+    /// Field 5. Hashed whole: nothing is stripped inside a compensation.
+    pub env: BTreeMap<String, String>,
+    /// Field 6.
+    pub memory_id: String,
+    /// Field 7.
+    pub context_hints: Option<ContextHints>,
+    /// Field 8.
+    pub budget: Option<Budget>,
+    /// Field 9.
+    pub tenant_id: String,
+    /// Field 10.
+    pub principal_id: String,
+    /// Field 11. Hashed whole.
+    pub labels: BTreeMap<String, String>,
+    /// Field 12.
+    pub meta: Option<JobMetadata>,
+    /// Unknown fields, as in [`JobRequest::unknown`].
     pub unknown: Vec<u8>,
 }
 

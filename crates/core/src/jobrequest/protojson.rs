@@ -10,12 +10,16 @@
 //! * int32 and int64 accept a JSON number or a string holding one, in any notation that
 //!   denotes an integer in range (`1e3`, `5.0`); bools accept only `true` and `false`;
 //! * enums accept a value name, or a JSON number (any int32, named or not).
+//!
+//! The schema is the generation's: v0.9 knows fields 1 to 16 and refuses `compensation`
+//! (even as `null`), the new generation knows field 17 too.
 
 use std::collections::BTreeMap;
 
 use super::error::{JobRequestError, Problem};
 use super::json::{string_integer, token_integer, Reader, Value};
-use super::model::{ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest};
+use super::model::{ActorType, Budget, Compensation, ContextHints, JobMetadata, JobPriority};
+use super::model::{Generation, JobRequest};
 
 /// A field's two protojson names. A message's table lists its fields in field-number order,
 /// with no gaps, so a field's number is its index plus one.
@@ -38,6 +42,25 @@ const JOB_REQUEST: &[Field] = &[
     field("parentJobId", "parent_job_id"),
     field("workflowId", "workflow_id"),
     field("stepIndex", "step_index"),
+    field("memoryId", "memory_id"),
+    field("contextHints", "context_hints"),
+    field("budget", "budget"),
+    field("tenantId", "tenant_id"),
+    field("principalId", "principal_id"),
+    field("labels", "labels"),
+    field("meta", "meta"),
+    field("compensation", "compensation"),
+];
+
+/// v0.9's JobRequest: the same table without field 17.
+const V09_FIELDS: usize = 16;
+
+const COMPENSATION: &[Field] = &[
+    field("topic", "topic"),
+    field("contextPtr", "context_ptr"),
+    field("priority", "priority"),
+    field("adapterId", "adapter_id"),
+    field("env", "env"),
     field("memoryId", "memory_id"),
     field("contextHints", "context_hints"),
     field("budget", "budget"),
@@ -73,24 +96,25 @@ const JOB_METADATA: &[Field] = &[
     field("labels", "labels"),
 ];
 
-/// Parses a whole protojson document.
-pub(super) fn decode(bytes: &[u8]) -> Result<JobRequest, JobRequestError> {
+/// Parses a whole protojson document with `generation`'s schema.
+pub(super) fn decode(bytes: &[u8], generation: Generation) -> Result<JobRequest, JobRequestError> {
+    let fields = match generation {
+        Generation::V09 => JOB_REQUEST.get(..V09_FIELDS).unwrap_or(JOB_REQUEST),
+        Generation::New => JOB_REQUEST,
+    };
     let mut reader = Reader::new(bytes);
-    let request = job_request(&mut reader)?;
+    let request = job_request(&mut reader, fields)?;
     reader.finish()?;
     Ok(request)
 }
 
-fn job_request(r: &mut Reader<'_>) -> Result<JobRequest, JobRequestError> {
+fn job_request(r: &mut Reader<'_>, fields: &[Field]) -> Result<JobRequest, JobRequestError> {
     let mut q = JobRequest::default();
-    message(r, JOB_REQUEST, |r, number| {
+    message(r, fields, |r, number| {
         match number {
             1 => q.job_id = string(r)?,
             2 => q.topic = string(r)?,
-            3 => {
-                q.priority =
-                    JobPriority(enumeration(r, |n| JobPriority::from_name(n).map(|e| e.0))?)
-            }
+            3 => q.priority = priority(r)?,
             4 => q.context_ptr = string(r)?,
             5 => q.adapter_id = string(r)?,
             6 => q.env = string_map(r)?,
@@ -104,12 +128,40 @@ fn job_request(r: &mut Reader<'_>) -> Result<JobRequest, JobRequestError> {
             14 => q.principal_id = string(r)?,
             15 => q.labels = string_map(r)?,
             16 => q.meta = Some(job_metadata(r)?),
+            17 => q.compensation = Some(compensation(r)?),
             // `message` only passes numbers from the table.
             _ => {}
         }
         Ok(())
     })?;
     Ok(q)
+}
+
+fn compensation(r: &mut Reader<'_>) -> Result<Compensation, JobRequestError> {
+    let mut c = Compensation::default();
+    message(r, COMPENSATION, |r, number| {
+        match number {
+            1 => c.topic = string(r)?,
+            2 => c.context_ptr = string(r)?,
+            3 => c.priority = priority(r)?,
+            4 => c.adapter_id = string(r)?,
+            5 => c.env = string_map(r)?,
+            6 => c.memory_id = string(r)?,
+            7 => c.context_hints = Some(context_hints(r)?),
+            8 => c.budget = Some(budget(r)?),
+            9 => c.tenant_id = string(r)?,
+            10 => c.principal_id = string(r)?,
+            11 => c.labels = string_map(r)?,
+            12 => c.meta = Some(job_metadata(r)?),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    Ok(c)
+}
+
+fn priority(r: &mut Reader<'_>) -> Result<JobPriority, JobRequestError> {
+    enumeration(r, |n| JobPriority::from_name(n).map(|e| e.0)).map(JobPriority)
 }
 
 fn context_hints(r: &mut Reader<'_>) -> Result<ContextHints, JobRequestError> {

@@ -10,7 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
 
-use super::model::{ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest};
+use super::model::JobRequest;
+use super::model::{ActorType, Budget, Compensation, ContextHints, JobMetadata, JobPriority};
 
 /// Writes the members of one JSON object, leaving out proto3 zero values.
 struct Members<M>(M);
@@ -60,6 +61,10 @@ impl<M: SerializeMap> Members<M> {
         }
     }
 
+    fn priority(&mut self, value: JobPriority) -> Result<(), M::Error> {
+        self.entry("priority", &value, value != JobPriority::UNSPECIFIED)
+    }
+
     fn end(self) -> Result<M::Ok, M::Error> {
         self.0.end()
     }
@@ -74,17 +79,33 @@ impl Serialize for JobRequest {
         let mut m = members(serializer)?;
         m.string("jobId", &self.job_id)?;
         m.string("topic", &self.topic)?;
-        m.entry(
-            "priority",
-            &self.priority,
-            self.priority != JobPriority::UNSPECIFIED,
-        )?;
+        m.priority(self.priority)?;
         m.string("contextPtr", &self.context_ptr)?;
         m.string("adapterId", &self.adapter_id)?;
         m.map("env", &self.env)?;
         m.string("parentJobId", &self.parent_job_id)?;
         m.string("workflowId", &self.workflow_id)?;
         m.int32("stepIndex", self.step_index)?;
+        m.string("memoryId", &self.memory_id)?;
+        m.message("contextHints", self.context_hints.as_ref())?;
+        m.message("budget", self.budget.as_ref())?;
+        m.string("tenantId", &self.tenant_id)?;
+        m.string("principalId", &self.principal_id)?;
+        m.map("labels", &self.labels)?;
+        m.message("meta", self.meta.as_ref())?;
+        m.message("compensation", self.compensation.as_ref())?;
+        m.end()
+    }
+}
+
+impl Serialize for Compensation {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut m = members(serializer)?;
+        m.string("topic", &self.topic)?;
+        m.string("contextPtr", &self.context_ptr)?;
+        m.priority(self.priority)?;
+        m.string("adapterId", &self.adapter_id)?;
+        m.map("env", &self.env)?;
         m.string("memoryId", &self.memory_id)?;
         m.message("contextHints", self.context_hints.as_ref())?;
         m.message("budget", self.budget.as_ref())?;

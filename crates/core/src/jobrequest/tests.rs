@@ -3,7 +3,7 @@
 use super::*;
 
 fn json(text: &str) -> Result<JobRequest, JobRequestError> {
-    JobRequest::from_protojson(text.as_bytes())
+    JobRequest::from_protojson(text.as_bytes(), Generation::V09)
 }
 
 fn json_err(text: &str) -> JobRequestError {
@@ -14,7 +14,7 @@ fn json_err(text: &str) -> JobRequestError {
 }
 
 fn wire(bytes: &[u8]) -> Result<JobRequest, JobRequestError> {
-    JobRequest::from_wire(bytes)
+    JobRequest::from_wire(bytes, Generation::V09)
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn rejects_malformed_json() {
     ] {
         assert!(json(text).is_err(), "{text:?}");
     }
-    assert!(JobRequest::from_protojson(b"{\"jobId\":\"\xc3\x28\"}").is_err());
+    assert!(JobRequest::from_protojson(b"{\"jobId\":\"\xc3\x28\"}", Generation::V09).is_err());
     assert_eq!(json_err("{").code(), "jobrequest_json_syntax");
     // Whitespace around tokens is fine.
     assert_eq!(
@@ -440,4 +440,26 @@ fn wire_limits_group_nesting_like_protowire() {
     };
     assert!(wire(&nested(10_001)).is_ok());
     assert!(wire(&nested(10_002)).is_err());
+}
+
+#[test]
+fn compensation_is_known_only_to_the_new_generation() {
+    let text = br#"{"jobId":"j","compensation":null}"#;
+    let v09 = JobRequest::from_protojson(text, Generation::V09).expect_err("v0.9 refuses");
+    assert_eq!(v09.problem, Problem::UnknownField);
+    assert_eq!(v09.path, "compensation");
+    let new = JobRequest::from_protojson(text, Generation::New).expect("new reads null");
+    assert_eq!(new.compensation, None);
+    let full = br#"{"compensation":{"topic":"t","env":{"A":"1"},"meta":{"packId":"p"}}}"#;
+    let new = JobRequest::from_protojson(full, Generation::New).expect("parses");
+    let comp = new.compensation.expect("present");
+    assert_eq!(comp.topic, "t");
+    assert_eq!(comp.meta.map(|m| m.pack_id).as_deref(), Some("p"));
+    // In binary, field 17 is a message to the new generation and raw bytes to v0.9.
+    let wire_bytes = [0x8a, 0x01, 0x03, 0x0a, 0x01, b't'];
+    let v09 = JobRequest::from_wire(&wire_bytes, Generation::V09).expect("kept unknown");
+    assert_eq!(v09.unknown, wire_bytes);
+    let new = JobRequest::from_wire(&wire_bytes, Generation::New).expect("decoded");
+    assert!(new.unknown.is_empty());
+    assert_eq!(new.compensation.map(|c| c.topic).as_deref(), Some("t"));
 }

@@ -11,11 +11,15 @@
 //!   one, and unknown fields inside an entry are dropped;
 //! * int32 and enum varints are truncated to their low 32 bits, bools are "varint != 0";
 //! * every string must be UTF-8.
+//!
+//! Field 17 (`compensation`) is a message under [`Generation::New`] and an unknown field, kept
+//! as raw bytes, under [`Generation::V09`].
 
 use std::collections::BTreeMap;
 
 use super::error::{JobRequestError, Problem};
-use super::model::{ActorType, Budget, ContextHints, JobMetadata, JobPriority, JobRequest};
+use super::model::{ActorType, Budget, Compensation, ContextHints, JobMetadata, JobPriority};
+use super::model::{Generation, JobRequest};
 
 pub(crate) const VARINT: u8 = 0;
 const FIXED64: u8 = 1;
@@ -180,8 +184,9 @@ fn fields<'a>(
     Ok(())
 }
 
-/// Decodes a whole JobRequest.
-pub(super) fn decode(bytes: &[u8]) -> Result<JobRequest, JobRequestError> {
+/// Decodes a whole JobRequest with `generation`'s schema.
+pub(super) fn decode(bytes: &[u8], generation: Generation) -> Result<JobRequest, JobRequestError> {
+    let new = generation == Generation::New;
     let mut q = JobRequest::default();
     let mut unknown = Vec::new();
     fields(bytes, &mut unknown, |number, wire_type, c| {
@@ -202,12 +207,37 @@ pub(super) fn decode(bytes: &[u8]) -> Result<JobRequest, JobRequestError> {
             (14, LEN) => q.principal_id = string(c, "principalId")?,
             (15, LEN) => map_entry(c, &mut q.labels, "labels")?,
             (16, LEN) => nested(c, "meta", &mut q.meta, job_metadata)?,
+            (17, LEN) if new => nested(c, "compensation", &mut q.compensation, compensation)?,
             _ => return Ok(false),
         }
         Ok(true)
     })?;
     q.unknown = unknown;
     Ok(q)
+}
+
+fn compensation(buf: &[u8], m: &mut Compensation) -> Result<(), JobRequestError> {
+    let mut unknown = std::mem::take(&mut m.unknown);
+    fields(buf, &mut unknown, |number, wire_type, c| {
+        match (number, wire_type) {
+            (1, LEN) => m.topic = string(c, "topic")?,
+            (2, LEN) => m.context_ptr = string(c, "contextPtr")?,
+            (3, VARINT) => m.priority = JobPriority(int32(c)?),
+            (4, LEN) => m.adapter_id = string(c, "adapterId")?,
+            (5, LEN) => map_entry(c, &mut m.env, "env")?,
+            (6, LEN) => m.memory_id = string(c, "memoryId")?,
+            (7, LEN) => nested(c, "contextHints", &mut m.context_hints, context_hints)?,
+            (8, LEN) => nested(c, "budget", &mut m.budget, budget)?,
+            (9, LEN) => m.tenant_id = string(c, "tenantId")?,
+            (10, LEN) => m.principal_id = string(c, "principalId")?,
+            (11, LEN) => map_entry(c, &mut m.labels, "labels")?,
+            (12, LEN) => nested(c, "meta", &mut m.meta, job_metadata)?,
+            _ => return Ok(false),
+        }
+        Ok(true)
+    })?;
+    m.unknown = unknown;
+    Ok(())
 }
 
 fn context_hints(buf: &[u8], h: &mut ContextHints) -> Result<(), JobRequestError> {

@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::content::payload_pointer;
+use crate::jobrequest::Generation;
 
 const LIVE_JOB_ID: &str = "b5901a94-eff3-4c36-b743-4c98be5e9d4f";
 const LIVE_HASH: &str = "1914b6c1b23f727454dd6ed99703d9f71e6e412653dc651c209ef7f54b3dd41e";
@@ -116,6 +117,7 @@ fn run(
         request: request.map(str::as_bytes),
         content: content.as_ref(),
         payload: None,
+        generation: Generation::V09,
     })
 }
 
@@ -233,7 +235,10 @@ fn tampered_kept_label_is_a_content_mismatch() {
         &snapshots(&[LIVE_SNAPSHOT]),
         Some(&tampered),
     );
-    let expected = job_hash(&JobRequest::from_protojson(tampered.as_bytes()).expect("parses"));
+    let expected = job_hash(
+        &JobRequest::from_protojson(tampered.as_bytes(), Generation::V09).expect("parses"),
+        Generation::V09,
+    );
     assert_ne!(expected, LIVE_HASH);
     assert_eq!(
         verdict,
@@ -273,7 +278,8 @@ fn unparseable_request_is_unverifiable_with_the_parse_error() {
         Some("not json"),
     );
     assert_eq!(reason_of(&verdict), UnverifiableReason::RequestUnparseable);
-    let parse_error = JobRequest::from_protojson(b"not json").expect_err("must not parse");
+    let parse_error =
+        JobRequest::from_protojson(b"not json", Generation::V09).expect_err("must not parse");
     assert!(
         verdict.message().contains(&parse_error.to_string()),
         "{}",
@@ -528,7 +534,10 @@ fn addressed(payload: &[u8]) -> (String, ApprovalItem) {
         &payload_pointer(payload),
         1,
     );
-    let hash = job_hash(&JobRequest::from_protojson(request.as_bytes()).expect("parses"));
+    let hash = job_hash(
+        &JobRequest::from_protojson(request.as_bytes(), Generation::V09).expect("parses"),
+        Generation::V09,
+    );
     (request, item(&hash, LIVE_SNAPSHOT))
 }
 
@@ -546,6 +555,7 @@ fn run_with_payload(
         request: Some(request.as_bytes()),
         content: Some(content),
         payload: Some(payload),
+        generation: Generation::V09,
     })
 }
 
@@ -631,6 +641,7 @@ fn changed_labels_and_rule_are_named_seen_vs_now() {
         request: None,
         content: Some(&content),
         payload: None,
+        generation: Generation::V09,
     });
     let Verdict::ContentChanged { changes } = verdict else {
         panic!("expected content_changed");
@@ -656,6 +667,7 @@ fn content_not_recorded_or_not_read_is_unverifiable() {
             request: None,
             content: now_content,
             payload: None,
+            generation: Generation::V09,
         });
         assert_eq!(reason_of(&verdict), UnverifiableReason::MissingContent);
     }
@@ -675,6 +687,7 @@ fn a_digest_without_its_content_still_binds() {
         request: None,
         content: Some(&changed),
         payload: None,
+        generation: Generation::V09,
     });
     assert_eq!(verdict.code(), "content_changed");
 }
@@ -684,4 +697,48 @@ fn a_gate_label_does_not_skip_the_check_of_a_snapshot_the_reviewer_saw() {
     let seen = gate(LIVE_HASH, LIVE_SNAPSHOT);
     let verdict = run(&seen, Some(&seen), &snapshots(&["changed|cfg:1"]), None);
     assert_eq!(verdict.code(), "policy_changed");
+}
+
+/// The verdict on `request` for an item claiming `hash`, read with `generation`'s rules.
+fn verdict_under(request: &str, hash: &str, generation: Generation) -> Verdict {
+    let now = item(hash, LIVE_SNAPSHOT);
+    let content = content_of(&now);
+    verify(&VerifyInput {
+        seen: &SeenItem::from(&now).with_content(content.clone()),
+        now: Some(&now),
+        current_snapshots: &snapshots(&[LIVE_SNAPSHOT]),
+        request: Some(request.as_bytes()),
+        generation,
+        content: Some(&content),
+        payload: None,
+    })
+}
+
+/// The request is read and hashed by the gateway's generation: a newest-Cordum request (with
+/// `"compensation": null`, and a `policy.attachment_id` label its hash ignores) verifies under
+/// the new rules and is refused under v0.9's, and the other way round for a v0.9 hash.
+#[test]
+fn the_request_is_hashed_by_the_gateways_generation() {
+    let request = LIVE_REQUEST.replacen(
+        "\"labels\": {",
+        "\"compensation\": null, \"labels\": {\"policy.attachment_id\": \"job/x/policy\", ",
+        1,
+    );
+    let parsed = JobRequest::from_protojson(request.as_bytes(), Generation::New).expect("new");
+    let new_hash = job_hash(&parsed, Generation::New);
+    assert!(verdict_under(&request, &new_hash, Generation::New).is_verified());
+    assert_eq!(
+        reason_of(&verdict_under(&request, &new_hash, Generation::V09)),
+        UnverifiableReason::RequestUnparseable,
+        "v0.9 cannot read `compensation`"
+    );
+    let without = request.replacen("\"compensation\": null, ", "", 1);
+    let v09 = JobRequest::from_protojson(without.as_bytes(), Generation::V09).expect("v0.9");
+    let v09_hash = job_hash(&v09, Generation::V09);
+    assert_ne!(v09_hash, new_hash, "v0.9 hashes the attachment label");
+    assert!(verdict_under(&without, &v09_hash, Generation::V09).is_verified());
+    assert_eq!(
+        verdict_under(&without, &v09_hash, Generation::New).code(),
+        "content_mismatch"
+    );
 }

@@ -327,7 +327,7 @@ fn check_hash(job: &JobRow) -> Result<(), ApiError> {
         ));
     }
     let req = request::decode(&job.request).map_err(|_| stale_request())?;
-    if countersign_core::jobhash::job_hash(&req) != job.safety.job_hash {
+    if request::job_hash(&req) != job.safety.job_hash {
         return Err(stale_request());
     }
     Ok(())

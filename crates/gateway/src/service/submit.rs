@@ -132,7 +132,7 @@ impl Gateway {
         }
 
         let needs_human = verdict.decision == Decision::RequireHuman;
-        let job_hash = countersign_core::jobhash::job_hash(&req);
+        let job_hash = crate::request::job_hash(&req);
         let now = self.now_us();
         let mut job = JobRow {
             id: job_id.clone(),

@@ -1,6 +1,6 @@
 //! What becomes an approval item at submit time, what an item carries, and how the list pages.
 
-use countersign_core::jobrequest::JobRequest;
+use countersign_core::jobrequest::{Generation, JobRequest};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -84,9 +84,10 @@ async fn item_carries_snapshot_hash_and_new_generation_fields() {
         .await;
     assert_eq!(s, 200, "{req}");
     let parsed =
-        JobRequest::from_protojson(req["job_request"].to_string().as_bytes()).expect("protojson");
+        JobRequest::from_protojson(req["job_request"].to_string().as_bytes(), Generation::New)
+            .expect("protojson");
     assert_eq!(
-        countersign_core::jobhash::job_hash(&parsed),
+        countersign_core::jobhash::job_hash(&parsed, Generation::New),
         it["job_hash"].as_str().expect("hash")
     );
     assert_eq!(req["job_hash"], it["job_hash"]);

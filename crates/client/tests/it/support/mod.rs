@@ -3,6 +3,7 @@
 
 pub mod proxy;
 pub mod scripted;
+pub mod v09;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -195,12 +196,23 @@ pub async fn submit_to(http: &reqwest::Client, base: &str, key: &str, context: V
     body["job_id"].as_str().expect("job id").to_owned()
 }
 
+/// Submits `count` jobs that need approval, eight at a time; their ids, in no set order.
+pub async fn burst(h: &Harness, count: usize) -> Vec<String> {
+    use futures_util::StreamExt;
+    let url = h.url();
+    futures_util::stream::iter(0..count)
+        .map(|i| submit_to(&h.http, &url, AGENT, json!({"n": i})))
+        .buffer_unordered(8)
+        .collect()
+        .await
+}
+
 pub fn fast_http() -> HttpConfig {
     HttpConfig {
         timeout: Duration::from_secs(10),
         connect_timeout: Duration::from_secs(5),
         stream_idle_timeout: Duration::from_secs(30),
-        extra_root_pem: None,
+        ..HttpConfig::default()
     }
 }
 

@@ -1,6 +1,7 @@
 //! A loopback HTTP/1.1 proxy the tests control: one request per connection, forwarded to the
 //! gateway with `Connection: close`. Decision POSTs can be given faults per job, and a v0.9
-//! mode makes the gateway look like Cordum v0.9 (no extensions, 409 on repeats).
+//! mode makes the gateway look like Cordum v0.9 (no extensions, 409 on repeats, an
+//! oldest-first list with an upper-bound cursor and `/decisions`: see `v09.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -149,6 +150,40 @@ async fn forward(upstream: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
     Some(response)
 }
 
+/// A GET of `target` upstream with the original request's headers (its credentials); the
+/// answer's body as JSON, or `None` for anything but a readable 2xx.
+pub async fn forward_get(
+    upstream: SocketAddr,
+    head: &str,
+    target: &str,
+) -> Option<serde_json::Value> {
+    let mut request = format!("GET {target} HTTP/1.1\r\nConnection: close\r\n");
+    for line in head.split("\r\n").skip(1) {
+        let name = line.split(':').next().unwrap_or("").to_ascii_lowercase();
+        if line.is_empty() || ["connection", "content-length"].contains(&name.as_str()) {
+            continue;
+        }
+        request.push_str(line);
+        request.push_str("\r\n");
+    }
+    request.push_str("\r\n");
+    let response = forward(upstream, request.as_bytes()).await?;
+    if !response.starts_with(b"HTTP/1.1 2") {
+        return None;
+    }
+    let at = response.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
+    serde_json::from_slice(response.get(at..)?).ok()
+}
+
+pub fn respond_json(status: &str, body: &serde_json::Value) -> Vec<u8> {
+    let body = body.to_string();
+    format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
 fn plain(status: &str, body: &str) -> Vec<u8> {
     format!(
         "HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -187,6 +222,19 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
             .write_all(&plain("404 Not Found", "404 page not found\n"))
             .await;
         return;
+    }
+    if v09 && head.starts_with("GET ") {
+        let answer = if path == "/api/v1/approvals" {
+            Some(super::v09::list(upstream, &head, &target).await)
+        } else if path.starts_with("/api/v1/jobs/") && path.ends_with("/decisions") {
+            Some(super::v09::decisions(upstream, &head, &job).await)
+        } else {
+            None
+        };
+        if let Some(answer) = answer {
+            let _ = socket.write_all(&answer).await;
+            return;
+        }
     }
     if fault == Some(Fault::Unavailable) {
         note_post(&plan, is_decision, &job, Post::Other);
