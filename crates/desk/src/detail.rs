@@ -84,6 +84,8 @@ pub struct Fresh<'a> {
     pub review: Option<&'a Review>,
     pub snapshots: &'a [String],
     pub request: Option<&'a [u8]>,
+    /// The job hash rules of the gateway's API generation.
+    pub hash_rules: Generation,
     pub prior: &'a [PriorApproval],
     /// The gateway could not be asked; `item`/`snapshots`/`request` are then empty.
     pub unreachable: Option<String>,
@@ -100,9 +102,7 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         now: item,
         current_snapshots: fresh.snapshots,
         request: fresh.request,
-        // Requests are only served by the reference gateway (the new generation); the desk
-        // should pass `client.capabilities().generation.hash_rules()` through `Fresh`.
-        generation: Generation::New,
+        generation: fresh.hash_rules,
         content: fresh.review.map(|r| &r.content),
         payload: fresh.review.and_then(|r| r.payload.as_deref()),
     });
@@ -111,8 +111,8 @@ pub fn build(seen: &SeenItem, fresh: &Fresh<'_>, history: Vec<HistoryEntry>) -> 
         .and_then(|bytes| serde_json::from_slice::<Value>(bytes).ok());
     let recomputed_hash = fresh
         .request
-        .and_then(|bytes| JobRequest::from_protojson(bytes, Generation::New).ok())
-        .map(|req| job_hash(&req, Generation::New));
+        .and_then(|bytes| JobRequest::from_protojson(bytes, fresh.hash_rules).ok())
+        .map(|req| job_hash(&req, fresh.hash_rules));
     let (labels, env) = parsed.as_ref().map(labels_and_env).unwrap_or_default();
     let request_text = parsed
         .map(|mut doc| {
@@ -389,6 +389,7 @@ mod tests {
             review: Some(&review),
             snapshots: &snapshots,
             request: None,
+            hash_rules: Generation::New,
             prior: &[],
             unreachable: None,
             principal: Some("alice".into()),

@@ -326,6 +326,7 @@ impl Desk {
                 review: review.as_ref(),
                 snapshots: &snapshots,
                 request: request.as_ref().map(|doc| doc.job_request.as_slice()),
+                hash_rules: self.client.capabilities().generation.hash_rules(),
                 prior: &prior,
                 unreachable,
                 principal,
