@@ -154,7 +154,13 @@ pub struct Alerts {
     approve_paused: bool,
     do_not_disturb: bool,
     missed: usize,
+    /// Titles of items raised, for the confirmation after a decision: the item may have left
+    /// the queue (and its notification) by the time the gateway's answer is in.
+    titles: HashMap<String, String>,
 }
+
+/// Titles kept for confirmations; past this many the oldest are not worth keeping.
+const MAX_TITLES: usize = 2_000;
 
 impl Alerts {
     pub fn new(rules: AlertRules) -> Self {
@@ -231,6 +237,10 @@ impl Alerts {
             return commands;
         }
 
+        if self.titles.len() >= MAX_TITLES {
+            self.titles.clear();
+        }
+        self.titles.insert(job_id.clone(), card.card.title.clone());
         let actions = self.item_actions(card.high_risk);
         let shown = Shown {
             seen: card.seen.clone(),
@@ -260,8 +270,11 @@ impl Alerts {
     /// A decision on the item landed (from the app or a notification): a short confirmation
     /// replaces its notification, with no buttons left to press.
     pub fn decided(&mut self, job_id: &str, title: &str, outcome: &str) -> Vec<AlertCommand> {
-        let had = self.shown.remove(job_id);
-        let title = had.as_ref().map_or(title, |s| s.title.as_str());
+        self.shown.remove(job_id);
+        let title = self
+            .titles
+            .remove(job_id)
+            .unwrap_or_else(|| title.to_owned());
         vec![AlertCommand::Show(Alert {
             key: AlertKey::Item(job_id.to_owned()),
             summary: format!("{outcome} · {title}"),

@@ -125,10 +125,12 @@ pub fn saved_profile(data: &Path, flag: Option<&str>) -> Result<Profile, CliErro
 /// offline and without credentials.
 pub fn ledger_name(flag: Option<&str>) -> Result<(PathBuf, String), CliError> {
     let data = data_dir()?;
-    let name = if non_empty_env(GATEWAY_URL_ENV).is_some() {
-        flag.unwrap_or(ENV_PROFILE).to_owned()
-    } else {
-        saved_profile(&data, flag)?.name
+    // A named ledger needs no saved profile: the app's demo writes one, and a profile removed
+    // with `logout --forget` leaves its history behind. Both stay readable offline.
+    let name = match flag {
+        Some(name) => name.to_owned(),
+        None if non_empty_env(GATEWAY_URL_ENV).is_some() => ENV_PROFILE.to_owned(),
+        None => saved_profile(&data, None)?.name,
     };
     validate_profile_name(&name)?;
     Ok((data, name))

@@ -165,3 +165,25 @@ fn audit_without_a_ledger_is_not_found() {
     let profiles = h.cli(ALICE, &["--json", "profiles"]).json();
     assert_eq!(profiles["profiles"], serde_json::json!([]));
 }
+
+#[test]
+fn a_named_ledger_is_read_without_a_saved_profile() {
+    // The app's demo keeps its history under the profile name "demo", which is never saved.
+    let h = Harness::start();
+    let ledger = countersign_ledger::Ledger::open(h.data_dir().join("ledgers").join("demo.sqlite"))
+        .expect("ledger");
+    ledger
+        .append(countersign_ledger::NewEntry::new(
+            countersign_ledger::EntryKind::Notification,
+            serde_json::json!({"event": "shown"}),
+        ))
+        .expect("append");
+    drop(ledger);
+    let listed = h.cli(ALICE, &["--profile", "demo", "--json", "audit", "list"]);
+    assert_eq!(listed.code, Some(0), "{listed:?}");
+    assert!(listed.stdout.contains("notification"), "{listed:?}");
+    let verified = h.cli(ALICE, &["--profile", "demo", "audit", "verify"]);
+    assert_eq!(verified.code, Some(0), "{verified:?}");
+    h.cli(ALICE, &["--profile", "../x", "audit", "list"])
+        .failed_with(2);
+}
