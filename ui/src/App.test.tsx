@@ -29,10 +29,16 @@ vi.mock("./api", () => ({
   setSettings: vi.fn(),
   onDeskEvent: vi.fn(),
   onSession: vi.fn(),
+  onOpenItem: vi.fn(),
+  onNotificationWarning: vi.fn(),
+  onRequesterReported: vi.fn(),
 }));
 
 const demo = { desk: DESK, profile: "demo", demo: true, gateway_url: "http://127.0.0.1:1/", tenant: "default", generation: "new" };
 let pushMessage: (message: DeskMessage) => void = () => undefined;
+let openItem: (jobId: string | null) => void = () => undefined;
+let warn: (message: string) => void = () => undefined;
+let report: (requester: string) => void = () => undefined;
 /** Sends an event as the Rust side does, and lets the once-per-frame flush apply it. */
 const pushEvent = (event: DeskEvent) => {
   pushMessage({ desk: DESK, event });
@@ -42,6 +48,7 @@ const SETTINGS: AppSettings = {
   theme: "system",
   review: { high_risk_tags: ["prod"] },
   single_key_shortcuts: true,
+  do_not_disturb: false,
   filter: { text: "", topic: "", tag: "", requester: "" },
 };
 
@@ -57,6 +64,18 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
     return Promise.resolve(() => undefined);
   });
   vi.mocked(api.onSession).mockResolvedValue(() => undefined);
+  vi.mocked(api.onOpenItem).mockImplementation((handler) => {
+    openItem = handler;
+    return Promise.resolve(() => undefined);
+  });
+  vi.mocked(api.onNotificationWarning).mockImplementation((handler) => {
+    warn = handler;
+    return Promise.resolve(() => undefined);
+  });
+  vi.mocked(api.onRequesterReported).mockImplementation((handler) => {
+    report = handler;
+    return Promise.resolve(() => undefined);
+  });
   return render(<App />);
 }
 
@@ -376,5 +395,25 @@ describe("App", () => {
     fireEvent.click(screen.getByRole("button", { name: "History" }));
     fireEvent.click(await screen.findByRole("button", { name: "Export history…" }));
     expect(await screen.findByTestId("export-note")).toHaveTextContent("7 entries to /tmp/h.jsonl (head abcdef012345)");
+  });
+
+  it("opens the item a notification names, shows its warnings and marks reported requesters", async () => {
+    const shown = card("a");
+    setup([shown, card("b", { requester: "spammer" })]);
+    vi.mocked(api.itemDetail).mockResolvedValue(detailOf(shown));
+    await screen.findAllByTestId("approval-card");
+    fireEvent.click(screen.getByRole("button", { name: "History" }));
+    act(() => {
+      openItem("a");
+    });
+    expect(await screen.findByTestId("detail")).toHaveTextContent(shown.card.title);
+    act(() => {
+      warn("spammer submitted more than 10 approvals in 5 minutes");
+      report("spammer");
+    });
+    expect(screen.getByTestId("notice")).toHaveTextContent("more than 10 approvals");
+    const marked = screen.getAllByTestId("reported-mark");
+    expect(marked).toHaveLength(1);
+    expect(marked[0]?.closest('[data-testid="approval-card"]')).toHaveAttribute("data-job-id", "b");
   });
 });

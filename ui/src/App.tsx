@@ -17,6 +17,7 @@ import { applyFilter, facets } from "./model/filter";
 import { cardKey, isSettling, liveCards, SETTLE_MS } from "./model/queue";
 import { useChecks } from "./useChecks";
 import { useDesk } from "./useDesk";
+import { useNotificationEvents } from "./useNotificationEvents";
 import { useSessionActions } from "./useSessionActions";
 import { useSettings } from "./useSettings";
 
@@ -119,6 +120,20 @@ export function App() {
     },
     [loadDetail],
   );
+
+  // A notification's Open: the window shows the queue, on that item's detail when it is still here.
+  const openRef = useRef(open);
+  const cardsRef = useRef(cards);
+  useEffect(() => {
+    openRef.current = open;
+    cardsRef.current = cards;
+  });
+  const openFromNotification = useCallback((jobId: string | null) => {
+    setView("queue");
+    const card = jobId === null ? undefined : cardsRef.current.find((c) => c.card.job_id === jobId);
+    if (card) openRef.current(card);
+  }, []);
+  const reported = useNotificationEvents(dispatch, openFromNotification);
 
   const focusCard = useCallback((card: CardView) => {
     setCurrentId(card.card.job_id);
@@ -343,6 +358,7 @@ export function App() {
                   verdicts={checks.verdicts}
                   outcomes={queue.outcomes}
                   departed={queue.departed}
+                  reported={reported}
                   approveBlocked={approveBlocked}
                   onApprove={approve}
                   onReject={reject}

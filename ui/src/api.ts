@@ -98,6 +98,30 @@ export function onSession(handler: (session: SessionView) => void): Promise<Unli
   });
 }
 
+/** A notification's Open (or a click on its body): show this item (`null`: the queue). */
+export function onOpenItem(handler: (jobId: string | null) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<string | null>("open-item", (event) => {
+    handler(event.payload);
+  });
+}
+
+/** Something about notifications the reviewer should read (a flood from one requester). */
+export function onNotificationWarning(handler: (message: string) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<string>("notification-warning", (event) => {
+    handler(event.payload);
+  });
+}
+
+/** A requester was reported from a notification (muted for a while). */
+export function onRequesterReported(handler: (requester: string) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<string>("requester-reported", (event) => {
+    handler(event.payload);
+  });
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   requireTauri();
   return invoke<T>(command, args);

@@ -9,6 +9,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   theme: "system",
   review: { high_risk_tags: ["prod", "secrets", "finance", "delete"] },
   single_key_shortcuts: true,
+  do_not_disturb: false,
   filter: NO_FILTER,
 };
 

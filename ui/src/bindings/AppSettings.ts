@@ -8,4 +8,9 @@ export type AppSettings = { theme: Theme, review: ReviewSettings,
  * Whether single-letter keys (`j`, `a`, `r`, ...) act; off for speech input and for
  * reviewers who type into the window by accident (WCAG 2.1.4).
  */
-single_key_shortcuts: boolean, filter: QueueFilter, };
+single_key_shortcuts: boolean, 
+/**
+ * Pause desktop notifications: nothing is raised, nothing is lost (one summary when
+ * turned off again).
+ */
+do_not_disturb: boolean, filter: QueueFilter, };

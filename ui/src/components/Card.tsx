@@ -16,6 +16,8 @@ export interface CardProps {
   verdict: Verdict | null | undefined;
   outcome: CardOutcome | undefined;
   departed: Departure | undefined;
+  /** The reviewer reported this requester from a notification. */
+  reported: boolean;
   /** Why approving is impossible right now (offline, expired...), or null. */
   approveBlocked: string | null;
   /** `byPointer`: a mouse click, which the misclick guard also checks against list moves. */
@@ -65,6 +67,11 @@ export const Card = memo(function Card(props: CardProps) {
           }}
         />
         <h3 className="card-title">{c.title}</h3>
+        {props.reported && (
+          <span className="changed-mark reported-mark" data-testid="reported-mark" title="You reported this requester from a notification">
+            reported
+          </span>
+        )}
         {changed && (
           <span className="changed-mark" data-testid="changed-mark" title={`Changed: ${view.changes.join(", ")}`}>
             changed

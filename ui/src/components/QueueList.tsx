@@ -15,6 +15,8 @@ interface QueueListProps {
   verdicts: Record<string, Verdict | undefined>;
   outcomes: Record<string, CardOutcome | undefined>;
   departed: Record<string, Departure | undefined>;
+  /** Requesters reported from a notification. */
+  reported: ReadonlySet<string>;
   approveBlocked: (view: CardView) => string | null;
   /** `movedAt`: when the card last moved on the page (0: not since it was drawn). */
   onApprove: (view: CardView, byPointer: boolean, movedAt: number) => void;
@@ -88,6 +90,7 @@ export function QueueList(props: QueueListProps) {
                 verdict={props.verdicts[`${cardKey(view)}:${view.seen.content_digest}`]}
                 outcome={props.outcomes[cardKey(view)]}
                 departed={props.departed[id]}
+                reported={props.reported.has(view.card.requester)}
                 approveBlocked={props.approveBlocked(view)}
                 onApprove={onApprove}
                 onReject={props.onReject}

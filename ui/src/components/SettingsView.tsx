@@ -92,6 +92,18 @@ export function SettingsView({ settings, onChange }: SettingsViewProps) {
         </form>
       </fieldset>
       <fieldset>
+        <legend>Notifications</legend>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={settings.do_not_disturb}
+            onChange={(e) => void save({ ...settings, do_not_disturb: e.target.checked })}
+          />
+          Do not disturb: raise no desktop notifications. Nothing is lost; turning it off shows one summary of what
+          arrived.
+        </label>
+      </fieldset>
+      <fieldset>
         <legend>Keyboard</legend>
         <label className="checkbox">
           <input

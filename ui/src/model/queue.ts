@@ -52,6 +52,8 @@ export type QueueAction =
   | { type: "outcome"; key: string; outcome: CardOutcome | null }
   | { type: "sweep"; now: number }
   | { type: "dismiss_notice"; seq: number }
+  /** A notice from the app itself (not a desk event), e.g. about notifications. */
+  | { type: "local_notice"; code: string; message: string; now: number }
   | { type: "reset" };
 
 const MAX_NOTICES = 5;
@@ -124,6 +126,13 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
     }
     case "dismiss_notice":
       return { ...model, notices: model.notices.filter((n) => n.seq !== action.seq) };
+    case "local_notice":
+      // Negative keys never meet a desk event's seq.
+      return {
+        ...model,
+        notices: [...model.notices, { seq: -action.now, code: action.code, message: action.message }].slice(-MAX_NOTICES),
+        reflowAt: action.now,
+      };
     case "reset":
       return initialQueue();
   }
