@@ -103,6 +103,8 @@ struct Task<R: Runtime> {
     desk: u64,
     ids: HashMap<AlertKey, u32>,
     keys: HashMap<u32, AlertKey>,
+    /// New arrivals whose content is still loading: raised once it is bound to the card.
+    arriving: HashSet<String>,
     /// Items raised once already (a changed card is withdrawn, not raised again).
     raised: HashSet<String>,
     do_not_disturb: bool,
@@ -124,6 +126,7 @@ impl<R: Runtime> Task<R> {
             desk: 0,
             ids: HashMap::new(),
             keys: HashMap::new(),
+            arriving: HashSet::new(),
             raised: HashSet::new(),
             do_not_disturb: false,
         }
@@ -168,9 +171,15 @@ impl<R: Runtime> Task<R> {
         }
         let now = now_ms();
         let commands = match message.event {
-            DeskEvent::Card { card, .. } => {
+            DeskEvent::Card { card, arrived, .. } => {
                 let id = card.card.job_id.clone();
-                if card.content_ready && self.raised.insert(id.clone()) {
+                // Only items new to this reviewer: the ones already seen (the ledger's seen set,
+                // across restarts) joined the queue silently and are not news.
+                if arrived && !self.raised.contains(&id) {
+                    self.arriving.insert(id.clone());
+                }
+                if card.content_ready && self.arriving.remove(&id) && self.raised.insert(id.clone())
+                {
                     let commands = self.alerts.arrived(&card, now);
                     if commands.iter().any(|c| matches!(c, AlertCommand::Show(a) if a.key == AlertKey::Item(id.clone()))) {
                         desk.record_notification(
@@ -186,7 +195,10 @@ impl<R: Runtime> Task<R> {
                     self.alerts.stale(&id, Some(&card.seen))
                 }
             }
-            DeskEvent::Removed { job_id, .. } => self.alerts.stale(&job_id, None),
+            DeskEvent::Removed { job_id, .. } => {
+                self.arriving.remove(&job_id);
+                self.alerts.stale(&job_id, None)
+            }
             _ => Vec::new(),
         };
         self.apply(commands).await;
@@ -199,6 +211,7 @@ impl<R: Runtime> Task<R> {
             let _ = self.server.close(id).await;
         }
         self.keys.clear();
+        self.arriving.clear();
         self.raised.clear();
         self.alerts = Alerts::default();
         self.alerts.set_do_not_disturb(self.do_not_disturb);
