@@ -28,12 +28,26 @@ export CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}" RUSTUP_HOME="${RUSTUP_HOME:-$HOM
 export HOME="$scratch" XDG_DATA_HOME="$scratch/.local/share" XDG_CONFIG_HOME="$scratch/.config"
 eval "$(printf '%s' countersign-e2e | gnome-keyring-daemon --unlock --components=secrets)"
 export GNOME_KEYRING_CONTROL
+# A real notification server on the private bus. Its context menu runs the dmenu script, which
+# records the offered actions and picks the line holding the text the test wrote to `pick`.
+export COUNTERSIGN_E2E_DMENU_DIR="$scratch/dmenu"
+mkdir -p "$COUNTERSIGN_E2E_DMENU_DIR"
+cat >"$scratch/dmenu.sh" <<'EOF'
+#!/bin/sh
+cat >"$COUNTERSIGN_E2E_DMENU_DIR/offered.tmp"
+mv "$COUNTERSIGN_E2E_DMENU_DIR/offered.tmp" "$COUNTERSIGN_E2E_DMENU_DIR/offered"
+grep -F -- "$(cat "$COUNTERSIGN_E2E_DMENU_DIR/pick" 2>/dev/null || echo '#nothing#')" "$COUNTERSIGN_E2E_DMENU_DIR/offered" | head -n 1
+EOF
+chmod +x "$scratch/dmenu.sh"
+printf '[global]\n    dmenu = %s\n' "$scratch/dmenu.sh" >"$scratch/dunstrc"
+dunst -config "$scratch/dunstrc" >"$COUNTERSIGN_E2E_ARTIFACTS/dunst.log" 2>&1 &
+dunst_pid=$!
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 native_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 tauri-driver --port "$port" --native-port "$native_port" --native-driver /usr/bin/WebKitWebDriver \
   >"$COUNTERSIGN_E2E_ARTIFACTS/tauri-driver.log" 2>&1 &
 driver_pid=$!
-trap 'kill "$driver_pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
+trap 'kill "$driver_pid" "$dunst_pid" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 
 # The gateway and the CLI are built beside the app.
 export COUNTERSIGN_APP="$app" COUNTERSIGN_WEBDRIVER="http://127.0.0.1:$port"

@@ -1,0 +1,148 @@
+"""Desktop notifications on the real app, with dunst as the notification server on the private
+session bus: each scenario has its own gateway, so the queue starts empty and every item it
+submits is news (see harness.py for the rest)."""
+
+import json
+import os
+import subprocess
+import time
+import unittest
+
+from gateway import Gateway
+from harness import AppCase
+
+DMENU = os.environ.get("COUNTERSIGN_E2E_DMENU_DIR", "")
+
+
+def dunstctl(*args) -> str:
+    return subprocess.run(["dunstctl", *args], capture_output=True, text=True, timeout=20).stdout
+
+
+class Notifications(AppCase):
+    def setUp(self):
+        super().setUp()
+        # A fresh gateway per scenario: nothing pending from another one raises a burst.
+        self.gateway = Gateway(self.bin_dir, self.artifacts)
+        self.addCleanup(self.gateway.close)
+        dunstctl("close-all")
+        self.addCleanup(dunstctl, "close-all")
+
+    def offered(self, pick: str = "#nothing#", timeout: float = 10.0) -> list:
+        """The actions dunst offers for what is on screen, as its context menu lists them
+        (`#Approve (Approval: title) [id,approve]`); `pick` presses the line holding it."""
+        offered = os.path.join(DMENU, "offered")
+        with open(os.path.join(DMENU, "pick"), "w") as f:
+            f.write(pick)
+        before = os.stat(offered).st_mtime_ns if os.path.exists(offered) else 0
+        dunstctl("context")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if os.path.exists(offered) and os.stat(offered).st_mtime_ns != before:
+                with open(offered) as f:
+                    return [line.strip() for line in f if line.strip()]
+            time.sleep(0.05)
+        return []  # nothing on screen: dunst runs no menu
+
+    def wait_offered(self, predicate, timeout: float = 15.0) -> list:
+        deadline = time.monotonic() + timeout
+        while True:
+            lines = self.offered()
+            if predicate(lines):
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError(f"dunst never offered what was expected; last: {lines}")
+            time.sleep(0.3)
+
+    def submit(self, title: str, topic="customer.notify", tags=("network",)) -> str:
+        return self.gateway.submit(topic, f"Do {title}", risk_tags=list(tags), context={"title": title})
+
+    def live_app(self):
+        app = self.open_app()
+        app.wait_for_text('[data-testid="status-line"]', lambda t: "Live" in t)
+        return app
+
+    def notification_entries(self) -> list:
+        done = self.cli("--profile", "work", "--json", "audit", "list", "--kind", "notification")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        return json.loads(done.stdout)["entries"]
+
+    def test_a_new_item_offers_approve_reject_open_and_approve_there_approves(self):
+        self.live_app()
+        started = time.monotonic()
+        job_id = self.submit("Email Acme about the delay")
+        lines = self.wait_offered(lambda ls: any("Email Acme" in line for line in ls))
+        print(f"\n  submit to notification: {time.monotonic() - started:.2f} s", end=" ")
+        mine = [line for line in lines if "Approval: Email Acme about the delay" in line]
+        self.assertEqual({line.split(" ")[0] for line in mine}, {"#Approve", "#Reject", "#Open", "#Report"}, lines)
+        self.offered(pick="#Approve (Approval: Email Acme about the delay)")
+        job = self.wait_job(job_id, lambda j: j.get("approval_job_hash"))
+        self.assertEqual(self.gateway.audit_actions(job_id).count("approve"), 1)
+        self.assertTrue(job["approval_job_hash"])
+        events = [e["body"].get("event") for e in self.notification_entries() if e.get("job_id") == job_id]
+        self.assertIn("shown", events)
+        self.assertIn("decision", events)
+        # Its Approve is gone from the screen: the item is decided.
+        self.wait_offered(lambda ls: not any("#Approve (Approval: Email Acme" in line for line in ls))
+
+    def test_a_high_risk_item_offers_no_approve(self):
+        self.live_app()
+        job_id = self.submit("Delete vm-prod-7", topic="infra.resource.delete", tags=("prod", "delete"))
+        lines = self.wait_offered(lambda ls: any("Delete vm-prod-7" in line for line in ls))
+        mine = [line for line in lines if "Delete vm-prod-7" in line]
+        self.assertFalse([line for line in mine if line.startswith("#Approve")], mine)
+        self.assertTrue([line for line in mine if line.startswith("#Reject")], mine)
+        self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
+
+    def test_a_forged_action_signal_approves_nothing_and_is_recorded(self):
+        self.live_app()
+        job_id = self.submit("Email Globex")
+        lines = self.wait_offered(lambda ls: any("#Approve (Approval: Email Globex)" in line for line in ls))
+        line = next(line for line in lines if line.startswith("#Approve (Approval: Email Globex)"))
+        notification_id = line.rsplit("[", 1)[1].split(",")[0]
+        forged = subprocess.run(
+            ["gdbus", "emit", "--session", "--object-path", "/org/freedesktop/Notifications",
+             "--signal", "org.freedesktop.Notifications.ActionInvoked", notification_id, "approve"],
+            capture_output=True, text=True, timeout=20)
+        self.assertEqual(forged.returncode, 0, forged.stderr)
+        deadline = time.monotonic() + 10
+        while not any(e["body"].get("event") == "forged_signal_refused" for e in self.notification_entries()):
+            self.assertLess(time.monotonic(), deadline, "the forged signal was not recorded")
+            time.sleep(0.3)
+        self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
+        self.assertNotIn("approve", self.gateway.audit_actions(job_id))
+
+    def test_an_item_resolved_elsewhere_has_its_notification_withdrawn(self):
+        self.live_app()
+        job_id = self.submit("Email Initech")
+        self.wait_offered(lambda ls: any("Email Initech" in line for line in ls))
+        status, answer = self.gateway.call("POST", f"/api/v1/approvals/{job_id}/reject",
+                                           {"reason": "another reviewer said no"})
+        self.assertEqual(status, 200, answer)
+        self.wait_offered(lambda ls: not any("Email Initech" in line for line in ls))
+
+    def test_a_burst_of_ten_gives_one_summary(self):
+        self.live_app()
+        for n in range(10):
+            self.submit(f"Burst item {n}")
+        lines = self.wait_offered(lambda ls: any("10 new approvals" in line for line in ls), timeout=30)
+        self.assertEqual([line for line in lines if "new approvals" in line][0].split(" ")[0], "#Open")
+        self.assertFalse([line for line in lines if "Burst item" in line and line.startswith("#Approve")], lines)
+
+    def test_do_not_disturb_raises_nothing_and_loses_nothing(self):
+        app = self.live_app()
+        app.click(app.find("nav.tabs button:nth-child(3)"))
+        box = app.wait_for('[data-testid="settings"] fieldset:nth-of-type(3) input[type="checkbox"]')
+        app.click(box)
+        time.sleep(1)
+        job_id = self.submit("Email Soylent")
+        app.click(app.find("nav.tabs button:nth-child(1)"))
+        self.card(job_id)
+        time.sleep(1)
+        self.assertFalse([line for line in self.offered() if "Email Soylent" in line])
+        app.click(app.find("nav.tabs button:nth-child(3)"))
+        app.click(app.wait_for('[data-testid="settings"] fieldset:nth-of-type(3) input[type="checkbox"]'))
+        self.wait_offered(lambda ls: any("1 approval arrived while notifications were paused" in line for line in ls))
+
+
+if __name__ == "__main__":
+    unittest.main()
