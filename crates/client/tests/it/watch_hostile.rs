@@ -44,8 +44,10 @@ async fn a_stream_of_many_large_items_is_bounded_like_a_list() {
     .await;
     // Let the rest of the stream (and its repeats) arrive.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // The full list the excess triggers (empty here) may already have replaced the view: only
+    // the bound is certain, whatever the timing.
     let held = watch.pending().len();
-    assert!(held > 0 && held <= 10, "{held} items held");
+    assert!(held <= 10, "{held} items held");
     watch.stop().await;
     // Unbounded, the ledger would record all 60 sightings of 100 KB each.
     let entries = Ledger::open(dir.path().join("l"))
