@@ -11,6 +11,7 @@ mod commands;
 mod notifications;
 mod settings;
 mod state;
+mod tray;
 
 use std::path::PathBuf;
 
@@ -34,10 +35,12 @@ pub enum Launch {
     Idle,
 }
 
-/// The command line: `countersign [--demo] [--data-dir DIR]`.
+/// The command line: `countersign [--demo] [--hidden] [--data-dir DIR]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Args {
     pub launch: Launch,
+    /// `--hidden`: start in the tray (for starting at login).
+    pub hidden: bool,
     /// Overrides `COUNTERSIGN_DATA_DIR` and the platform's data directory.
     pub data_dir: Option<PathBuf>,
 }
@@ -46,19 +49,21 @@ impl Args {
     pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Self, String> {
         let mut parsed = Self {
             launch: Launch::LastProfile,
+            hidden: false,
             data_dir: None,
         };
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             match arg.as_str() {
                 "--demo" => parsed.launch = Launch::Demo,
+                "--hidden" => parsed.hidden = true,
                 "--data-dir" => match args.next().filter(|dir| !dir.is_empty()) {
                     Some(dir) => parsed.data_dir = Some(PathBuf::from(dir)),
                     None => return Err("--data-dir needs a directory".into()),
                 },
                 other => {
                     return Err(format!(
-                        "unknown argument {other:?}; usage: countersign [--demo] [--data-dir DIR]"
+                        "unknown argument {other:?}; usage: countersign [--demo] [--hidden] [--data-dir DIR]"
                     ))
                 }
             }
@@ -73,10 +78,11 @@ pub fn app_builder<R: Runtime>(
     builder: Builder<R>,
     data: PathBuf,
     launch: Launch,
+    hidden: bool,
     chrome: Chrome,
 ) -> Builder<R> {
-    // The command tests have no notification server to talk to.
-    let start_notifications = matches!(chrome, Chrome::Native);
+    // The command tests have no notification server or tray to talk to.
+    let os_surfaces = matches!(chrome, Chrome::Native);
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
@@ -99,20 +105,35 @@ pub fn app_builder<R: Runtime>(
             commands::get_settings,
             commands::set_settings,
         ])
-        .on_window_event(|window, event| {
-            if let tauri::WindowEvent::Focused(true) = event {
+        .on_window_event(|window, event| match event {
+            tauri::WindowEvent::Focused(true) => {
                 if let Some(notifications) = window.app_handle().try_state::<Notifications>() {
                     notifications.send(Input::WindowFocused);
                 }
             }
+            // With a tray, closing only hides: the watch and its notifications go on.
+            tauri::WindowEvent::CloseRequested { api, .. }
+                if tray::has_tray(window.app_handle()) =>
+            {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+            _ => {}
         })
         .setup(move |app| {
-            if start_notifications {
+            if os_surfaces {
+                let do_not_disturb = settings::load(app.handle()).do_not_disturb;
                 let notifications = notifications::start(app.handle());
-                notifications.send(Input::DoNotDisturb(
-                    settings::load(app.handle()).do_not_disturb,
-                ));
+                notifications.send(Input::DoNotDisturb(do_not_disturb));
                 app.manage(notifications);
+                if let Err(error) = tray::install(app.handle(), do_not_disturb) {
+                    tracing::warn!(%error, "no tray icon: closing the window quits");
+                }
+            }
+            if hidden {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.hide();
+                }
             }
             open_at_start(app, launch.clone());
             Ok(())
@@ -173,8 +194,14 @@ pub fn run() {
         }
     };
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) =
-        app_builder(Builder::default(), data, args.launch, Chrome::Native).run(context)
+    if let Err(error) = app_builder(
+        Builder::default(),
+        data,
+        args.launch,
+        args.hidden,
+        Chrome::Native,
+    )
+    .run(context)
     {
         eprintln!("countersign: the app could not start: {error}");
         std::process::exit(1);

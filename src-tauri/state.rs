@@ -71,6 +71,7 @@ impl AppState {
         });
         let desk = Arc::new(Desk::open(session, settings, WatchConfig::default(), emit));
         *slot = Some(Arc::clone(&desk));
+        crate::tray::show_profile(app, &desk.view().profile);
         if let Err(error) = app.emit(SESSION_EVENT, desk.view()) {
             tracing::warn!(%error, "could not tell the window about the new session");
         }

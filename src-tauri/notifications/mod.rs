@@ -17,6 +17,7 @@ use tauri::{AppHandle, Emitter as _, Manager, Runtime};
 use tokio::sync::mpsc;
 
 use crate::state::AppState;
+use crate::tray;
 use dbus::{escape_markup, Server, ServerSignal};
 
 /// Sent to the window: open the app on this item (`null`: on the queue).
@@ -108,6 +109,8 @@ struct Task<R: Runtime> {
     /// Items raised once already (a changed card is withdrawn, not raised again).
     raised: HashSet<String>,
     do_not_disturb: bool,
+    /// The count the tray shows.
+    pending: Option<usize>,
 }
 
 impl<R: Runtime> Task<R> {
@@ -129,6 +132,7 @@ impl<R: Runtime> Task<R> {
             arriving: HashSet::new(),
             raised: HashSet::new(),
             do_not_disturb: false,
+            pending: None,
         }
     }
 
@@ -141,6 +145,7 @@ impl<R: Runtime> Task<R> {
                 Input::WindowFocused => self.alerts.window_opened(),
                 Input::DoNotDisturb(on) => {
                     self.do_not_disturb = on;
+                    tray::show_paused(&self.app, on);
                     let commands = self.alerts.set_do_not_disturb(on);
                     self.apply(commands).await;
                 }
@@ -202,6 +207,11 @@ impl<R: Runtime> Task<R> {
             _ => Vec::new(),
         };
         self.apply(commands).await;
+        let pending = desk.pending_count();
+        if self.pending != Some(pending) {
+            self.pending = Some(pending);
+            tray::show_pending(&self.app, pending);
+        }
     }
 
     /// A new desk (another profile, or signed in again): nothing of the old one stays on screen.
@@ -313,11 +323,7 @@ impl<R: Runtime> Task<R> {
     }
 
     fn open_window(&self, job_id: Option<String>) {
-        if let Some(window) = self.app.get_webview_window("main") {
-            let _ = window.unminimize();
-            let _ = window.show();
-            let _ = window.set_focus();
-        }
+        tray::open_window(&self.app);
         if let Err(error) = self.app.emit(OPEN_EVENT, job_id) {
             tracing::warn!(%error, "could not open the window on the item");
         }

@@ -94,6 +94,7 @@ impl Harness {
             mock_builder(),
             dir.path().join("data"),
             Launch::Idle,
+            false,
             chrome,
         )
         .build(mock_context(noop_assets()))

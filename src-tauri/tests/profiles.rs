@@ -129,6 +129,8 @@ fn the_command_line_names_the_launch_and_the_data_directory() {
     let demo = parse(&["--data-dir", "/tmp/x", "--demo"]).expect("both");
     assert_eq!(demo.launch, Launch::Demo);
     assert_eq!(demo.data_dir.as_deref(), Some(Path::new("/tmp/x")));
+    assert!(parse(&["--hidden"]).expect("hidden").hidden);
+    assert!(!parse(&[]).expect("shown").hidden);
     assert!(parse(&["--data-dir"]).is_err());
     assert!(parse(&["--data-dir", ""]).is_err());
     assert!(parse(&["--frobnicate"])

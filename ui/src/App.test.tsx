@@ -30,6 +30,7 @@ vi.mock("./api", () => ({
   onDeskEvent: vi.fn(),
   onSession: vi.fn(),
   onOpenItem: vi.fn(),
+  onSettings: vi.fn(),
   onNotificationWarning: vi.fn(),
   onRequesterReported: vi.fn(),
 }));
@@ -64,6 +65,7 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
     return Promise.resolve(() => undefined);
   });
   vi.mocked(api.onSession).mockResolvedValue(() => undefined);
+  vi.mocked(api.onSettings).mockResolvedValue(() => undefined);
   vi.mocked(api.onOpenItem).mockImplementation((handler) => {
     openItem = handler;
     return Promise.resolve(() => undefined);

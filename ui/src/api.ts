@@ -122,6 +122,14 @@ export function onRequesterReported(handler: (requester: string) => void): Promi
   });
 }
 
+/** The settings changed outside the window (the tray's "Pause notifications"). */
+export function onSettings(handler: (settings: AppSettings) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<AppSettings>("settings", (event) => {
+    handler(event.payload);
+  });
+}
+
 async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   requireTauri();
   return invoke<T>(command, args);

@@ -38,6 +38,26 @@ export function useSettings(loadWhen: unknown) {
     );
   }, [loadWhen]);
 
+  useEffect(() => {
+    let live = true;
+    let stop: (() => void) | null = null;
+    api.onSettings((saved) => {
+      if (!live) return;
+      latest.current = { ...saved, filter: latest.current.filter };
+      setSettings(latest.current);
+    }).then(
+      (unlisten) => {
+        if (live) stop = unlisten;
+        else unlisten();
+      },
+      () => undefined,
+    );
+    return () => {
+      live = false;
+      stop?.();
+    };
+  }, []);
+
   const update = useCallback(async (next: AppSettings): Promise<string | null> => {
     try {
       // The filter on screen wins over the one the caller last saw.

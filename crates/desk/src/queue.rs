@@ -147,6 +147,11 @@ impl QueueState {
         self.cards.get(job_id)
     }
 
+    /// How many items are pending (what the tray shows).
+    pub fn pending_count(&self) -> usize {
+        self.cards.len()
+    }
+
     pub fn status(&self) -> &ConnectionStatus {
         &self.status
     }

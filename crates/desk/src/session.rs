@@ -206,6 +206,11 @@ impl Desk {
         }
     }
 
+    /// How many items are pending, without copying the queue.
+    pub fn pending_count(&self) -> usize {
+        self.shared.queue().pending_count()
+    }
+
     pub fn demo(&self) -> Option<&EmbeddedDemo> {
         self.demo.as_ref()
     }
