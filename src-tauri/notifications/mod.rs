@@ -104,6 +104,8 @@ struct Task<R: Runtime> {
     desk: u64,
     ids: HashMap<AlertKey, u32>,
     keys: HashMap<u32, AlertKey>,
+    /// The random part of each notification's button keys.
+    nonces: HashMap<u32, String>,
     /// New arrivals whose content is still loading: raised once it is bound to the card.
     arriving: HashSet<String>,
     /// Items raised once already (a changed card is withdrawn, not raised again).
@@ -129,6 +131,7 @@ impl<R: Runtime> Task<R> {
             desk: 0,
             ids: HashMap::new(),
             keys: HashMap::new(),
+            nonces: HashMap::new(),
             arriving: HashSet::new(),
             raised: HashSet::new(),
             do_not_disturb: false,
@@ -221,6 +224,7 @@ impl<R: Runtime> Task<R> {
             let _ = self.server.close(id).await;
         }
         self.keys.clear();
+        self.nonces.clear();
         self.arriving.clear();
         self.raised.clear();
         self.alerts = Alerts::default();
@@ -250,8 +254,22 @@ impl<R: Runtime> Task<R> {
                 }
             }
             ServerSignal::Action { id, key } => {
+                let (name, nonce) = key.split_once(':').unwrap_or((key.as_str(), ""));
+                let genuine = name == AlertAction::Open.key()
+                    || self.nonces.get(&id).is_some_and(|n| n == nonce);
+                if !genuine {
+                    tracing::warn!(id, %key, "refused a button this notification never offered");
+                    if let Some(desk) = desk {
+                        desk.record_notification(
+                            "",
+                            json!({"event": "unknown_action_refused", "id": id, "action": name}),
+                        )
+                        .await;
+                    }
+                    return;
+                }
                 let (Some(alert), Some(action)) =
-                    (self.keys.get(&id).cloned(), AlertAction::from_key(&key))
+                    (self.keys.get(&id).cloned(), AlertAction::from_key(name))
                 else {
                     tracing::info!(id, %key, "an action on a notification that is no longer shown");
                     return;
@@ -277,11 +295,14 @@ impl<R: Runtime> Task<R> {
     async fn act(&mut self, desk: Arc<Desk>, target: AlertTarget) {
         match target {
             AlertTarget::Approve(seen) => {
-                let commands = self.alerts.approved_from_notification(now_ms());
+                let mut commands = self.alerts.pressed(&seen.job_id, AlertAction::Approve);
+                commands.extend(self.alerts.approved_from_notification(now_ms()));
                 self.apply(commands).await;
                 self.decide(desk, seen, DecisionAction::Approve, "");
             }
             AlertTarget::Reject(seen) => {
+                let commands = self.alerts.pressed(&seen.job_id, AlertAction::Reject);
+                self.apply(commands).await;
                 self.decide(desk, seen, DecisionAction::Reject, REJECT_REASON);
             }
             AlertTarget::Open(job_id) => self.open_window(job_id),
@@ -339,8 +360,20 @@ impl<R: Runtime> Task<R> {
                     } else {
                         alert.body.clone()
                     };
+                    // Each notification's buttons carry their own random key: a notification
+                    // another program drew over ours (`replaces_id`) cannot offer a button
+                    // that acts on our item.
+                    let nonce = format!("{:016x}", rand::random::<u64>());
+                    let keys: Vec<(String, &str)> = alert
+                        .actions
+                        .iter()
+                        .map(|a| match a {
+                            AlertAction::Open => (a.key().to_owned(), a.label()),
+                            _ => (format!("{}:{nonce}", a.key()), a.label()),
+                        })
+                        .collect();
                     let actions: Vec<(&str, &str)> =
-                        alert.actions.iter().map(|a| (a.key(), a.label())).collect();
+                        keys.iter().map(|(k, l)| (k.as_str(), *l)).collect();
                     match self
                         .server
                         .notify(replaces, &alert.summary, &body, &actions, alert.transient)
@@ -349,7 +382,9 @@ impl<R: Runtime> Task<R> {
                         Ok(id) => {
                             if replaces != 0 && replaces != id {
                                 self.keys.remove(&replaces);
+                                self.nonces.remove(&replaces);
                             }
+                            self.nonces.insert(id, nonce);
                             self.keys.insert(id, alert.key.clone());
                             self.ids.insert(alert.key, id);
                         }
@@ -359,6 +394,7 @@ impl<R: Runtime> Task<R> {
                 AlertCommand::Close(key) => {
                     if let Some(id) = self.ids.remove(&key) {
                         self.keys.remove(&id);
+                        self.nonces.remove(&id);
                         if let Err(error) = self.server.close(id).await {
                             tracing::warn!(%error, "could not withdraw a notification");
                         }

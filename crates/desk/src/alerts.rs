@@ -131,7 +131,6 @@ pub enum AlertTarget {
 struct Shown {
     seen: SeenItem,
     requester: String,
-    title: String,
     actions: Vec<AlertAction>,
     summary: String,
     body: String,
@@ -176,7 +175,12 @@ impl Alerts {
         if self.shown.contains_key(&job_id) {
             return Vec::new();
         }
-        let requester = card.card.requester.clone();
+        // Floods and mutes follow who the gateway authenticated, not the principal the agent
+        // wrote into its job (which it could change at every submission).
+        let requester = card
+            .submitted_by
+            .clone()
+            .unwrap_or_else(|| card.card.requester.clone());
         if self
             .muted_until
             .get(&requester)
@@ -196,8 +200,9 @@ impl Alerts {
             let count = from_one.len();
             if count == self.rules.flood_count + 1 {
                 commands.push(AlertCommand::Warn(format!(
-                    "{requester} submitted more than {} approvals in {} minutes: its \
+                    "{} submitted more than {} approvals in {} minutes: its \
                      notifications are collapsed into one",
+                    plain(&requester, MAX_TITLE_CHARS),
                     self.rules.flood_count,
                     self.rules.flood_window_ms / 60_000
                 )));
@@ -205,7 +210,10 @@ impl Alerts {
             commands.extend(self.withdraw_where(|s| s.requester == requester));
             commands.push(AlertCommand::Show(Alert {
                 key: AlertKey::Flood(requester.clone()),
-                summary: format!("{count} approvals from {requester}"),
+                summary: format!(
+                    "{count} approvals from {}",
+                    plain(&requester, MAX_TITLE_CHARS)
+                ),
                 body: "Open the app to review them one by one.".into(),
                 actions: vec![AlertAction::Open, AlertAction::Report],
                 transient: false,
@@ -240,13 +248,14 @@ impl Alerts {
         if self.titles.len() >= MAX_TITLES {
             self.titles.clear();
         }
-        self.titles.insert(job_id.clone(), card.card.title.clone());
+        self.titles
+            .insert(job_id.clone(), plain(&card.card.title, MAX_TITLE_CHARS));
         let actions = self.item_actions(card.high_risk);
+        let title = plain(&card.card.title, MAX_TITLE_CHARS);
         let shown = Shown {
             seen: card.seen.clone(),
             requester,
-            title: card.card.title.clone(),
-            summary: format!("Approval: {}", card.card.title),
+            summary: format!("Approval: {title}"),
             body: item_body(card),
             actions,
             at: now_ms,
@@ -286,16 +295,34 @@ impl Alerts {
 
     /// A decision from a notification was refused or failed: say why, in its place.
     pub fn refused(&mut self, job_id: &str, why: &str) -> Vec<AlertCommand> {
-        let title = self
-            .shown
-            .remove(job_id)
-            .map(|s| s.title)
-            .unwrap_or_default();
+        self.shown.remove(job_id);
+        let title = self.titles.remove(job_id).unwrap_or_default();
         vec![AlertCommand::Show(Alert {
             key: AlertKey::Item(job_id.to_owned()),
             summary: format!("Not decided · {title}"),
-            body: why.to_owned(),
+            body: plain(why, MAX_BODY_CHARS),
             actions: vec![AlertAction::Open],
+            transient: false,
+        })]
+    }
+
+    /// Approve or Reject was pressed: the notification loses its buttons at once, so a second
+    /// press (or the other button) cannot follow while the first is on its way.
+    pub fn pressed(&mut self, job_id: &str, action: AlertAction) -> Vec<AlertCommand> {
+        if self.shown.remove(job_id).is_none() {
+            return Vec::new();
+        }
+        let title = self.titles.get(job_id).cloned().unwrap_or_default();
+        let doing = if action == AlertAction::Approve {
+            "Approving"
+        } else {
+            "Rejecting"
+        };
+        vec![AlertCommand::Show(Alert {
+            key: AlertKey::Item(job_id.to_owned()),
+            summary: format!("{doing}… · {title}"),
+            body: String::new(),
+            actions: Vec::new(),
             transient: false,
         })]
     }
@@ -429,22 +456,51 @@ fn item_alert(job_id: &str, shown: &Shown) -> Alert {
 }
 
 /// Who asks, which workflow, the risk tags and the end of the job hash: never the payload,
-/// labels or env, which may carry secrets.
+/// labels or env, which may carry secrets. Each line is the agent's text made plain, so no
+/// string can add a line of its own ("risk: none") or push the hash out of view.
 fn item_body(card: &CardView) -> String {
     let c = &card.card;
-    let mut lines = vec![c.requester.clone()];
+    let mut lines = vec![plain(&c.requester, MAX_LINE_CHARS)];
     if let Some(workflow) = &c.workflow {
         let mut line = format!("workflow {}", workflow.id);
         if !workflow.step_id.is_empty() {
             line.push_str(&format!(" · step {}", workflow.step_id));
         }
-        lines.push(line);
+        lines.push(plain(&line, MAX_LINE_CHARS));
     }
     if !c.risk_tags.is_empty() {
-        lines.push(format!("risk: {}", c.risk_tags.join(", ")));
+        lines.push(plain(
+            &format!("risk: {}", c.risk_tags.join(", ")),
+            MAX_LINE_CHARS,
+        ));
     }
-    lines.push(format!("hash …{}", hash_tail(&c.job_hash)));
+    lines.push(format!("hash …{}", plain(hash_tail(&c.job_hash), 8)));
     lines.join("\n")
+}
+
+const MAX_TITLE_CHARS: usize = 80;
+const MAX_LINE_CHARS: usize = 120;
+const MAX_BODY_CHARS: usize = 300;
+
+/// One line of plain text at most `max` characters long: control characters (newlines
+/// included) and the invisible ones that reorder or hide text (bidi overrides, zero-width)
+/// become spaces.
+pub fn plain(text: &str, max: usize) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    let cleaned: String = text
+        .chars()
+        .map(|c| if hidden(c) { ' ' } else { c })
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().count() <= max {
+        cleaned.to_owned()
+    } else {
+        let cut: String = cleaned.chars().take(max.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
 }
 
 fn prune(times: &mut VecDeque<i64>, before: i64) {

@@ -90,7 +90,7 @@ export function QueueList(props: QueueListProps) {
                 verdict={props.verdicts[`${cardKey(view)}:${view.seen.content_digest}`]}
                 outcome={props.outcomes[cardKey(view)]}
                 departed={props.departed[id]}
-                reported={props.reported.has(view.card.requester)}
+                reported={props.reported.has(view.submitted_by ?? view.card.requester)}
                 approveBlocked={props.approveBlocked(view)}
                 onApprove={onApprove}
                 onReject={props.onReject}

@@ -239,3 +239,50 @@ fn action_keys_round_trip_and_unknown_ones_are_refused() {
     }
     assert_eq!(AlertAction::from_key("approve-all"), None);
 }
+
+#[test]
+fn agent_text_cannot_add_lines_or_hide_the_hash() {
+    let mut view = card("x", "bot\nrisk: none", &["network"]);
+    view.card.title = format!("Pay\u{202e}evil {}", "x".repeat(500));
+    let commands = Alerts::new(AlertRules::default()).arrived(&view, 0);
+    let alert = shown(&commands)[0];
+    assert!(!alert.summary.contains('\n') && !alert.summary.contains('\u{202e}'));
+    assert!(alert.summary.chars().count() < 100, "{}", alert.summary);
+    let lines: Vec<&str> = alert.body.lines().collect();
+    assert_eq!(lines[0], "bot risk: none", "one line for the requester");
+    assert!(lines.last().is_some_and(|l| l.starts_with("hash …")));
+}
+
+#[test]
+fn a_pressed_button_leaves_the_notification_at_once() {
+    let mut alerts = Alerts::new(AlertRules::default());
+    let view = card("a", "agent-7", &[]);
+    alerts.arrived(&view, 0);
+    let pressed = alerts.pressed("a", AlertAction::Approve);
+    assert!(shown(&pressed)[0].actions.is_empty());
+    assert!(shown(&pressed)[0].summary.starts_with("Approving… · "));
+    assert_eq!(
+        alerts.resolve(&item("a"), AlertAction::Reject),
+        AlertTarget::Open(Some("a".into())),
+        "a second press decides nothing"
+    );
+    assert!(alerts.pressed("a", AlertAction::Reject).is_empty());
+}
+
+#[test]
+fn floods_follow_the_authenticated_submitter_not_the_principal_the_agent_wrote() {
+    let rules = AlertRules {
+        burst_count: 1_000,
+        ..AlertRules::default()
+    };
+    let mut alerts = Alerts::new(rules);
+    let mut all = Vec::new();
+    for n in 0..11 {
+        let mut view = card(&format!("r{n}"), &format!("rotating-{n}"), &[]);
+        view.submitted_by = Some("agent-key-1".into());
+        all.extend(alerts.arrived(&view, n * 1_000));
+    }
+    assert!(shown(&all)
+        .iter()
+        .any(|a| a.key == AlertKey::Flood("agent-key-1".into())));
+}
