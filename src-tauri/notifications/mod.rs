@@ -254,24 +254,24 @@ impl<R: Runtime> Task<R> {
                 }
             }
             ServerSignal::Action { id, key } => {
-                let (name, nonce) = key.split_once(':').unwrap_or((key.as_str(), ""));
-                let genuine = name == AlertAction::Open.key()
-                    || self.nonces.get(&id).is_some_and(|n| n == nonce);
-                if !genuine {
+                // The server signals every application's buttons: only ours concern us.
+                if !self.keys.contains_key(&id) {
+                    return;
+                }
+                let offered =
+                    AlertAction::from_wire_key(&key, self.nonces.get(&id).map(String::as_str));
+                let Some(action) = offered else {
                     tracing::warn!(id, %key, "refused a button this notification never offered");
                     if let Some(desk) = desk {
                         desk.record_notification(
                             "",
-                            json!({"event": "unknown_action_refused", "id": id, "action": name}),
+                            json!({"event": "unknown_action_refused", "id": id, "action": key}),
                         )
                         .await;
                     }
                     return;
-                }
-                let (Some(alert), Some(action)) =
-                    (self.keys.get(&id).cloned(), AlertAction::from_key(name))
-                else {
-                    tracing::info!(id, %key, "an action on a notification that is no longer shown");
+                };
+                let Some(alert) = self.keys.get(&id).cloned() else {
                     return;
                 };
                 let Some(desk) = desk.filter(|d| d.id() == self.desk) else {
@@ -367,10 +367,7 @@ impl<R: Runtime> Task<R> {
                     let keys: Vec<(String, &str)> = alert
                         .actions
                         .iter()
-                        .map(|a| match a {
-                            AlertAction::Open => (a.key().to_owned(), a.label()),
-                            _ => (format!("{}:{nonce}", a.key()), a.label()),
-                        })
+                        .map(|a| (a.wire_key(&nonce), a.label()))
                         .collect();
                     let actions: Vec<(&str, &str)> =
                         keys.iter().map(|(k, l)| (k.as_str(), *l)).collect();

@@ -88,6 +88,28 @@ impl AlertAction {
         }
     }
 
+    /// The key sent for this button on one notification: every button but Open carries the
+    /// notification's own random `nonce`, so a notification another program drew in its place
+    /// cannot offer a button that acts on our item.
+    pub fn wire_key(self, nonce: &str) -> String {
+        match self {
+            Self::Open => self.key().to_owned(),
+            _ => format!("{}:{nonce}", self.key()),
+        }
+    }
+
+    /// The button a pressed `key` names, if it is one this notification (`nonce`) offered.
+    pub fn from_wire_key(key: &str, nonce: Option<&str>) -> Option<Self> {
+        if key == Self::Open.key() {
+            return Some(Self::Open);
+        }
+        let (name, given) = key.split_once(':')?;
+        if nonce != Some(given) || given.is_empty() {
+            return None;
+        }
+        Self::from_key(name).filter(|action| *action != Self::Open)
+    }
+
     pub fn from_key(key: &str) -> Option<Self> {
         [Self::Approve, Self::Reject, Self::Open, Self::Report]
             .into_iter()

@@ -286,3 +286,30 @@ fn floods_follow_the_authenticated_submitter_not_the_principal_the_agent_wrote()
         .iter()
         .any(|a| a.key == AlertKey::Flood("agent-key-1".into())));
 }
+
+#[test]
+fn a_button_counts_only_with_the_key_its_own_notification_carried() {
+    let key = AlertAction::Approve.wire_key("n1");
+    assert_eq!(key, "approve:n1");
+    assert_eq!(
+        AlertAction::from_wire_key(&key, Some("n1")),
+        Some(AlertAction::Approve)
+    );
+    assert_eq!(
+        AlertAction::from_wire_key(&key, Some("n2")),
+        None,
+        "another notification's"
+    );
+    assert_eq!(
+        AlertAction::from_wire_key("approve", Some("n1")),
+        None,
+        "no key"
+    );
+    assert_eq!(AlertAction::from_wire_key("approve:", Some("")), None);
+    assert_eq!(AlertAction::from_wire_key(&key, None), None, "not ours");
+    assert_eq!(
+        AlertAction::from_wire_key("default", None),
+        Some(AlertAction::Open),
+        "the body click only opens"
+    );
+}
