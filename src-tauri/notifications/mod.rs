@@ -161,7 +161,7 @@ impl<R: Runtime> Task<R> {
                         continue;
                     }
                     let commands = match result {
-                        Ok(outcome) => self.alerts.decided(&job_id, "", &outcome),
+                        Ok(outcome) => self.alerts.decided(&job_id, &outcome),
                         Err(why) => self.alerts.refused(&job_id, &why),
                     };
                     self.apply(commands).await;
@@ -189,12 +189,17 @@ impl<R: Runtime> Task<R> {
                 if card.content_ready && self.arriving.remove(&id) && self.raised.insert(id.clone())
                 {
                     let commands = self.alerts.arrived(&card, now);
-                    if commands.iter().any(|c| matches!(c, AlertCommand::Show(a) if a.key == AlertKey::Item(id.clone()))) {
+                    let key = AlertKey::Item(id.clone());
+                    let shown = commands.iter().find_map(|c| match c {
+                        AlertCommand::Show(alert) if alert.key == key => Some(alert),
+                        _ => None,
+                    });
+                    if let Some(alert) = shown {
                         desk.record_notification(
                             &id,
                             json!({"event": "shown", "job_hash": card.seen.job_hash,
                                    "policy_snapshot": card.seen.policy_snapshot,
-                                   "approve_offered": !card.high_risk}),
+                                   "approve_offered": alert.actions.contains(&AlertAction::Approve)}),
                         )
                         .await;
                     }

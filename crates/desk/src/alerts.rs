@@ -300,12 +300,9 @@ impl Alerts {
 
     /// A decision on the item landed (from the app or a notification): a short confirmation
     /// replaces its notification, with no buttons left to press.
-    pub fn decided(&mut self, job_id: &str, title: &str, outcome: &str) -> Vec<AlertCommand> {
+    pub fn decided(&mut self, job_id: &str, outcome: &str) -> Vec<AlertCommand> {
         self.shown.remove(job_id);
-        let title = self
-            .titles
-            .remove(job_id)
-            .unwrap_or_else(|| title.to_owned());
+        let title = self.titles.remove(job_id).unwrap_or_default();
         vec![AlertCommand::Show(Alert {
             key: AlertKey::Item(job_id.to_owned()),
             summary: format!("{outcome} · {title}"),

@@ -35,6 +35,14 @@ fn closed(commands: &[AlertCommand]) -> Vec<AlertKey> {
         .collect()
 }
 
+/// Rules under which only floods collapse, never bursts.
+fn without_bursts() -> Alerts {
+    Alerts::new(AlertRules {
+        burst_count: 1_000,
+        ..AlertRules::default()
+    })
+}
+
 fn item(id: &str) -> AlertKey {
     AlertKey::Item(id.into())
 }
@@ -111,7 +119,7 @@ fn actions_bind_to_what_was_shown_and_stale_notifications_are_withdrawn() {
     alerts.arrived(&card("c", "agent-7", &[]), 20);
     // The item usually leaves the queue before the gateway's answer is in.
     assert_eq!(closed(&alerts.stale("c", None)), [item("c")]);
-    let done = alerts.decided("c", "", "Approved");
+    let done = alerts.decided("c", "Approved");
     let confirmation = shown(&done)[0];
     assert_eq!(confirmation.key, item("c"));
     assert_eq!(confirmation.summary, "Approved · Review customer.notify");
@@ -154,11 +162,7 @@ fn more_than_three_arrivals_in_two_seconds_collapse_into_one_updated_summary() {
 
 #[test]
 fn a_flood_from_one_requester_collapses_and_warns_and_report_mutes_it() {
-    let rules = AlertRules {
-        burst_count: 1_000,
-        ..AlertRules::default()
-    };
-    let mut alerts = Alerts::new(rules);
+    let mut alerts = without_bursts();
     let mut all = Vec::new();
     for n in 0..11 {
         all.extend(alerts.arrived(&card(&format!("f{n}"), "spammer", &[]), n * 1_000));
@@ -271,11 +275,7 @@ fn a_pressed_button_leaves_the_notification_at_once() {
 
 #[test]
 fn floods_follow_the_authenticated_submitter_not_the_principal_the_agent_wrote() {
-    let rules = AlertRules {
-        burst_count: 1_000,
-        ..AlertRules::default()
-    };
-    let mut alerts = Alerts::new(rules);
+    let mut alerts = without_bursts();
     let mut all = Vec::new();
     for n in 0..11 {
         let mut view = card(&format!("r{n}"), &format!("rotating-{n}"), &[]);
