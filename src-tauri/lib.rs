@@ -8,6 +8,7 @@
 
 mod chrome;
 mod commands;
+mod logging;
 mod notifications;
 mod settings;
 mod state;
@@ -169,13 +170,6 @@ fn open_at_start<R: Runtime>(app: &App<R>, launch: Launch) {
 
 /// Runs the desktop app until its last window closes.
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,countersign_gateway=warn".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let args = match Args::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {
@@ -193,6 +187,7 @@ pub fn run() {
             std::process::exit(1);
         }
     };
+    logging::init(&data);
     let context = tauri::generate_context!("tauri.conf.json");
     if let Err(error) = app_builder(
         Builder::default(),

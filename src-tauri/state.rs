@@ -71,6 +71,8 @@ impl AppState {
         });
         let desk = Arc::new(Desk::open(session, settings, WatchConfig::default(), emit));
         *slot = Some(Arc::clone(&desk));
+        let view = desk.view();
+        tracing::info!(profile = %view.profile, gateway = %view.gateway_url, "profile open");
         crate::tray::show_profile(app, &desk.view().profile);
         if let Err(error) = app.emit(SESSION_EVENT, desk.view()) {
             tracing::warn!(%error, "could not tell the window about the new session");
@@ -81,6 +83,7 @@ impl AppState {
     /// Closes the open desk, if any.
     pub async fn close(&self) {
         if let Some(old) = self.desk.write().await.take() {
+            tracing::info!(profile = %old.view().profile, "profile closed");
             retire(old).await;
         }
     }

@@ -3,6 +3,7 @@ make a profile, the real keychain (gnome-keyring on the private session bus), th
 Each scenario opens its own app with its own data directory."""
 
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -13,7 +14,6 @@ from webdriver import Session
 
 # A card ignores approve clicks for 500 ms after it, or the list, moved.
 SETTLE_S = 0.7
-ELEMENT = "element-6066-11e4-a52e-4f735466cecf"
 
 
 class AppCase(unittest.TestCase):
@@ -43,13 +43,37 @@ class AppCase(unittest.TestCase):
             self.assertEqual(done.returncode, 0, done.stderr)
         self.app = Session(os.environ["COUNTERSIGN_WEBDRIVER"], os.environ["COUNTERSIGN_APP"],
                            args=["--data-dir", self.data, *args])
+        self.addCleanup(self.keep_app_log)
         self.addCleanup(self.app.quit)
         self.addCleanup(self.shot)
         return self.app
 
     def shot(self):
-        name = self.id().rsplit(".", 1)[-1]
-        subprocess.run(["import", "-window", "root", os.path.join(self.artifacts, f"{name}.png")], check=False)
+        subprocess.run(["import", "-window", "root", os.path.join(self.artifacts, f"{self.name()}.png")],
+                       check=False)
+
+    def keep_app_log(self):
+        """Keeps the app's own log beside the screenshot: the app's stderr never reaches us
+        through WebKitWebDriver."""
+        if os.path.exists(self.app_log()):
+            shutil.copyfile(self.app_log(), os.path.join(self.artifacts, f"{self.name()}.log"))
+
+    def app_log(self) -> str:
+        return os.path.join(getattr(self, "data", ""), "logs", "countersign.log")
+
+    def run(self, result=None):
+        """Runs the scenario; when it failed, prints the end of the app's log under it."""
+        result = result or self.defaultTestResult()
+        failed_before = len(result.failures) + len(result.errors)
+        super().run(result)
+        if len(result.failures) + len(result.errors) > failed_before and os.path.exists(self.app_log()):
+            with open(self.app_log(), errors="replace") as f:
+                tail = f.readlines()[-40:]
+            print(f"\n--- the app's log, last {len(tail)} lines ---\n{''.join(tail)}--- end of the app's log ---")
+        return result
+
+    def name(self) -> str:
+        return self.id().rsplit(".", 1)[-1]
 
     def card(self, job_id: str, timeout: float = 20.0):
         """The card of `job_id` once its content is loaded (Approve enabled) and it settled."""
@@ -79,6 +103,3 @@ class AppCase(unittest.TestCase):
 
     def outcome(self, job_id: str, predicate, timeout: float = 30.0) -> str:
         return self.app.wait_for_text(f'[data-job-id="{job_id}"] [data-testid="outcome"]', predicate, timeout)
-
-    def clear(self, element):
-        self.app.execute("arguments[0].select()", {ELEMENT: element})

@@ -7,7 +7,7 @@ import time
 import unittest
 
 from gateway import REVIEWER_KEY
-from harness import ELEMENT, AppCase
+from harness import AppCase
 
 XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>'
 
@@ -25,9 +25,7 @@ class Review(AppCase):
         app = self.open_app(login=False)
         app.wait_for('[data-testid="first-run"]')
         for field, value in (("name", "lab"), ("gateway_url", self.gateway.url), ("api_key", REVIEWER_KEY)):
-            element = app.find(f"#connect-{field}")
-            app.execute("arguments[0].select()", {ELEMENT: element})
-            app.type(element, value)
+            app.fill(app.find(f"#connect-{field}"), value)
         app.click(app.find('.connect-form button[type="submit"]'))
         app.wait_for('[data-testid="queue"]')
         found = subprocess.run(["secret-tool", "lookup", "service", "countersign", "username", "lab/api-key"],
@@ -59,7 +57,7 @@ class Review(AppCase):
         card = self.card(job_id)
         app.click(self.button(card, ".button-reject"))
         field = app.wait_for("#reject-reason")
-        app.type(field, "wrong customer\ue007")
+        app.fill(field, "wrong customer", enter=True)
         self.outcome(job_id, lambda t: t.startswith("Rejected"))
         job = self.wait_job(job_id, lambda j: j.get("state") not in ("APPROVAL_REQUIRED", None))
         self.assertNotEqual(job["state"], "APPROVAL_REQUIRED")
@@ -72,13 +70,12 @@ class Review(AppCase):
         full_hash = app.attribute(self.button(card, '[data-testid="card-hash"]'), "title")
         app.click(self.button(card, ".button-approve"))
         field = app.wait_for("#confirm-hash")
-        app.type(field, "zzzz\ue007")
+        app.fill(field, "zzzz", enter=True)
         error = app.wait_for_text('[data-testid="confirm-dialog"] [role="alert"]', bool)
         self.assertIn("Nothing was sent", error)
         self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
         self.assertEqual(self.gateway.audit_actions(job_id), ["submit"])
-        app.execute("arguments[0].value = ''", {ELEMENT: field})
-        app.type(field, full_hash[-4:] + "\ue007")
+        app.fill(field, full_hash[-4:], enter=True)
         self.outcome(job_id, lambda t: t.startswith("Approved"))
         self.assertEqual(self.wait_job(job_id, lambda j: j.get("approval_job_hash"))["approval_job_hash"], full_hash)
 
@@ -92,7 +89,7 @@ class Review(AppCase):
         approve = self.button(card, ".button-approve")
         self.assertEqual(app.attribute(approve, "disabled"), "true")
         app.click(self.button(card, ".button-reject"))
-        app.type(app.wait_for("#reject-reason"), "not now\ue007")
+        app.fill(app.wait_for("#reject-reason"), "not now", enter=True)
         self.outcome(job_id, lambda t: "will retry" in t, timeout=90)
         self.gateway.start()
         self.wait_job(job_id, lambda j: j.get("state") != "APPROVAL_REQUIRED", timeout=60)
@@ -122,7 +119,7 @@ class Review(AppCase):
         job_id = self.gateway.submit("customer.notify", "Email Wayne", risk_tags=["network"])
         card = self.card(job_id)
         app.click(self.button(card, ".button-reject"))
-        app.type(app.wait_for("#reject-reason"), "no\ue007")
+        app.fill(app.wait_for("#reject-reason"), "no", enter=True)
         self.outcome(job_id, lambda t: t.startswith("Rejected"))
         self.gateway.stop()
         self.addCleanup(lambda: self.gateway.process.poll() is not None and self.gateway.start())

@@ -79,8 +79,23 @@ class Session:
         the tests assert exactly-once at the gateway, so a repeat cannot hide a second send."""
         self._session("POST", f"/element/{element}/click", {})
 
-    def type(self, element, text: str):
-        self._act("POST", f"/element/{element}/value", {"text": text})
+    def fill(self, element, text: str, enter: bool = False):
+        """Replaces a field's text with `text`, typed as keys, then presses Enter if asked. The
+        proxy sometimes drops a request (see _call); this one may be repeated because each try
+        first selects the field's text, so the keys typed replace, never add to, an earlier try.
+        A repeated Enter is a double submit, which the app must survive as it does a double
+        click."""
+        for attempt in range(3):
+            try:
+                self.execute("arguments[0].select()", {ELEMENT_KEY: element})
+                self._act("POST", f"/element/{element}/value", {"text": text})
+                break
+            except ConnectionError:
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
+        if enter:
+            self._session("POST", f"/element/{element}/value", {"text": "\ue007"})
 
     def keys(self, text: str):
         """Types into whatever has focus (key events reach the window's handlers)."""
