@@ -17,6 +17,7 @@ const COMMANDS: &[&str] = &[
     "export_evidence",
     "get_settings",
     "set_settings",
+    "open_at_login",
 ];
 
 fn main() {

@@ -171,6 +171,12 @@ pub async fn export_evidence<R: Runtime>(
     }
 }
 
+/// Whether the app opens (hidden, in the tray) at login; `enable` turns it on or off first.
+#[tauri::command]
+pub async fn open_at_login<R: Runtime>(app: AppHandle<R>, enable: Option<bool>) -> Answer<bool> {
+    crate::autostart::open_at_login(&app, enable)
+}
+
 #[tauri::command]
 pub async fn get_settings<R: Runtime>(app: AppHandle<R>) -> Answer<AppSettings> {
     Ok(settings::load(&app))
@@ -187,6 +193,10 @@ pub async fn set_settings<R: Runtime>(
     let review = settings
         .review
         .clone()
+        .normalized()
+        .map_err(|message| DeskError::new(codes::INVALID_INPUT, message))?;
+    let quiet_hours = settings
+        .quiet_hours
         .normalized()
         .map_err(|message| DeskError::new(codes::INVALID_INPUT, message))?;
     let removed = settings::load(&app).review.guard_removed_by(&review);
@@ -212,10 +222,14 @@ pub async fn set_settings<R: Runtime>(
             ));
         }
     }
-    let settings = AppSettings { review, ..settings };
+    let settings = AppSettings {
+        review,
+        quiet_hours,
+        ..settings
+    };
     settings::save(&app, &settings).map_err(|message| DeskError::new(codes::IO, message))?;
     if let Some(notifications) = app.try_state::<Notifications>() {
-        notifications.send(Input::DoNotDisturb(settings.do_not_disturb));
+        notifications.send(Input::quiet(&settings));
     }
     if let Some(desk) = state.current().await {
         desk.set_settings(settings.review.clone())?;

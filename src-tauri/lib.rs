@@ -6,8 +6,10 @@
 //! [`app_builder`] takes any [`tauri::Runtime`] so that commands are exercised in tests with
 //! `tauri::test::mock_builder()`, the way Tauri's own `examples/api` does.
 
+mod autostart;
 mod chrome;
 mod commands;
+mod instance;
 mod logging;
 mod notifications;
 mod settings;
@@ -22,6 +24,7 @@ pub use state::{AppState, DESK_EVENT};
 
 use countersign_desk::open;
 use countersign_gateway::DemoConfig;
+use instance::Claim;
 use notifications::{Input, Notifications};
 use tauri::{App, Builder, Manager, Runtime};
 
@@ -84,6 +87,12 @@ pub fn app_builder<R: Runtime>(
 ) -> Builder<R> {
     // The command tests have no notification server or tray to talk to.
     let os_surfaces = matches!(chrome, Chrome::Native);
+    // The login item is the user's real one: tests of commands must not write it.
+    let builder = if os_surfaces {
+        builder.plugin(autostart::plugin(&data))
+    } else {
+        builder
+    };
     builder
         .plugin(tauri_plugin_store::Builder::default().build())
         .plugin(tauri_plugin_dialog::init())
@@ -105,6 +114,7 @@ pub fn app_builder<R: Runtime>(
             commands::export_evidence,
             commands::get_settings,
             commands::set_settings,
+            commands::open_at_login,
         ])
         .on_window_event(|window, event| match event {
             tauri::WindowEvent::Focused(true) => {
@@ -123,9 +133,10 @@ pub fn app_builder<R: Runtime>(
         })
         .setup(move |app| {
             if os_surfaces {
-                let do_not_disturb = settings::load(app.handle()).do_not_disturb;
+                let saved = settings::load(app.handle());
+                let do_not_disturb = saved.do_not_disturb;
                 let notifications = notifications::start(app.handle());
-                notifications.send(Input::DoNotDisturb(do_not_disturb));
+                notifications.send(Input::quiet(&saved));
                 app.manage(notifications);
                 if let Err(error) = tray::install(app.handle(), do_not_disturb) {
                     tracing::warn!(%error, "no tray icon: closing the window quits");
@@ -188,19 +199,42 @@ pub fn run() {
         }
     };
     logging::init(&data);
+    let instance = match tauri::async_runtime::block_on(instance::claim(&data, args.hidden)) {
+        Ok(Claim::First(instance)) => Some(instance),
+        Ok(Claim::Running) => {
+            let shown = if args.hidden {
+                ""
+            } else {
+                "; its window was brought forward"
+            };
+            eprintln!("countersign: already running for {}{shown}", data.display());
+            return;
+        }
+        Err(error) => {
+            tracing::warn!(%error, "no single-instance name on the session bus: a second launch will not find this one");
+            None
+        }
+    };
     let context = tauri::generate_context!("tauri.conf.json");
-    if let Err(error) = app_builder(
+    let app = match app_builder(
         Builder::default(),
         data,
         args.launch,
         args.hidden,
         Chrome::Native,
     )
-    .run(context)
+    .build(context)
     {
-        eprintln!("countersign: the app could not start: {error}");
-        std::process::exit(1);
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("countersign: the app could not start: {error}");
+            std::process::exit(1);
+        }
+    };
+    if let Some(instance) = instance {
+        instance.serve(app.handle());
     }
+    app.run(|_, _| {});
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! the profiles (so `COUNTERSIGN_DATA_DIR` moves them too). Secrets never go here: they live in
 //! the OS keychain.
 
-use countersign_desk::ReviewSettings;
+use countersign_desk::{QuietHours, ReviewSettings};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager, Runtime};
 use tauri_plugin_store::StoreExt;
@@ -48,6 +48,8 @@ pub struct AppSettings {
     /// Pause desktop notifications: nothing is raised, nothing is lost (one summary when
     /// turned off again).
     pub do_not_disturb: bool,
+    /// A daily span with notifications paused as by `do_not_disturb`.
+    pub quiet_hours: QuietHours,
     pub filter: QueueFilter,
 }
 
@@ -58,6 +60,7 @@ impl Default for AppSettings {
             review: ReviewSettings::default(),
             single_key_shortcuts: true,
             do_not_disturb: false,
+            quiet_hours: QuietHours::default(),
             filter: QueueFilter::default(),
         }
     }
@@ -72,12 +75,10 @@ pub fn load<R: Runtime>(app: &AppHandle<R>) -> AppSettings {
         .and_then(|store| store.get(KEY))
         .and_then(|value| serde_json::from_value(value).ok())
         .unwrap_or_default();
-    match saved.review.clone().normalized() {
-        Ok(review) => AppSettings { review, ..saved },
-        Err(_) => AppSettings {
-            review: ReviewSettings::default(),
-            ..saved
-        },
+    AppSettings {
+        review: saved.review.clone().normalized().unwrap_or_default(),
+        quiet_hours: saved.quiet_hours.normalized().unwrap_or_default(),
+        ..saved
     }
 }
 

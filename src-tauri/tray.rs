@@ -110,7 +110,7 @@ fn toggle_pause<R: Runtime>(app: &AppHandle<R>) {
         return;
     }
     if let Some(notifications) = app.try_state::<Notifications>() {
-        notifications.send(Input::DoNotDisturb(saved.do_not_disturb));
+        notifications.send(Input::quiet(&saved));
     }
     show_paused(app, saved.do_not_disturb);
     if let Err(error) = app.emit(SETTINGS_EVENT, &saved) {

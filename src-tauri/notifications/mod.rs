@@ -11,11 +11,14 @@ use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
 use countersign_desk::alerts::{AlertAction, AlertCommand, AlertKey, AlertTarget, Alerts};
 use countersign_desk::session::now_ms;
-use countersign_desk::{Channel, DecisionRequest, DecisionView, Desk, DeskEvent, DeskMessage};
+use countersign_desk::{
+    Channel, DecisionRequest, DecisionView, Desk, DeskEvent, DeskMessage, QuietHours,
+};
 use serde_json::json;
 use tauri::{AppHandle, Emitter as _, Manager, Runtime};
 use tokio::sync::mpsc;
 
+use crate::settings::AppSettings;
 use crate::state::AppState;
 use crate::tray;
 use dbus::{escape_markup, Server, ServerSignal};
@@ -30,13 +33,26 @@ pub const REPORTED_EVENT: &str = "requester-reported";
 /// The reason a reject from a notification carries (the reviewer can say more in the app).
 const REJECT_REASON: &str = "rejected from notification";
 
+const QUIET_HOURS_TICK: std::time::Duration = std::time::Duration::from_secs(30);
+
+fn local_minute_of_day() -> u16 {
+    use chrono::Timelike;
+    let now = chrono::Local::now();
+    // At most 23 * 60 + 59: fits.
+    (now.hour() * 60 + now.minute()) as u16
+}
+
 #[derive(Debug)]
 pub enum Input {
     Desk(DeskMessage),
     Signal(ServerSignal),
     /// The window got focus: approving from notifications may resume.
     WindowFocused,
-    DoNotDisturb(bool),
+    /// Do not disturb as the settings say: paused by hand, or quiet hours.
+    Quiet {
+        paused: bool,
+        hours: QuietHours,
+    },
     /// A decision started from a notification finished.
     Decided {
         desk: u64,
@@ -49,6 +65,15 @@ pub enum Input {
 #[derive(Debug, Clone)]
 pub struct Notifications {
     input: mpsc::UnboundedSender<Input>,
+}
+
+impl Input {
+    pub fn quiet(settings: &AppSettings) -> Self {
+        Self::Quiet {
+            paused: settings.do_not_disturb,
+            hours: settings.quiet_hours,
+        }
+    }
 }
 
 impl Notifications {
@@ -110,6 +135,10 @@ struct Task<R: Runtime> {
     arriving: HashSet<String>,
     /// Items raised once already (a changed card is withdrawn, not raised again).
     raised: HashSet<String>,
+    /// Paused by hand (the setting, the tray).
+    paused: bool,
+    hours: QuietHours,
+    /// What is in force: paused, or in quiet hours.
     do_not_disturb: bool,
     /// The count the tray shows.
     pending: Option<usize>,
@@ -134,23 +163,37 @@ impl<R: Runtime> Task<R> {
             nonces: HashMap::new(),
             arriving: HashSet::new(),
             raised: HashSet::new(),
+            paused: false,
+            hours: QuietHours::default(),
             do_not_disturb: false,
             pending: None,
         }
     }
 
     async fn run(mut self, mut inputs: mpsc::UnboundedReceiver<Input>) {
-        while let Some(input) = inputs.recv().await {
+        // Quiet hours start and end on the minute; a half-minute tick is late by 30 s at most.
+        let mut clock = tokio::time::interval(QUIET_HOURS_TICK);
+        loop {
+            let input = tokio::select! {
+                input = inputs.recv() => match input {
+                    Some(input) => input,
+                    None => return,
+                },
+                _ = clock.tick() => {
+                    self.enforce_quiet().await;
+                    continue;
+                }
+            };
             let desk = self.app.state::<AppState>().current().await;
             match input {
                 Input::Desk(message) => self.on_desk(desk.as_ref(), message).await,
                 Input::Signal(signal) => self.on_signal(desk, signal).await,
                 Input::WindowFocused => self.alerts.window_opened(),
-                Input::DoNotDisturb(on) => {
-                    self.do_not_disturb = on;
-                    tray::show_paused(&self.app, on);
-                    let commands = self.alerts.set_do_not_disturb(on);
-                    self.apply(commands).await;
+                Input::Quiet { paused, hours } => {
+                    self.paused = paused;
+                    self.hours = hours;
+                    tray::show_paused(&self.app, paused);
+                    self.enforce_quiet().await;
                 }
                 Input::Decided {
                     desk: from,
@@ -219,6 +262,16 @@ impl<R: Runtime> Task<R> {
         if self.pending != Some(pending) {
             self.pending = Some(pending);
             tray::show_pending(&self.app, pending);
+        }
+    }
+
+    /// Applies Do not disturb when the hand-set pause or the quiet hours changed it.
+    async fn enforce_quiet(&mut self) {
+        let quiet = self.paused || self.hours.contains(local_minute_of_day());
+        if quiet != self.do_not_disturb {
+            self.do_not_disturb = quiet;
+            let commands = self.alerts.set_do_not_disturb(quiet);
+            self.apply(commands).await;
         }
     }
 

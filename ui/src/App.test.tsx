@@ -27,6 +27,7 @@ vi.mock("./api", () => ({
   exportEvidence: vi.fn(),
   getSettings: vi.fn(),
   setSettings: vi.fn(),
+  openAtLogin: vi.fn(),
   onDeskEvent: vi.fn(),
   onSession: vi.fn(),
   onOpenItem: vi.fn(),
@@ -50,6 +51,7 @@ const SETTINGS: AppSettings = {
   review: { high_risk_tags: ["prod"] },
   single_key_shortcuts: true,
   do_not_disturb: false,
+  quiet_hours: { enabled: false, from_minute: 1080, to_minute: 540 },
   filter: { text: "", topic: "", tag: "", requester: "" },
 };
 
@@ -58,6 +60,7 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.queueSnapshot).mockResolvedValue(snapshot(cards));
   vi.mocked(api.listProfiles).mockResolvedValue([]);
   vi.mocked(api.getSettings).mockResolvedValue(SETTINGS);
+  vi.mocked(api.openAtLogin).mockResolvedValue(false);
   vi.mocked(api.itemDetail).mockReturnValue(new Promise(() => undefined));
   vi.mocked(api.historyQuery).mockResolvedValue({ entries: [], next_cursor: null });
   vi.mocked(api.onDeskEvent).mockImplementation((handler) => {
@@ -333,6 +336,36 @@ describe("App", () => {
     fireEvent.click(within(view).getByRole("button", { name: "Remove prod" }));
     expect(await within(view).findByTestId("settings-error")).toHaveTextContent("kept");
     expect(within(view).getByTestId("high-risk-tags")).toHaveTextContent("prod");
+  });
+
+  it("sets quiet hours and opening at login, the login item read from the system", async () => {
+    setup([card("a")]);
+    await screen.findByTestId("approval-card");
+    fireEvent.keyDown(window, { key: "g" });
+    fireEvent.keyDown(window, { key: "s" });
+    const view = await screen.findByTestId("settings");
+    const login = within(view).getByTestId("open-at-login");
+    await waitFor(() => {
+      expect(login).toBeEnabled();
+    });
+    expect(api.openAtLogin).toHaveBeenLastCalledWith(null);
+    expect(login).not.toBeChecked();
+    vi.mocked(api.openAtLogin).mockResolvedValue(true);
+    fireEvent.click(login);
+    await waitFor(() => {
+      expect(login).toBeChecked();
+    });
+    expect(api.openAtLogin).toHaveBeenLastCalledWith(true);
+    const quiet = { enabled: false, from_minute: 1080, to_minute: 22 * 60 + 30 };
+    vi.mocked(api.setSettings).mockResolvedValue({ ...SETTINGS, quiet_hours: quiet });
+    fireEvent.change(within(view).getByLabelText("to"), { target: { value: "22:30" } });
+    await waitFor(() => {
+      expect(api.setSettings).toHaveBeenLastCalledWith({ ...SETTINGS, quiet_hours: quiet });
+    });
+    expect(within(view).getByLabelText("to")).toHaveValue("22:30");
+    vi.mocked(api.openAtLogin).mockRejectedValue({ code: "io", message: "the login item: read-only home" });
+    fireEvent.click(login);
+    expect(await within(view).findByTestId("settings-error")).toHaveTextContent("read-only home");
   });
 
   it("ignores single-letter keys when the reviewer turned them off, arrows still move", async () => {

@@ -82,6 +82,11 @@ export function setSettings(settings: AppSettings): Promise<AppSettings> {
   return call("set_settings", { settings });
 }
 
+/** Whether the app opens at login (hidden, in the tray); `enable` changes it first. */
+export function openAtLogin(enable: boolean | null): Promise<boolean> {
+  return call("open_at_login", { enable });
+}
+
 /** Queue events from the Rust side, in `seq` order, each naming the desk it comes from. */
 export function onDeskEvent(handler: (message: DeskMessage) => void): Promise<UnlistenFn> {
   requireTauri();

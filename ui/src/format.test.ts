@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { age, hashTail, shortenHash, timeLeft } from "./format";
+import { age, clockToMinute, hashTail, minuteToClock, shortenHash, timeLeft } from "./format";
 
 describe("format", () => {
   it("shortens long hashes and keeps short ones", () => {
@@ -18,5 +18,20 @@ describe("format", () => {
     expect(age(10, 0)).toBe("0s");
     expect(timeLeft(4 * 60_000 + 30_000, 0)).toBe("4m left");
     expect(timeLeft(0, 0)).toBe("expired");
+  });
+});
+
+describe("quiet hours clock", () => {
+  it("writes minutes after midnight as HH:MM and reads them back", () => {
+    expect(minuteToClock(0)).toBe("00:00");
+    expect(minuteToClock(18 * 60 + 5)).toBe("18:05");
+    expect(clockToMinute("18:05")).toBe(18 * 60 + 5);
+    expect(clockToMinute(minuteToClock(1439))).toBe(1439);
+  });
+
+  it("refuses what is not a time of day", () => {
+    for (const bad of ["", "24:00", "12:60", "9:00", "12:00:00", "ab:cd"]) {
+      expect(clockToMinute(bad)).toBeNull();
+    }
   });
 });

@@ -62,3 +62,17 @@ export function riskClass(tag: string): string {
       return "risk-neutral";
   }
 }
+
+/** 1080 → "18:00": minutes after midnight as an `<input type="time">` value. */
+export function minuteToClock(minute: number): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(Math.floor(minute / 60))}:${pad(minute % 60)}`;
+}
+
+/** "18:00" → 1080; `null` for anything that is not a time of day. */
+export function clockToMinute(clock: string): number | null {
+  const match = /^(\d{2}):(\d{2})$/.exec(clock);
+  if (!match) return null;
+  const [hours, minutes] = [Number(match[1]), Number(match[2])];
+  return hours < 24 && minutes < 60 ? hours * 60 + minutes : null;
+}

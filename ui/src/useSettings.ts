@@ -10,6 +10,7 @@ export const DEFAULT_SETTINGS: AppSettings = {
   review: { high_risk_tags: ["prod", "secrets", "finance", "delete"] },
   single_key_shortcuts: true,
   do_not_disturb: false,
+  quiet_hours: { enabled: false, from_minute: 18 * 60, to_minute: 9 * 60 },
   filter: NO_FILTER,
 };
 

@@ -38,4 +38,4 @@ pub use demo::{EmbeddedDemo, DEMO_PROFILE};
 pub use error::{DeskError, Result};
 pub use queue::{ConnectionStatus, DeskEvent, DeskMessage, LinkState, QueueSnapshot};
 pub use session::{Desk, Emitter, OpenSession, SessionView};
-pub use settings::ReviewSettings;
+pub use settings::{QuietHours, ReviewSettings};

@@ -74,9 +74,105 @@ impl ReviewSettings {
     }
 }
 
+const MINUTES_PER_DAY: u16 = 24 * 60;
+
+/// A daily span of local time in which desktop notifications are paused as by Do not
+/// disturb: nothing is raised, nothing is lost, one summary when it ends. `from` may be later
+/// than `to`: 18:00 to 09:00 spans the night.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(default)]
+#[ts(export)]
+pub struct QuietHours {
+    pub enabled: bool,
+    /// Minutes after local midnight, 0 to 1439.
+    pub from_minute: u16,
+    pub to_minute: u16,
+}
+
+impl Default for QuietHours {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            from_minute: 18 * 60,
+            to_minute: 9 * 60,
+        }
+    }
+}
+
+impl QuietHours {
+    /// Whether `minute_of_day` (local) falls in the span; the start counts, the end does not.
+    pub fn contains(&self, minute_of_day: u16) -> bool {
+        let (from, to, now) = (self.from_minute, self.to_minute, minute_of_day);
+        if !self.enabled || from == to {
+            false
+        } else if from < to {
+            (from..to).contains(&now)
+        } else {
+            now >= from || now < to
+        }
+    }
+
+    pub fn normalized(self) -> Result<Self, String> {
+        if self.from_minute >= MINUTES_PER_DAY || self.to_minute >= MINUTES_PER_DAY {
+            return Err("quiet hours start and end within the day, 00:00 to 23:59".into());
+        }
+        if self.enabled && self.from_minute == self.to_minute {
+            return Err("quiet hours need an end different from their start".into());
+        }
+        Ok(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn quiet(from: u16, to: u16) -> QuietHours {
+        QuietHours {
+            enabled: true,
+            from_minute: from,
+            to_minute: to,
+        }
+    }
+
+    #[test]
+    fn quiet_hours_span_the_night_or_part_of_a_day() {
+        let night = quiet(18 * 60, 9 * 60);
+        for (minute, inside) in [
+            (17 * 60 + 59, false),
+            (18 * 60, true),
+            (23 * 60 + 59, true),
+            (0, true),
+            (8 * 60 + 59, true),
+            (9 * 60, false),
+            (12 * 60, false),
+        ] {
+            assert_eq!(night.contains(minute), inside, "minute {minute}");
+        }
+        let lunch = quiet(12 * 60, 13 * 60);
+        assert!(lunch.contains(12 * 60 + 30));
+        assert!(!lunch.contains(13 * 60));
+        assert!(!lunch.contains(11 * 60));
+        assert!(!QuietHours {
+            enabled: false,
+            ..night
+        }
+        .contains(20 * 60));
+    }
+
+    #[test]
+    fn quiet_hours_outside_the_day_or_empty_are_refused() {
+        assert!(quiet(24 * 60, 0).normalized().is_err());
+        assert!(quiet(0, 24 * 60).normalized().is_err());
+        assert!(quiet(600, 600).normalized().is_err());
+        assert!(QuietHours {
+            enabled: false,
+            ..quiet(600, 600)
+        }
+        .normalized()
+        .is_ok());
+        assert_eq!(quiet(0, 1439).normalized(), Ok(quiet(0, 1439)));
+    }
 
     #[test]
     fn high_risk_is_any_configured_tag_ignoring_case() {

@@ -1,6 +1,10 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
+import * as api from "../api";
 import type { AppSettings } from "../bindings/AppSettings";
+import type { QuietHours } from "../bindings/QuietHours";
 import type { Theme } from "../bindings/Theme";
+import { toBackendError } from "../errors";
+import { clockToMinute, minuteToClock } from "../format";
 
 interface SettingsViewProps {
   settings: AppSettings;
@@ -21,6 +25,9 @@ export function SettingsView({ settings, onChange }: SettingsViewProps) {
   const save = async (next: AppSettings) => {
     setError(await onChange(next));
   };
+  const openAtLogin = useOpenAtLogin(setError);
+  const quiet = settings.quiet_hours;
+  const setQuiet = (change: Partial<QuietHours>) => save({ ...settings, quiet_hours: { ...quiet, ...change } });
   const tags = settings.review.high_risk_tags;
   const setTags = (high_risk_tags: string[]) => save({ ...settings, review: { ...settings.review, high_risk_tags } });
   return (
@@ -102,6 +109,50 @@ export function SettingsView({ settings, onChange }: SettingsViewProps) {
           Do not disturb: raise no desktop notifications. Nothing is lost; turning it off shows one summary of what
           arrived.
         </label>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            checked={quiet.enabled}
+            onChange={(e) => void setQuiet({ enabled: e.target.checked })}
+          />
+          Quiet hours: do not disturb every day
+        </label>
+        <div className="inline-form" data-testid="quiet-hours">
+          <label htmlFor="quiet-from">from</label>
+          <input
+            id="quiet-from"
+            type="time"
+            value={minuteToClock(quiet.from_minute)}
+            onChange={(e) => {
+              const from_minute = clockToMinute(e.target.value);
+              if (from_minute !== null) void setQuiet({ from_minute });
+            }}
+          />
+          <label htmlFor="quiet-to">to</label>
+          <input
+            id="quiet-to"
+            type="time"
+            value={minuteToClock(quiet.to_minute)}
+            onChange={(e) => {
+              const to_minute = clockToMinute(e.target.value);
+              if (to_minute !== null) void setQuiet({ to_minute });
+            }}
+          />
+          <span className="muted">(this computer&apos;s time)</span>
+        </div>
+      </fieldset>
+      <fieldset>
+        <legend>Start</legend>
+        <label className="checkbox">
+          <input
+            type="checkbox"
+            data-testid="open-at-login"
+            checked={openAtLogin.enabled ?? false}
+            disabled={openAtLogin.enabled === null}
+            onChange={(e) => void openAtLogin.set(e.target.checked)}
+          />
+          Open at login, in the tray: notifications arrive without opening the window.
+        </label>
       </fieldset>
       <fieldset>
         <legend>Keyboard</legend>
@@ -116,4 +167,23 @@ export function SettingsView({ settings, onChange }: SettingsViewProps) {
       </fieldset>
     </section>
   );
+}
+
+/** The login item, read from the system (it is the setting); `null` until known. */
+function useOpenAtLogin(setError: (message: string | null) => void) {
+  const [enabled, setEnabled] = useState<boolean | null>(null);
+  useEffect(() => {
+    api.openAtLogin(null).then(setEnabled, (rejection: unknown) => {
+      setError(toBackendError(rejection).message);
+    });
+  }, [setError]);
+  const set = async (enable: boolean) => {
+    try {
+      setEnabled(await api.openAtLogin(enable));
+      setError(null);
+    } catch (rejection: unknown) {
+      setError(toBackendError(rejection).message);
+    }
+  };
+  return { enabled, set };
 }
