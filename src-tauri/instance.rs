@@ -120,7 +120,7 @@ mod tests {
 
     #[test]
     fn a_data_directory_has_one_valid_bus_name_whatever_its_spelling() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let name = bus_name(dir.path());
         assert_eq!(name, bus_name(&dir.path().join(".")));
         assert_ne!(name, bus_name(&dir.path().join("other")));

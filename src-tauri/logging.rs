@@ -66,17 +66,19 @@ mod tests {
 
     #[test]
     fn a_large_log_is_rotated_and_a_small_one_appended_to() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().expect("temp dir");
         let path = log_path(dir.path());
-        open_log(&path).unwrap();
-        fs::write(&path, "small\n").unwrap();
-        open_log(&path).unwrap();
-        assert_eq!(fs::read_to_string(&path).unwrap(), "small\n");
-        fs::write(&path, vec![b'x'; ROTATE_AT_BYTES as usize + 1]).unwrap();
-        open_log(&path).unwrap();
-        assert_eq!(fs::metadata(&path).unwrap().len(), 0);
+        open_log(&path).expect("log opens");
+        fs::write(&path, "small\n").expect("written");
+        open_log(&path).expect("log opens");
+        assert_eq!(fs::read_to_string(&path).expect("read"), "small\n");
+        fs::write(&path, vec![b'x'; ROTATE_AT_BYTES as usize + 1]).expect("written");
+        open_log(&path).expect("log opens");
+        assert_eq!(fs::metadata(&path).expect("log").len(), 0);
         assert_eq!(
-            fs::metadata(path.with_extension("log.1")).unwrap().len(),
+            fs::metadata(path.with_extension("log.1"))
+                .expect("rotated log")
+                .len(),
             ROTATE_AT_BYTES + 1
         );
     }
