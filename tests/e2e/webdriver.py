@@ -104,6 +104,10 @@ class Session:
     def active(self):
         return self._session("GET", "/element/active")[ELEMENT_KEY]
 
+    def selected(self, element) -> bool:
+        """Whether a checkbox or radio button is checked (the property, not the attribute)."""
+        return self._session("GET", f"/element/{element}/selected")
+
     def attribute(self, element, name: str):
         return self._session("GET", f"/element/{element}/attribute/{name}")
 
