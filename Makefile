@@ -7,12 +7,13 @@ SHELL := bash
 CARGO ?= cargo
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help run test bench lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test ui-deps ui e2e-deps clean
+.PHONY: help run test bench package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test ui-deps ui e2e-deps clean
 
 help:
 	@echo "make run    start the desktop app (needs a display)"
 	@echo "make test   formatting, lints, every test, and the real app end to end"
 	@echo "make bench  benchmarks (BENCHMARKS.md records the results)"
+	@echo "make package  the Debian package (release build) in target/release/bundle/deb"
 
 system-deps:
 	@scripts/ensure-system-deps.sh build
@@ -32,6 +33,13 @@ run: system-deps ui
 	@if [[ -z "$${DISPLAY:-}$${WAYLAND_DISPLAY:-}" ]]; then \
 	  echo "make run needs a display (DISPLAY or WAYLAND_DISPLAY); on a headless machine try: xvfb-run make run" >&2; exit 1; fi
 	$(CARGO) run --package countersign -- --demo
+
+# A release build of the app bundled as a .deb with countersign-cli beside it (tauri.conf.json
+# bundle.linux.deb.files). Works offline; the tauri CLI comes from ui/'s npm dependencies.
+package: system-deps ui
+	$(CARGO) build --release --locked --package countersign-cli
+	ui/node_modules/.bin/tauri build --bundles deb -- --locked
+	@ls -1 target/release/bundle/deb/*.deb
 
 test: system-deps-test ui lint test-rust bindings-check test-ui test-e2e
 
