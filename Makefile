@@ -70,10 +70,11 @@ test-e2e: e2e-deps ui
 	tests/e2e/run.sh target/debug/countersign
 
 # Wall-clock (criterion) and instruction counts (callgrind, load-independent); the UI state at 10,000 items.
-bench: ui-deps
+bench: system-deps-test ui
 	$(CARGO) bench --package countersign-core --bench job_hash
 	scripts/bench-instructions.sh
 	cd ui && npm run --silent bench
+	scripts/bench-notify.sh
 
 clean:
 	$(CARGO) clean

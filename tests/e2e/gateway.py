@@ -14,11 +14,15 @@ AGENT_KEY = "e2e-agent-key-000000001"
 REVIEWER_KEY = "e2e-alice-key-000000002"
 ADMIN_KEY = "e2e-admin-key-000000003"
 
+# More agents for the benchmarks: notifications collapse a flood from one submitter.
+BENCH_AGENTS = {f"bench-agent-{n}": f"e2e-bench-agent-key-{n:04d}" for n in range(10)}
+
 KEYS = f"""keys:
   - {{ tenant: default, key: "{AGENT_KEY}", role: agent, principal: agent-7 }}
   - {{ tenant: default, key: "{REVIEWER_KEY}", role: operator, principal: alice }}
   - {{ tenant: default, key: "{ADMIN_KEY}", role: admin, principal: bob }}
-"""
+""" + "".join(f"  - {{ tenant: default, key: \"{key}\", role: agent, principal: {name} }}\n"
+              for name, key in BENCH_AGENTS.items())
 
 POLICY = """version: v1
 rules:
@@ -98,12 +102,13 @@ class Gateway:
         except urllib.error.HTTPError as error:
             return error.code, parse(error.read())
 
-    def submit(self, topic: str, prompt: str, risk_tags=(), context=None, labels=None, principal="agent-7") -> str:
+    def submit(self, topic: str, prompt: str, risk_tags=(), context=None, labels=None, principal="agent-7",
+               key=AGENT_KEY) -> str:
         body = {"prompt": prompt, "topic": topic, "principal_id": principal, "risk_tags": list(risk_tags),
                 "labels": labels or {}}
         if context is not None:
             body["context"] = context
-        status, answer = self.call("POST", "/api/v1/jobs", body, key=AGENT_KEY)
+        status, answer = self.call("POST", "/api/v1/jobs", body, key=key)
         if status != 200 or not answer.get("job_id"):
             raise AssertionError(f"submit failed: {status} {answer}")
         return answer["job_id"]

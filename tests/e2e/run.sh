@@ -52,5 +52,10 @@ trap 'kill "$driver_pid" "$dunst_pid" 2>/dev/null || true; rm -rf "$scratch"' EX
 # The gateway and the CLI are built beside the app.
 export COUNTERSIGN_APP="$app" COUNTERSIGN_WEBDRIVER="http://127.0.0.1:$port"
 export COUNTERSIGN_BIN_DIR=$(dirname "$app")
+# COUNTERSIGN_E2E_SCRIPT=file.py runs that script (a benchmark) in this setting instead.
+if [[ -n "${COUNTERSIGN_E2E_SCRIPT:-}" ]]; then
+  cd "$here" && python3 "$COUNTERSIGN_E2E_SCRIPT"
+  exit $?
+fi
 # COUNTERSIGN_E2E_FILTER=word runs only the tests whose name contains it.
 python3 -m unittest discover -s "$here" -p 'test_*.py' -v ${COUNTERSIGN_E2E_FILTER:+-k "$COUNTERSIGN_E2E_FILTER"}
