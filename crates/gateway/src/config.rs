@@ -14,6 +14,7 @@
 //! or from the environment variable `COUNTERSIGN_GATEWAY_API_KEYS` as
 //! `tenant:key:role:principal,...`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -201,8 +202,11 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The SQLite database file.
     pub data: PathBuf,
-    /// A policy file that is loaded at start and watched for changes.
+    /// A policy file that is loaded at start and watched for changes; it governs every
+    /// tenant without a file of its own in [`Self::tenant_policy_files`].
     pub policy_file: Option<PathBuf>,
+    /// Policy files of single tenants, loaded and watched like [`Self::policy_file`].
+    pub tenant_policy_files: BTreeMap<String, PathBuf>,
     /// How often the policy file's modification time is checked.
     pub policy_poll: Duration,
     /// API keys and password users.
@@ -222,6 +226,7 @@ impl GatewayConfig {
             listen,
             data,
             policy_file: None,
+            tenant_policy_files: BTreeMap::new(),
             policy_poll: Duration::from_secs(2),
             credentials: Credentials::default(),
             throttle_retry_after_s: 30,

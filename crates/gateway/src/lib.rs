@@ -51,7 +51,7 @@ pub struct RunningGateway {
     gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    watcher: Option<JoinHandle<()>>,
+    watchers: Vec<JoinHandle<()>>,
 }
 
 /// Opens the database, loads the policy, binds the listener and starts serving.
@@ -69,17 +69,25 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
             })
             .await
     });
-    let watcher = config
-        .policy_file
-        .clone()
-        .map(|path| tokio::spawn(watch_policy_file(gateway.clone(), path, config.policy_poll)));
+    let watchers = gateway
+        .policy_files()
+        .into_iter()
+        .map(|(scope, path)| {
+            tokio::spawn(watch_policy_file(
+                gateway.clone(),
+                scope,
+                path,
+                config.policy_poll,
+            ))
+        })
+        .collect();
     tracing::info!(%addr, data = %config.data.display(), "gateway started");
     Ok(RunningGateway {
         addr,
         gateway,
         stop: Some(stop),
         server: Some(server),
-        watcher,
+        watchers,
     })
 }
 
@@ -105,7 +113,7 @@ impl RunningGateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(watcher) = self.watcher.take() {
+        for watcher in self.watchers.drain(..) {
             watcher.abort();
         }
     }
@@ -117,10 +125,15 @@ impl Drop for RunningGateway {
     }
 }
 
-/// Polls the policy file and republishes it when its content changes; an invalid file is
-/// logged and the current policy stays. Content is compared rather than the modification
-/// time, whose granularity can hide two writes in quick succession.
-async fn watch_policy_file(gateway: Gateway, path: std::path::PathBuf, every: std::time::Duration) {
+/// Polls a policy file and republishes it for the tenants it governs when its content changes;
+/// an invalid file is logged and the current policy stays. Content is compared rather than
+/// the modification time, whose granularity can hide two writes in quick succession.
+async fn watch_policy_file(
+    gateway: Gateway,
+    scope: service::PolicyScope,
+    path: std::path::PathBuf,
+    every: std::time::Duration,
+) {
     // No baseline: the first poll republishes whatever the file holds then (a no-op when it
     // is what `start` loaded), so a write racing the watcher's start is never missed.
     let mut seen: Option<Vec<u8>> = None;
@@ -131,9 +144,8 @@ async fn watch_policy_file(gateway: Gateway, path: std::path::PathBuf, every: st
             continue;
         }
         seen = now;
-        match gateway.reload_policy_file().await {
-            Ok(Some(snapshot)) => tracing::info!(%snapshot, "policy file reloaded"),
-            Ok(None) => {}
+        match gateway.reload_policy(&scope).await {
+            Ok(snapshot) => tracing::info!(%snapshot, ?scope, "policy file reloaded"),
             Err(e) => tracing::error!(
                 error = %e,
                 path = %path.display(),

@@ -337,18 +337,18 @@ async fn policy_file_changes_are_picked_up_and_invalid_files_ignored() {
     })
     .await;
     let gw = h.running.gateway().clone();
-    let initial = gw.current_snapshot();
+    let initial = gw.current_snapshot("default");
     std::fs::write(&file, "version: v1\nrules: [").expect("write");
     // The reload is explicit here so the test needs no sleeps; the watcher calls the same.
-    assert!(gw.reload_policy_file().await.is_err());
-    assert_eq!(gw.current_snapshot(), initial);
+    assert!(gw.reload_policy_files().await.is_err());
+    assert_eq!(gw.current_snapshot("default"), initial);
     std::fs::write(
         &file,
         "version: v1\nrules:\n  - {id: all, decision: deny}\n",
     )
     .expect("write");
     let wait = async {
-        while gw.current_snapshot() == initial {
+        while gw.current_snapshot("default") == initial {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     };

@@ -102,7 +102,7 @@ pub(super) async fn context(
             )?)
         })
         .await?;
-    let policy = gw.policy_for(&job.safety.snapshot);
+    let policy = gw.policy_for(&job.tenant, &job.safety.snapshot);
     Ok(Json(view::context_view(
         &job,
         &prior,

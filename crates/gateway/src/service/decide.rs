@@ -128,7 +128,7 @@ impl Gateway {
                 "approval policy snapshot unavailable",
             ));
         }
-        let (policy, current) = self.current_policy();
+        let (policy, current) = self.current_policy(&job.tenant);
         if same_policy(&stored, &current) {
             return Ok(None);
         }

@@ -10,6 +10,7 @@ mod reevaluate;
 mod session;
 mod submit;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use decide::{DecisionBody, Verb};
+pub use policy::PolicyScope;
 pub use session::LoginBody;
 pub use submit::SubmitOutcome;
 
@@ -47,7 +49,10 @@ struct Inner {
     /// approve and reject from reading the job to the commit (so no decision is made on a row
     /// a publish is rewriting, and no policy changes between a drift check and its approval).
     publish: tokio::sync::RwLock<()>,
+    /// The policy file of every tenant without one of its own.
     policy_file: Option<PathBuf>,
+    /// Tenants' own policy files.
+    tenant_policy_files: BTreeMap<String, PathBuf>,
     locks: locks::JobLocks,
     lock_wait: Duration,
     retry_after_s: u64,
@@ -67,16 +72,20 @@ impl Gateway {
             .await?;
         let overlay =
             serde_json::json!({ "throttle_retry_after_s": config.throttle_retry_after_s });
+        let auth = AuthBook::new(&config.credentials);
+        let tenants = policy::configured_tenants(auth.tenants(), &config.tenant_policy_files);
         let state =
-            policy::PolicyState::load(&store, overlay.clone(), config.clock.now_us()).await?;
+            policy::PolicyState::load(&store, tenants, overlay.clone(), config.clock.now_us())
+                .await?;
         let gateway = Self {
             inner: Arc::new(Inner {
                 store,
-                auth: AuthBook::new(&config.credentials),
+                auth,
                 clock: Arc::clone(&config.clock),
                 policy: RwLock::new(state),
                 publish: tokio::sync::RwLock::new(()),
                 policy_file: config.policy_file.clone(),
+                tenant_policy_files: config.tenant_policy_files.clone(),
                 locks: locks::JobLocks::default(),
                 lock_wait: config.lock_wait,
                 retry_after_s: config.throttle_retry_after_s,
@@ -85,9 +94,7 @@ impl Gateway {
             }),
         };
         gateway.publish_overlay(overlay, "config").await?;
-        if gateway.inner.policy_file.is_some() {
-            gateway.reload_policy_file().await?;
-        }
+        gateway.reload_policy_files().await?;
         gateway.reevaluate_stale().await?;
         Ok(gateway)
     }
@@ -231,10 +238,15 @@ impl Gateway {
             .await
     }
 
-    /// Ids of pending approvals in any tenant, newest first.
-    pub async fn pending_job_ids(&self, limit: usize) -> Result<Vec<String>, GatewayError> {
+    /// Ids of a tenant's pending approvals, newest first.
+    pub async fn pending_job_ids(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, GatewayError> {
+        let tenant = tenant.to_owned();
         self.store()
-            .run(move |c| Ok(jobs::pending_ids(&c.db, limit)?))
+            .run(move |c| Ok(jobs::pending_ids(&c.db, &tenant, limit)?))
             .await
     }
 }

@@ -139,17 +139,18 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// Reads every pending item whose snapshot base is not `snapshot`'s and decides what
+    /// Reads every pending item of `tenant` whose snapshot base is not `snapshot`'s and decides what
     /// becomes of it under `policy`. Items without a snapshot never claimed a policy and are
     /// left alone (approve refuses them with "approval policy snapshot unavailable").
     pub(super) fn plan(
         c: &mut Conn,
+        tenant: &str,
         policy: &Policy,
         snapshot: &str,
         source: &str,
         now_us: i64,
     ) -> Result<Self, GatewayError> {
-        let stale: Vec<JobRow> = jobs::pending(&c.db)?
+        let stale: Vec<JobRow> = jobs::pending(&c.db, tenant)?
             .into_iter()
             .filter(|j| !j.safety.snapshot.trim().is_empty())
             .filter(|j| !same_policy(&j.safety.snapshot, snapshot))

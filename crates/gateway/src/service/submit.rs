@@ -90,10 +90,13 @@ impl Gateway {
         // Held to the commit: a publish in between would re-evaluate the pending items without
         // this one, leaving it under a policy that is no longer current.
         let _policy_stable = self.inner.publish.read().await;
-        let (verdict, snapshot) = self.evaluate(Subject {
-            topic: &req.topic,
-            labels: &labels,
-        });
+        let (verdict, snapshot) = self.evaluate(
+            &tenant,
+            Subject {
+                topic: &req.topic,
+                labels: &labels,
+            },
+        );
 
         let mut event = self.audit_event(&tenant, "job", "submit");
         event.job_id = job_id.clone();

@@ -316,21 +316,35 @@ pub fn set_context(db: &Connection, id: &str, context: &Value) -> rusqlite::Resu
     )? == 1)
 }
 
-/// Every job awaiting approval, in any tenant, oldest first.
-pub fn pending(db: &Connection) -> rusqlite::Result<Vec<JobRow>> {
+/// Every job of `tenant` awaiting approval, oldest first.
+pub fn pending(db: &Connection, tenant: &str) -> rusqlite::Result<Vec<JobRow>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY updated_at"
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND tenant = ?1 \
+         ORDER BY updated_at"
     ))?;
-    let rows = stmt.query_map([], read_row)?;
+    let rows = stmt.query_map([tenant], read_row)?;
     rows.collect()
 }
 
-/// Ids of pending approvals across all tenants, newest first (for the demo).
-pub fn pending_ids(db: &Connection, limit: usize) -> rusqlite::Result<Vec<String>> {
+/// Every tenant with a job awaiting approval.
+pub fn pending_tenants(db: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = db.prepare_cached(
-        "SELECT id FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY updated_at DESC LIMIT ?1",
+        "SELECT DISTINCT tenant FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY tenant",
     )?;
-    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Ids of a tenant's pending approvals, newest first (for the demo).
+pub fn pending_ids(db: &Connection, tenant: &str, limit: usize) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT id FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND tenant = ?1 \
+         ORDER BY updated_at DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![tenant, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
     rows.collect()
 }
 

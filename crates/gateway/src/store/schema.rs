@@ -81,6 +81,7 @@ CREATE TABLE IF NOT EXISTS audit (
 
 CREATE TABLE IF NOT EXISTS policy_snapshots (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL DEFAULT '',
     snapshot_id TEXT NOT NULL,
     yaml        TEXT NOT NULL,
     overlay     TEXT NOT NULL,
@@ -100,5 +101,29 @@ CREATE TABLE IF NOT EXISTS sessions (
 ";
 
 pub(super) fn migrate(db: &Connection) -> rusqlite::Result<()> {
-    db.execute_batch(SCHEMA)
+    db.execute_batch(SCHEMA)?;
+    // Files from before policies were per tenant: their rows keep the empty (legacy) tenant.
+    add_column_if_missing(db, "policy_snapshots", "tenant", "TEXT NOT NULL DEFAULT ''")?;
+    db.execute_batch(
+        "CREATE INDEX IF NOT EXISTS snapshots_by_tenant ON policy_snapshots (tenant, seq);
+         CREATE INDEX IF NOT EXISTS jobs_by_state_deadline ON jobs (state, deadline_unix);",
+    )
+}
+
+fn add_column_if_missing(
+    db: &Connection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> rusqlite::Result<()> {
+    let mut stmt = db.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !names.iter().any(|n| n == column) {
+        db.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+        ))?;
+    }
+    Ok(())
 }

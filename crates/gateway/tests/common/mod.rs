@@ -19,6 +19,8 @@ pub const OTHER_TENANT: &str = "acme-op-key-0000005";
 pub const ALICE_AGENT: &str = "alice-agent-key-006";
 /// An agent of the other tenant.
 pub const ACME_AGENT: &str = "acme-agent-key-0007";
+/// An admin of the other tenant: it may publish acme's policy, never default's.
+pub const ACME_ADMIN: &str = "acme-admin-key-0008";
 
 pub const POLICY: &str = r#"version: v1
 rules:
@@ -56,6 +58,7 @@ pub fn credentials() -> Credentials {
             key("acme", OTHER_TENANT, Role::Operator, "oscar"),
             key("default", ALICE_AGENT, Role::Agent, "alice"),
             key("acme", ACME_AGENT, Role::Agent, "acme-bot"),
+            key("acme", ACME_ADMIN, Role::Admin, "ada"),
         ],
         users: Vec::new(),
     }
