@@ -215,6 +215,9 @@ pub struct GatewayConfig {
     pub throttle_retry_after_s: u64,
     /// How long approve/reject wait for the per-job lock before answering 409 retryable.
     pub lock_wait: Duration,
+    /// How often pending items whose deadline passed are expired (listing and deciding also
+    /// expire them first, so this only decides how soon event streams hear of it).
+    pub expiry_sweep: Duration,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -231,6 +234,7 @@ impl GatewayConfig {
             credentials: Credentials::default(),
             throttle_retry_after_s: 30,
             lock_wait: Duration::from_secs(2),
+            expiry_sweep: Duration::from_secs(1),
             clock: Arc::new(SystemClock),
         }
     }

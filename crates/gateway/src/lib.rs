@@ -51,7 +51,8 @@ pub struct RunningGateway {
     gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    watchers: Vec<JoinHandle<()>>,
+    /// Policy file watchers and the expiry sweep.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// Opens the database, loads the policy, binds the listener and starts serving.
@@ -69,7 +70,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
             })
             .await
     });
-    let watchers = gateway
+    let mut tasks: Vec<JoinHandle<()>> = gateway
         .policy_files()
         .into_iter()
         .map(|(scope, path)| {
@@ -81,13 +82,17 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
             ))
         })
         .collect();
+    tasks.push(tokio::spawn(service::sweep_expired(
+        gateway.clone(),
+        config.expiry_sweep,
+    )));
     tracing::info!(%addr, data = %config.data.display(), "gateway started");
     Ok(RunningGateway {
         addr,
         gateway,
         stop: Some(stop),
         server: Some(server),
-        watchers,
+        tasks,
     })
 }
 
@@ -113,8 +118,8 @@ impl RunningGateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        for watcher in self.watchers.drain(..) {
-            watcher.abort();
+        for task in self.tasks.drain(..) {
+            task.abort();
         }
     }
 }

@@ -49,6 +49,7 @@ pub(super) async fn list(
             .map_err(|_| bad_request("invalid cursor"))?,
     };
     let include_resolved = query.get("include_resolved").map(String::as_str) != Some("false");
+    gw.expire_overdue(Some(&caller.tenant)).await?;
     let tenant = caller.tenant.clone();
     let rows = gw
         .store()
@@ -74,6 +75,7 @@ pub(super) async fn list(
 /// invisible.
 async fn own_job(gw: &Gateway, caller: &Caller, job_id: String) -> Result<JobRow, ApiError> {
     require(caller, Permission::JobsApprove)?;
+    gw.expire_overdue(Some(&caller.tenant)).await?;
     let tenant = caller.tenant.clone();
     gw.store()
         .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &job_id)?))

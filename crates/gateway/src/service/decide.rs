@@ -10,6 +10,7 @@ use countersign_core::snapshot::same_policy;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::expiry::APPROVAL_EXPIRED;
 use super::reevaluate::{record_verdict, reevaluate, Reevaluation};
 use super::Gateway;
 use crate::apierror::{code, ApiError};
@@ -98,6 +99,10 @@ impl Gateway {
 
         if job.state != state::APPROVAL_REQUIRED {
             return repeat_or_conflict(&job, verb);
+        }
+        if super::expiry::is_overdue(&job, self.now_us()) {
+            self.expire_overdue(Some(&job.tenant)).await?;
+            return Err(ApiError::conflict(code::NOT_ACTIONABLE, APPROVAL_EXPIRED));
         }
 
         let mut job = job;
@@ -284,6 +289,7 @@ fn repeat_or_conflict(job: &JobRow, verb: Verb) -> Result<Value, ApiError> {
             code::NOT_ACTIONABLE,
             "approval invalidated",
         )),
+        (_, view::EXPIRED) => Err(ApiError::conflict(code::NOT_ACTIONABLE, APPROVAL_EXPIRED)),
         _ => Err(ApiError::conflict(
             code::NOT_ACTIONABLE,
             "job not awaiting approval",

@@ -4,6 +4,7 @@
 //! clone it freely.
 
 mod decide;
+mod expiry;
 mod locks;
 mod policy;
 mod reevaluate;
@@ -20,6 +21,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 
 pub use decide::{DecisionBody, Verb};
+pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use policy::PolicyScope;
 pub use session::LoginBody;
 pub use submit::SubmitOutcome;

@@ -160,11 +160,7 @@ impl Gateway {
             context: body.context.clone().unwrap_or(Value::Null),
             request: req.to_protojson(),
             submitted_by: caller.identity(),
-            deadline_unix: if body.deadline_ms > 0 {
-                now / 1_000_000 + body.deadline_ms / 1000
-            } else {
-                0
-            },
+            deadline_unix: super::expiry::deadline_unix(now, body.deadline_ms),
             created_at: now,
             updated_at: now,
             safety: SafetyRecord {

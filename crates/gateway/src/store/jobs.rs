@@ -12,6 +12,8 @@ pub mod state {
     pub const APPROVAL_REQUIRED: &str = "APPROVAL_REQUIRED";
     pub const PENDING: &str = "PENDING";
     pub const DENIED: &str = "DENIED";
+    /// An approval whose deadline passed.
+    pub const TIMEOUT: &str = "TIMEOUT";
 }
 
 /// The policy decision recorded when the job was submitted, or refreshed on drift.
@@ -30,10 +32,11 @@ pub struct SafetyRecord {
 /// The approval record; empty `status` for jobs that never needed one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApprovalRecord {
-    /// `pending` / `approved` / `rejected` / `invalidated` (a policy change refused it).
+    /// `pending` / `approved` / `rejected` / `invalidated` (a policy change refused it) /
+    /// `expired` (its deadline passed).
     pub status: String,
     pub revision: i64,
-    /// `approve` / `reject` / `invalidate` once resolved.
+    /// `approve` / `reject` / `invalidate` / `expire` once resolved.
     pub decision: String,
     pub resolved_by: String,
     pub resolved_at: i64,
@@ -202,7 +205,7 @@ pub fn list_approvals(
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
          AND (state = 'APPROVAL_REQUIRED' \
-              OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated'))) \
+              OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated', 'expired'))) \
          ORDER BY updated_at DESC LIMIT ?4"
     ))?;
     let rows = stmt.query_map(
@@ -323,6 +326,16 @@ pub fn pending(db: &Connection, tenant: &str) -> rusqlite::Result<Vec<JobRow>> {
          ORDER BY updated_at"
     ))?;
     let rows = stmt.query_map([tenant], read_row)?;
+    rows.collect()
+}
+
+/// Pending jobs (of one tenant, or of all) whose deadline is at or before `now_s`.
+pub fn overdue(db: &Connection, tenant: Option<&str>, now_s: i64) -> rusqlite::Result<Vec<JobRow>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND deadline_unix > 0 \
+         AND deadline_unix <= ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY updated_at"
+    ))?;
+    let rows = stmt.query_map(params![now_s, tenant], read_row)?;
     rows.collect()
 }
 
