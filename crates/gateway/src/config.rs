@@ -195,6 +195,46 @@ impl Credentials {
     }
 }
 
+/// What an agent may submit in one job (`POST /api/v1/jobs`). Past a limit the answer is
+/// 400 naming it. The defaults are documented in the README's Security section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitLimits {
+    /// Deepest nesting of `context` (an object or array inside another counts one level).
+    pub max_context_depth: usize,
+    /// Largest payload (the prompt and the context, encoded as the pointer names them).
+    pub max_payload_bytes: usize,
+    /// Most labels.
+    pub max_labels: usize,
+    /// Longest label key.
+    pub max_label_key_bytes: usize,
+    /// Longest label value.
+    pub max_label_value_bytes: usize,
+    /// Most entries in `tags`, `risk_tags` and `requires`.
+    pub max_list_items: usize,
+    /// Longest identifier-like field (`adapter_id`, `principal_id`, a tag, ...).
+    pub max_field_bytes: usize,
+    /// Largest `deadline_ms`.
+    pub max_deadline_ms: i64,
+    /// Largest token budget (`max_input_tokens`, `max_output_tokens`, `max_total_tokens`).
+    pub max_tokens: i64,
+}
+
+impl Default for SubmitLimits {
+    fn default() -> Self {
+        Self {
+            max_context_depth: 32,
+            max_payload_bytes: 256 * 1024,
+            max_labels: 50,
+            max_label_key_bytes: 256,
+            max_label_value_bytes: 4096,
+            max_list_items: 50,
+            max_field_bytes: 1024,
+            max_deadline_ms: 30 * 24 * 3600 * 1000,
+            max_tokens: i64::from(i32::MAX),
+        }
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -218,6 +258,8 @@ pub struct GatewayConfig {
     /// How often pending items whose deadline passed are expired (listing and deciding also
     /// expire them first, so this only decides how soon event streams hear of it).
     pub expiry_sweep: Duration,
+    /// What an agent may submit.
+    pub submit_limits: SubmitLimits,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -235,6 +277,7 @@ impl GatewayConfig {
             throttle_retry_after_s: 30,
             lock_wait: Duration::from_secs(2),
             expiry_sweep: Duration::from_secs(1),
+            submit_limits: SubmitLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

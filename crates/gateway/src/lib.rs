@@ -38,7 +38,7 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{ApiKeyConfig, Credentials, GatewayConfig, Role, UserConfig};
+pub use config::{ApiKeyConfig, Credentials, GatewayConfig, Role, SubmitLimits, UserConfig};
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
 pub use service::Gateway;

@@ -64,7 +64,7 @@ pub(super) async fn list(
         })
         .await?;
     let next_cursor = match rows.last() {
-        Some(last) if rows.len() >= limit => json!(last.updated_at - 1),
+        Some(last) if rows.len() >= limit => json!(last.updated_at.saturating_sub(1)),
         _ => Value::Null,
     };
     let items: Vec<Value> = rows.iter().map(view::approval_item).collect();
@@ -100,7 +100,7 @@ pub(super) async fn context(
                 &tenant,
                 &topic,
                 &id,
-                now - PRIOR_WINDOW_US,
+                now.saturating_sub(PRIOR_WINDOW_US),
             )?)
         })
         .await?;

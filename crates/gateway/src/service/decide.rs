@@ -184,7 +184,7 @@ impl Gateway {
         job.state = new_state.into();
         job.approval.status = status.into();
         job.approval.decision = decision.into();
-        job.approval.revision = job.approval.revision.max(1) + 1;
+        job.approval.bump_revision();
         job.approval.resolved_by = caller.principal.clone();
         job.approval.resolved_at = now;
         job.approval.resolution = reason.clone();

@@ -40,7 +40,7 @@ fn expire(job: &mut JobRow, now_us: i64) {
     job.state = state::TIMEOUT.into();
     job.approval.status = view::EXPIRED.into();
     job.approval.decision = "expire".into();
-    job.approval.revision = job.approval.revision.max(1).saturating_add(1);
+    job.approval.bump_revision();
     job.approval.resolved_by = RESOLVED_BY_DEADLINE.into();
     job.approval.resolved_at = now_us;
     job.approval.resolution = APPROVAL_EXPIRED.into();

@@ -58,6 +58,7 @@ struct Inner {
     locks: locks::JobLocks,
     lock_wait: Duration,
     retry_after_s: u64,
+    submit_limits: crate::config::SubmitLimits,
     /// The newest event id; SSE streams wait for it to change.
     events: watch::Sender<i64>,
     /// Set on shutdown so that open event streams end and the server can drain.
@@ -91,6 +92,7 @@ impl Gateway {
                 locks: locks::JobLocks::default(),
                 lock_wait: config.lock_wait,
                 retry_after_s: config.throttle_retry_after_s,
+                submit_limits: config.submit_limits.clone(),
                 events: watch::channel(last_event).0,
                 closing: watch::channel(false).0,
             }),

@@ -112,7 +112,7 @@ pub(super) fn record_verdict(job: &mut JobRow, verdict: Evaluation, snapshot: &s
     job.safety.constraints = verdict.constraints;
     job.safety.snapshot = snapshot.to_owned();
     job.safety.checked_at = now_us;
-    job.approval.revision = job.approval.revision.max(1) + 1;
+    job.approval.bump_revision();
 }
 
 /// One planned change: the new row, the snapshot it was read with (the write's guard), and
@@ -235,7 +235,7 @@ fn invalidate(job: &mut JobRow, resolution: &str, now_us: i64) {
     job.approval.status = view::INVALIDATED.into();
     job.approval.decision = "invalidate".into();
     // A verdict already counted the refresh; the resolution counts once more, as approve does.
-    job.approval.revision = job.approval.revision.max(1) + 1;
+    job.approval.bump_revision();
     job.approval.resolved_by = RESOLVED_BY_POLICY.into();
     job.approval.resolved_at = now_us;
     job.approval.resolution = resolution.to_owned();

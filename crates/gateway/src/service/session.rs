@@ -107,7 +107,7 @@ impl Gateway {
                 role: user.role.as_str().into(),
                 principal: user.principal.clone(),
                 created_at: now,
-                expires_at: now + SESSION_TTL_US,
+                expires_at: now.saturating_add(SESSION_TTL_US),
             };
             let expires_at = row.expires_at;
             self.store()
@@ -132,7 +132,7 @@ impl Gateway {
         match self.auth().api_key(&secret) {
             Some(caller) if tenant_ok(&caller.tenant) => Ok(json!({
                 "token": mask_key(&secret),
-                "expires_at": rfc3339_us(now + SESSION_TTL_US),
+                "expires_at": rfc3339_us(now.saturating_add(SESSION_TTL_US)),
                 "user": user_json(&caller.principal, &caller, "api_key", now),
             })),
             _ => Err(invalid()),

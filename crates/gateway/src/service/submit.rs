@@ -48,7 +48,7 @@ impl Gateway {
         body: SubmitBody,
         header_key: Option<String>,
     ) -> Result<SubmitOutcome, ApiError> {
-        body.validate()
+        body.validate(&self.inner.submit_limits)
             .and_then(|()| body.check_reserved_labels(caller.role == Role::Admin))
             .map_err(|msg| ApiError::legacy(StatusCode::BAD_REQUEST, msg))?;
         if !body.tenant_id.is_empty() && body.tenant_id != caller.tenant {

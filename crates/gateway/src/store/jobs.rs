@@ -48,6 +48,14 @@ pub struct ApprovalRecord {
     pub snapshot: String,
 }
 
+impl ApprovalRecord {
+    /// Counts one more change of the item (1 is a fresh item; stored values are not trusted
+    /// to be sane, so the count saturates).
+    pub fn bump_revision(&mut self) {
+        self.revision = self.revision.max(1).saturating_add(1);
+    }
+}
+
 /// One stored job.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobRow {

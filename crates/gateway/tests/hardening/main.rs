@@ -7,4 +7,5 @@
 mod common;
 
 mod deadlines;
+mod limits;
 mod tenancy;
