@@ -383,6 +383,6 @@ mod tests {
     fn depth_counts_containers() {
         assert_eq!(json_depth(&serde_json::json!(1)), 0);
         assert_eq!(json_depth(&serde_json::json!({"a": 1})), 1);
-        assert_eq!(json_depth(&serde_json::json!({"a": [1, {"b": []}]})), 3);
+        assert_eq!(json_depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
     }
 }
