@@ -36,6 +36,9 @@ pub enum Role {
     Operator,
     Viewer,
     Agent,
+    /// The workflow engine: submits like an agent, and alone (besides admins) may mark a job
+    /// as a workflow approval gate (`gate_type`).
+    Workflow,
 }
 
 /// A permission a route requires.
@@ -56,6 +59,12 @@ pub enum Permission {
 }
 
 impl Role {
+    /// Whether this role may set the `gate_type` label: the workflow engine's, and an
+    /// admin's, who may do everything.
+    pub fn may_mark_gates(self) -> bool {
+        matches!(self, Self::Workflow | Self::Admin)
+    }
+
     /// Whether this role grants `permission`.
     pub fn can(self, permission: Permission) -> bool {
         use Permission as P;
@@ -66,7 +75,9 @@ impl Role {
                 P::JobsApprove | P::JobsRead | P::AuditRead | P::PolicyRead
             ),
             Self::Viewer => matches!(permission, P::JobsRead | P::AuditRead | P::PolicyRead),
-            Self::Agent => matches!(permission, P::JobsWrite | P::JobsRead | P::PolicyRead),
+            Self::Agent | Self::Workflow => {
+                matches!(permission, P::JobsWrite | P::JobsRead | P::PolicyRead)
+            }
         }
     }
 
@@ -77,6 +88,7 @@ impl Role {
             Self::Operator => "operator",
             Self::Viewer => "viewer",
             Self::Agent => "agent",
+            Self::Workflow => "workflow",
         }
     }
 
@@ -86,6 +98,7 @@ impl Role {
             "operator" => Ok(Self::Operator),
             "viewer" => Ok(Self::Viewer),
             "agent" => Ok(Self::Agent),
+            "workflow" => Ok(Self::Workflow),
             other => Err(GatewayError::Config(format!("unknown role {other:?}"))),
         }
     }

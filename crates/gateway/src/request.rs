@@ -193,7 +193,7 @@ impl SubmitBody {
     /// Refuses labels the gateway or Cordum write themselves: an agent that could set
     /// `approval_granted` or `cordum.*` would speak for the gateway, and one that could set
     /// `gate_type` would mark its job a workflow gate (which skips the snapshot check on
-    /// Cordum). `may_gate`: the caller is the workflow engine (here: an admin).
+    /// Cordum). `may_gate`: the caller is the workflow engine (see [`crate::Role::may_mark_gates`]).
     pub fn check_reserved_labels(&self, may_gate: bool) -> Result<(), String> {
         for key in self.labels.keys() {
             let lower = key.to_ascii_lowercase();

@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use super::Gateway;
 use crate::apierror::ApiError;
 use crate::auth::Caller;
-use crate::config::Role;
 use crate::dispatch;
 use crate::error::GatewayError;
 use crate::policy::{Decision, Subject};
@@ -49,7 +48,7 @@ impl Gateway {
         header_key: Option<String>,
     ) -> Result<SubmitOutcome, ApiError> {
         body.validate(&self.inner.submit_limits)
-            .and_then(|()| body.check_reserved_labels(caller.role == Role::Admin))
+            .and_then(|()| body.check_reserved_labels(caller.role.may_mark_gates()))
             .map_err(|msg| ApiError::legacy(StatusCode::BAD_REQUEST, msg))?;
         if !body.tenant_id.is_empty() && body.tenant_id != caller.tenant {
             return Err(ApiError::tenant_denied());

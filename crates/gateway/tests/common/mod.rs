@@ -21,6 +21,8 @@ pub const ALICE_AGENT: &str = "alice-agent-key-006";
 pub const ACME_AGENT: &str = "acme-agent-key-0007";
 /// An admin of the other tenant: it may publish acme's policy, never default's.
 pub const ACME_ADMIN: &str = "acme-admin-key-0008";
+/// The workflow engine: the one submitter (besides admins) that may set `gate_type`.
+pub const WORKFLOW: &str = "workflow-key-000009";
 
 pub const POLICY: &str = r#"version: v1
 rules:
@@ -59,6 +61,7 @@ pub fn credentials() -> Credentials {
             key("default", ALICE_AGENT, Role::Agent, "alice"),
             key("acme", ACME_AGENT, Role::Agent, "acme-bot"),
             key("acme", ACME_ADMIN, Role::Admin, "ada"),
+            key("default", WORKFLOW, Role::Workflow, "flow-engine"),
         ],
         users: Vec::new(),
     }

@@ -7,5 +7,6 @@
 mod common;
 
 mod deadlines;
+mod labels;
 mod limits;
 mod tenancy;
