@@ -248,6 +248,44 @@ impl Default for SubmitLimits {
     }
 }
 
+/// Login protection and the bounds of the gateway-level auth-failure log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthLimits {
+    /// Failed logins of one username per [`Self::login_window`] before 429.
+    pub login_failures_per_user: u32,
+    /// Failed logins from one source address per window before 429.
+    pub login_failures_per_source: u32,
+    pub login_window: Duration,
+    /// Password hashes computed at once (argon2 takes ~19 MiB each); more logins wait.
+    pub password_hash_concurrency: usize,
+    /// Rows the auth-failure log keeps (the oldest go first).
+    pub auth_log_max_rows: usize,
+    /// Failures recorded per source address per [`Self::auth_log_window`]; more are counted
+    /// in the gateway's own log line only.
+    pub auth_log_per_source: u32,
+    pub auth_log_window: Duration,
+    /// Longest path, username or tenant recorded.
+    pub auth_log_max_field_bytes: usize,
+    /// Usernames and addresses tracked at once by each limiter.
+    pub tracked_keys: usize,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self {
+            login_failures_per_user: 5,
+            login_failures_per_source: 20,
+            login_window: Duration::from_secs(15 * 60),
+            password_hash_concurrency: 2,
+            auth_log_max_rows: 10_000,
+            auth_log_per_source: 30,
+            auth_log_window: Duration::from_secs(60),
+            auth_log_max_field_bytes: 256,
+            tracked_keys: 10_000,
+        }
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -273,6 +311,8 @@ pub struct GatewayConfig {
     pub expiry_sweep: Duration,
     /// What an agent may submit.
     pub submit_limits: SubmitLimits,
+    /// Login rate limits, password hashing and the auth-failure log.
+    pub auth_limits: AuthLimits,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -291,6 +331,7 @@ impl GatewayConfig {
             lock_wait: Duration::from_secs(2),
             expiry_sweep: Duration::from_secs(1),
             submit_limits: SubmitLimits::default(),
+            auth_limits: AuthLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

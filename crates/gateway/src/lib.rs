@@ -38,7 +38,9 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{ApiKeyConfig, Credentials, GatewayConfig, Role, SubmitLimits, UserConfig};
+pub use config::{
+    ApiKeyConfig, AuthLimits, Credentials, GatewayConfig, Role, SubmitLimits, UserConfig,
+};
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
 pub use service::Gateway;
@@ -63,12 +65,15 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::router(gateway.clone());
     let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // A dropped sender means the handle is gone: shut down as well.
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            // A dropped sender means the handle is gone: shut down as well.
+            let _ = stopped.await;
+        })
+        .await
     });
     let mut tasks: Vec<JoinHandle<()>> = gateway
         .policy_files()

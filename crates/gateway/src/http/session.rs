@@ -8,16 +8,17 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::extract::{json_body, Auth, SESSION_COOKIE};
+use super::extract::{json_body, Auth, Peer, SESSION_COOKIE};
 use crate::apierror::ApiError;
 use crate::service::{Gateway, LoginBody};
 
 pub(super) async fn login(
     State(gw): State<Gateway>,
+    Peer(source): Peer,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body: LoginBody = json_body(body, false)?;
-    let answer = gw.login(body).await?;
+    let answer = gw.login(body, &source).await?;
     let token = answer["token"].as_str().unwrap_or_default().to_owned();
     let mut response = Json(answer).into_response();
     if token.starts_with("session-") {

@@ -46,12 +46,16 @@ pub struct DecisionBody {
 
 /// Trims and truncates free text to 512 bytes at a character boundary.
 pub fn sanitize(text: &str) -> String {
-    let text = text.trim();
-    let mut end = text.len().min(FREE_TEXT_MAX_BYTES);
+    cut(text.trim(), FREE_TEXT_MAX_BYTES).to_owned()
+}
+
+/// The longest prefix of `text` of at most `max_bytes` that ends at a character boundary.
+pub(crate) fn cut(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
     while !text.is_char_boundary(end) {
-        end -= 1;
+        end = end.saturating_sub(1);
     }
-    text.get(..end).unwrap_or_default().to_owned()
+    text.get(..end).unwrap_or_default()
 }
 
 impl Gateway {

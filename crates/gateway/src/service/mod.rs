@@ -3,10 +3,12 @@
 //! approvals, sessions, and the hooks the demo and tests use. [`Gateway`] is a cheap handle;
 //! clone it freely.
 
+mod authlog;
 mod decide;
 mod expiry;
 mod locks;
 mod policy;
+mod ratelimit;
 mod reevaluate;
 mod session;
 mod submit;
@@ -20,6 +22,7 @@ use countersign_core::jobrequest::JobRequest;
 use serde_json::Value;
 use tokio::sync::watch;
 
+pub(crate) use authlog::{Attempt, FailureKind};
 pub use decide::{DecisionBody, Verb};
 pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use policy::PolicyScope;
@@ -59,6 +62,14 @@ struct Inner {
     lock_wait: Duration,
     retry_after_s: u64,
     submit_limits: crate::config::SubmitLimits,
+    auth_limits: crate::config::AuthLimits,
+    /// Failed logins per username and per source address.
+    login_users: ratelimit::FailureLimiter,
+    login_sources: ratelimit::FailureLimiter,
+    /// Auth-failure log rows per source address.
+    auth_log_sources: ratelimit::FailureLimiter,
+    /// Bounds the password hashes computed at once (argon2's memory is the cost).
+    password_hashing: ratelimit::WorkGate,
     /// The newest event id; SSE streams wait for it to change.
     events: watch::Sender<i64>,
     /// Set on shutdown so that open event streams end and the server can drain.
@@ -93,6 +104,25 @@ impl Gateway {
                 lock_wait: config.lock_wait,
                 retry_after_s: config.throttle_retry_after_s,
                 submit_limits: config.submit_limits.clone(),
+                auth_limits: config.auth_limits.clone(),
+                login_users: ratelimit::FailureLimiter::new(
+                    config.auth_limits.login_failures_per_user,
+                    config.auth_limits.login_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                login_sources: ratelimit::FailureLimiter::new(
+                    config.auth_limits.login_failures_per_source,
+                    config.auth_limits.login_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                auth_log_sources: ratelimit::FailureLimiter::new(
+                    config.auth_limits.auth_log_per_source,
+                    config.auth_limits.auth_log_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                password_hashing: ratelimit::WorkGate::new(
+                    config.auth_limits.password_hash_concurrency,
+                ),
                 events: watch::channel(last_event).0,
                 closing: watch::channel(false).0,
             }),
@@ -147,37 +177,6 @@ impl Gateway {
     /// A fresh audit event stamped now.
     fn audit_event(&self, tenant: &str, event_type: &str, action: &str) -> AuditEvent {
         stamped_audit_event(self.now_us(), tenant, event_type, action)
-    }
-
-    /// Records a failed authentication in the audit chain of the tenant it claimed (only a
-    /// configured tenant, so that anonymous callers cannot create chains), else `default`.
-    pub(crate) async fn audit_auth_failure(
-        &self,
-        claimed_tenant: Option<&str>,
-        reason: &str,
-        path: &str,
-    ) {
-        let tenant = claimed_tenant
-            .filter(|t| self.inner.auth.tenants().contains(*t))
-            .unwrap_or("default");
-        let mut event = self.audit_event(tenant, "auth", "auth_failure");
-        event.severity = "MEDIUM".into();
-        event.reason = reason.into();
-        event
-            .extra
-            .insert("path".into(), Value::String(path.into()));
-        let result = self
-            .store()
-            .run(move |c| {
-                let tx = c.db.transaction()?;
-                store::audit::append(&tx, event)?;
-                tx.commit()?;
-                Ok::<_, GatewayError>(())
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not audit an authentication failure");
-        }
     }
 
     /// Replaces a stored job request without updating its recorded hash: the tamper hook the

@@ -12,6 +12,7 @@
 //! which keeps µs list cursors unambiguous.
 
 pub mod audit;
+pub mod authlog;
 pub mod events;
 pub mod jobs;
 mod schema;

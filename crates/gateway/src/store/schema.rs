@@ -89,6 +89,17 @@ CREATE TABLE IF NOT EXISTS policy_snapshots (
     created_at  INTEGER NOT NULL
 );
 
+CREATE TABLE IF NOT EXISTS auth_failures (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at             INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    claimed_tenant TEXT NOT NULL,
+    username       TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    reason         TEXT NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS sessions (
     token_hash TEXT PRIMARY KEY,
     username   TEXT NOT NULL,

@@ -6,7 +6,10 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod authlog;
 mod deadlines;
 mod labels;
 mod limits;
+mod login;
+mod sessions;
 mod tenancy;
