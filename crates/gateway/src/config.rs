@@ -286,6 +286,17 @@ impl Default for AuthLimits {
     }
 }
 
+/// What cookie-authenticated requests must show, and how the cookie is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// Origins (`https://desk.example.com`) whose pages may write with the session cookie,
+    /// besides the gateway's own.
+    pub allowed_origins: Vec<String>,
+    /// Mark the cookie `Secure` always: set when the gateway is served over TLS (a proxy
+    /// that sends `X-Forwarded-Proto: https` gets it without this).
+    pub secure: bool,
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -313,6 +324,8 @@ pub struct GatewayConfig {
     pub submit_limits: SubmitLimits,
     /// Login rate limits, password hashing and the auth-failure log.
     pub auth_limits: AuthLimits,
+    /// Cookie-authenticated writes.
+    pub cookies: CookiePolicy,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -332,6 +345,7 @@ impl GatewayConfig {
             expiry_sweep: Duration::from_secs(1),
             submit_limits: SubmitLimits::default(),
             auth_limits: AuthLimits::default(),
+            cookies: CookiePolicy::default(),
             clock: Arc::new(SystemClock),
         }
     }

@@ -39,7 +39,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ApiKeyConfig, AuthLimits, Credentials, GatewayConfig, Role, SubmitLimits, UserConfig,
+    ApiKeyConfig, AuthLimits, CookiePolicy, Credentials, GatewayConfig, Role, SubmitLimits,
+    UserConfig,
 };
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;

@@ -18,8 +18,7 @@ use crate::auth::Caller;
 use crate::config::Permission;
 use crate::service::{Attempt, FailureKind, Gateway};
 
-/// The session cookie password login sets for browsers.
-pub const SESSION_COOKIE: &str = "cordum_session";
+pub use super::cookies::SESSION_COOKIE;
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -91,6 +90,7 @@ impl FromRequestParts<Gateway> for Auth {
                 gw.auth().api_key(token)
             }
         } else if let Some(token) = cookie(headers, SESSION_COOKIE) {
+            super::cookies::check_write(parts, gw.cookie_policy())?;
             gw.session_caller(token).await?
         } else {
             None

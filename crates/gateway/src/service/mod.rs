@@ -63,6 +63,7 @@ struct Inner {
     retry_after_s: u64,
     submit_limits: crate::config::SubmitLimits,
     auth_limits: crate::config::AuthLimits,
+    cookies: crate::config::CookiePolicy,
     /// Failed logins per username and per source address.
     login_users: ratelimit::FailureLimiter,
     login_sources: ratelimit::FailureLimiter,
@@ -105,6 +106,7 @@ impl Gateway {
                 retry_after_s: config.throttle_retry_after_s,
                 submit_limits: config.submit_limits.clone(),
                 auth_limits: config.auth_limits.clone(),
+                cookies: config.cookies.clone(),
                 login_users: ratelimit::FailureLimiter::new(
                     config.auth_limits.login_failures_per_user,
                     config.auth_limits.login_window,
@@ -141,6 +143,11 @@ impl Gateway {
     /// The configured credentials.
     pub fn auth(&self) -> &AuthBook {
         &self.inner.auth
+    }
+
+    /// What cookie-authenticated requests must show.
+    pub fn cookie_policy(&self) -> &crate::config::CookiePolicy {
+        &self.inner.cookies
     }
 
     /// Microseconds now, from the injected clock.

@@ -7,6 +7,7 @@
 mod common;
 
 mod authlog;
+mod cookies;
 mod deadlines;
 mod labels;
 mod limits;
