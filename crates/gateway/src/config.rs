@@ -297,6 +297,25 @@ pub struct CookiePolicy {
     pub secure: bool,
 }
 
+/// Bounds on the event streams (`GET /api/v1/approvals/events`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Streams one principal (tenant and principal id) may hold open; one more is 429.
+    pub max_streams_per_principal: usize,
+    /// How often a stream opened with a session checks that the session is still live; a
+    /// logged-out or expired session's stream ends at the next check.
+    pub session_recheck: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            max_streams_per_principal: 16,
+            session_recheck: Duration::from_secs(2),
+        }
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -326,6 +345,8 @@ pub struct GatewayConfig {
     pub auth_limits: AuthLimits,
     /// Cookie-authenticated writes.
     pub cookies: CookiePolicy,
+    /// Event stream bounds.
+    pub stream_limits: StreamLimits,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -346,6 +367,7 @@ impl GatewayConfig {
             submit_limits: SubmitLimits::default(),
             auth_limits: AuthLimits::default(),
             cookies: CookiePolicy::default(),
+            stream_limits: StreamLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

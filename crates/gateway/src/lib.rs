@@ -39,8 +39,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ApiKeyConfig, AuthLimits, CookiePolicy, Credentials, GatewayConfig, Role, SubmitLimits,
-    UserConfig,
+    ApiKeyConfig, AuthLimits, CookiePolicy, Credentials, GatewayConfig, Role, StreamLimits,
+    SubmitLimits, UserConfig,
 };
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
@@ -65,6 +65,11 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::router(gateway.clone());
+    // Before the server runs, so that no stream starts after an event the fan-out skips.
+    let fan_out = tokio::spawn(service::fan_out_events(
+        gateway.clone(),
+        gateway.newest_event_id(),
+    ));
     let server = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -88,6 +93,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
             ))
         })
         .collect();
+    tasks.push(fan_out);
     tasks.push(tokio::spawn(service::sweep_expired(
         gateway.clone(),
         config.expiry_sweep,

@@ -11,6 +11,7 @@ mod policy;
 mod ratelimit;
 mod reevaluate;
 mod session;
+mod streams;
 mod submit;
 
 use std::collections::BTreeMap;
@@ -26,7 +27,9 @@ pub(crate) use authlog::{Attempt, FailureKind};
 pub use decide::{DecisionBody, Verb};
 pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use policy::PolicyScope;
+pub use ratelimit::Slot as StreamSlot;
 pub use session::LoginBody;
+pub use streams::{fan_out_events, EventReads};
 pub use submit::SubmitOutcome;
 
 use crate::auth::AuthBook;
@@ -64,6 +67,13 @@ struct Inner {
     submit_limits: crate::config::SubmitLimits,
     auth_limits: crate::config::AuthLimits,
     cookies: crate::config::CookiePolicy,
+    stream_limits: crate::config::StreamLimits,
+    /// Open event streams per principal.
+    stream_slots: ratelimit::Slots,
+    /// Database reads behind the streams (see `streams::EventReads`).
+    event_reads: streams::ReadCounters,
+    /// Every new event, read once (see `streams`).
+    fanout: tokio::sync::broadcast::Sender<Arc<crate::store::events::StoredEvent>>,
     /// Failed logins per username and per source address.
     login_users: ratelimit::FailureLimiter,
     login_sources: ratelimit::FailureLimiter,
@@ -73,6 +83,8 @@ struct Inner {
     password_hashing: ratelimit::WorkGate,
     /// The newest event id; SSE streams wait for it to change.
     events: watch::Sender<i64>,
+    /// Bumped whenever a session ends, so that streams opened with one check it at once.
+    sessions_ended: watch::Sender<u64>,
     /// Set on shutdown so that open event streams end and the server can drain.
     closing: watch::Sender<bool>,
 }
@@ -107,6 +119,10 @@ impl Gateway {
                 submit_limits: config.submit_limits.clone(),
                 auth_limits: config.auth_limits.clone(),
                 cookies: config.cookies.clone(),
+                stream_limits: config.stream_limits.clone(),
+                stream_slots: ratelimit::Slots::default(),
+                event_reads: streams::ReadCounters::default(),
+                fanout: tokio::sync::broadcast::channel(streams::FANOUT_CAPACITY).0,
                 login_users: ratelimit::FailureLimiter::new(
                     config.auth_limits.login_failures_per_user,
                     config.auth_limits.login_window,
@@ -126,6 +142,7 @@ impl Gateway {
                     config.auth_limits.password_hash_concurrency,
                 ),
                 events: watch::channel(last_event).0,
+                sessions_ended: watch::channel(0).0,
                 closing: watch::channel(false).0,
             }),
         };
@@ -158,6 +175,17 @@ impl Gateway {
     /// Ends open event streams (called on shutdown).
     pub fn close(&self) {
         self.inner.closing.send_replace(true);
+    }
+
+    /// A receiver that changes whenever a session ends.
+    pub(crate) fn sessions_ended(&self) -> watch::Receiver<u64> {
+        self.inner.sessions_ended.subscribe()
+    }
+
+    fn announce_session_end(&self) {
+        self.inner
+            .sessions_ended
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {

@@ -8,7 +8,7 @@
 //! [`WorkGate`] runs blocking work (password hashing) with at most a few jobs at once.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// A key's window: when it started and how many failures it saw.
@@ -130,11 +130,63 @@ impl WorkGate {
     }
 }
 
+/// Counts open streams per key and refuses one past the cap. A [`Slot`] gives its place back
+/// when dropped, however the stream ends.
+#[derive(Debug, Default)]
+pub(crate) struct Slots {
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+/// One open stream's place.
+#[derive(Debug)]
+pub struct Slot {
+    key: String,
+    open: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+impl Slots {
+    /// A place for `key`, unless it already holds `max`.
+    pub(crate) fn take(&self, key: &str, max: usize) -> Option<Slot> {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        let count = open.entry(key.to_owned()).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(Slot {
+            key: key.to_owned(),
+            open: Arc::clone(&self.open),
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::Arc;
+
+    #[test]
+    fn slots_are_capped_per_key_and_given_back() {
+        let slots = Slots::default();
+        let a = slots.take("a", 2).expect("first");
+        let _b = slots.take("a", 2).expect("second");
+        assert!(slots.take("a", 2).is_none());
+        assert!(slots.take("other", 2).is_some());
+        drop(a);
+        assert!(slots.take("a", 2).is_some());
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn the_gate_bounds_concurrent_work() {

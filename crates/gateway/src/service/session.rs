@@ -93,6 +93,7 @@ impl Gateway {
             self.store()
                 .run(move |c| Ok::<_, GatewayError>(sessions::delete(&c.db, &stale)?))
                 .await?;
+            self.announce_session_end();
             return Ok(None);
         };
         Ok(Some(Caller {
@@ -284,6 +285,7 @@ impl Gateway {
             self.store()
                 .run(move |c| Ok::<_, GatewayError>(sessions::delete(&c.db, &hash)?))
                 .await?;
+            self.announce_session_end();
         }
         Ok(())
     }

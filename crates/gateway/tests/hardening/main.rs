@@ -13,4 +13,5 @@ mod labels;
 mod limits;
 mod login;
 mod sessions;
+mod streams;
 mod tenancy;
