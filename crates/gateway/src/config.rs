@@ -316,6 +316,29 @@ impl Default for StreamLimits {
     }
 }
 
+/// Bounds on the HTTP connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a client may take to send a request's headers; hyper also counts an idle
+    /// keep-alive connection's wait for its next request against it, so this is the idle
+    /// timeout too. The connection is closed when it runs out.
+    pub header_read_timeout: Duration,
+    /// Connections open at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for open connections before closing them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -347,6 +370,8 @@ pub struct GatewayConfig {
     pub cookies: CookiePolicy,
     /// Event stream bounds.
     pub stream_limits: StreamLimits,
+    /// HTTP connection bounds.
+    pub connection_limits: ConnectionLimits,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -368,6 +393,7 @@ impl GatewayConfig {
             auth_limits: AuthLimits::default(),
             cookies: CookiePolicy::default(),
             stream_limits: StreamLimits::default(),
+            connection_limits: ConnectionLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

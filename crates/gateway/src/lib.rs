@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod policy;
 pub mod request;
+mod serve;
 pub mod service;
 pub mod store;
 pub mod view;
@@ -39,8 +40,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ApiKeyConfig, AuthLimits, CookiePolicy, Credentials, GatewayConfig, Role, StreamLimits,
-    SubmitLimits, UserConfig,
+    ApiKeyConfig, AuthLimits, ConnectionLimits, CookiePolicy, Credentials, GatewayConfig, Role,
+    StreamLimits, SubmitLimits, UserConfig,
 };
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
@@ -54,6 +55,7 @@ pub struct RunningGateway {
     gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
+    connections: serve::ConnectionGauge,
     /// Policy file watchers and the expiry sweep.
     tasks: Vec<JoinHandle<()>>,
 }
@@ -70,17 +72,15 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
         gateway.clone(),
         gateway.newest_event_id(),
     ));
-    let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            // A dropped sender means the handle is gone: shut down as well.
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let connections = serve::ConnectionGauge::new(config.connection_limits.max_connections);
+    // A dropped sender means the handle is gone: the server shuts down as well.
+    let server = tokio::spawn(serve::serve(
+        listener,
+        app,
+        config.connection_limits.clone(),
+        connections.clone(),
+        stopped,
+    ));
     let mut tasks: Vec<JoinHandle<()>> = gateway
         .policy_files()
         .into_iter()
@@ -105,6 +105,7 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
         stop: Some(stop),
         server: Some(server),
         tasks,
+        connections,
     })
 }
 
@@ -114,7 +115,13 @@ impl RunningGateway {
         &self.gateway
     }
 
-    /// Stops accepting requests, ends event streams and waits for in-flight requests.
+    /// HTTP connections open now (at most `connection_limits.max_connections`).
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+
+    /// Stops accepting requests, ends event streams and waits for in-flight requests (at
+    /// most `connection_limits.shutdown_grace`, then open connections are closed).
     pub async fn shutdown(mut self) -> Result<(), GatewayError> {
         self.begin_shutdown();
         if let Some(server) = self.server.take() {

@@ -7,6 +7,7 @@
 mod common;
 
 mod authlog;
+mod connections;
 mod cookies;
 mod deadlines;
 mod labels;
