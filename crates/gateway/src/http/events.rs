@@ -82,7 +82,11 @@ impl Cursor {
                     Err(broadcast::error::RecvError::Closed) => return None,
                 },
                 _ = self.closing.changed() => return None,
-                _ = self.sessions_ended.changed(), if self.session.is_some() => {}
+                _ = self.sessions_ended.changed(), if self.session.is_some() => {
+                    if !self.session_holds().await {
+                        return None;
+                    }
+                }
                 _ = self.recheck.tick(), if self.session.is_some() => {
                     if !self.session_holds().await {
                         return None;
