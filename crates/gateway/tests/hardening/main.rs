@@ -10,6 +10,7 @@ mod authlog;
 mod connections;
 mod cookies;
 mod deadlines;
+mod kept;
 mod labels;
 mod limits;
 mod login;
