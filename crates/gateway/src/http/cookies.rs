@@ -6,20 +6,15 @@
 //! not affected: a browser never adds those by itself.
 
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
+
+use super::extract::header;
 
 use crate::apierror::ApiError;
 use crate::config::CookiePolicy;
 
 /// The session cookie password login sets for browsers.
 pub const SESSION_COOKIE: &str = "cordum_session";
-
-fn text<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Option<&'a str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-}
 
 /// Refuses a cookie-authenticated write without a JSON body type or from an origin the
 /// gateway does not allow.
@@ -28,7 +23,7 @@ pub(super) fn check_write(parts: &Parts, policy: &CookiePolicy) -> Result<(), Ap
         return Ok(());
     }
     let headers = &parts.headers;
-    let json = text(headers, header::CONTENT_TYPE)
+    let json = header(headers, "content-type")
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !json {
@@ -37,8 +32,8 @@ pub(super) fn check_write(parts: &Parts, policy: &CookiePolicy) -> Result<(), Ap
             "cookie-authenticated writes need Content-Type: application/json",
         ));
     }
-    let origin = text(headers, header::ORIGIN).unwrap_or_default();
-    let own = text(headers, header::HOST).is_some_and(|host| {
+    let origin = header(headers, "origin").unwrap_or_default();
+    let own = header(headers, "host").is_some_and(|host| {
         origin == format!("http://{host}") || origin == format!("https://{host}")
     });
     let configured = policy
@@ -59,10 +54,7 @@ pub(super) fn check_write(parts: &Parts, policy: &CookiePolicy) -> Result<(), Ap
 /// forged header only makes the cookie stricter).
 pub(super) fn session_cookie(token: &str, headers: &HeaderMap, policy: &CookiePolicy) -> String {
     let over_tls = policy.secure
-        || headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"));
+        || header(headers, "x-forwarded-proto").is_some_and(|v| v.eq_ignore_ascii_case("https"));
     let secure = if over_tls { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400{secure}")
 }

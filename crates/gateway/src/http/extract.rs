@@ -20,7 +20,7 @@ use crate::service::{Attempt, FailureKind, Gateway};
 
 pub use super::cookies::SESSION_COOKIE;
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())

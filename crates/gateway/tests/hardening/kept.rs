@@ -89,12 +89,17 @@ async fn traversal_and_sql_looking_ids_are_not_found() {
 #[tokio::test]
 async fn a_yaml_alias_bomb_is_refused() {
     let h = Harness::start().await;
-    let mut bomb = String::from("version: v1\na0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    // Inside `constraints`, which takes any mapping: only the alias limit can refuse it.
+    let mut bomb = String::from(
+        "version: v1\nrules:\n  - id: r\n    decision: allow\n    constraints:\n      a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n",
+    );
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        bomb.push_str(&format!("a{i}: &a{i} [{}]\n", vec![prev; 9].join(",")));
+        bomb.push_str(&format!(
+            "      a{i}: &a{i} [{}]\n",
+            vec![prev; 9].join(", ")
+        ));
     }
-    bomb.push_str("rules: []\n");
     let (status, body) = call(h.keyed(Method::PUT, BOB, "/api/v1/policy").body(bomb)).await;
     assert_eq!(status, 400, "{body}");
     assert!(body["error"]
