@@ -138,3 +138,27 @@ fn add_column_if_missing(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_per_tenant_policies_is_migrated() {
+        let db = Connection::open_in_memory().expect("db");
+        db.execute_batch(
+            "CREATE TABLE policy_snapshots (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             snapshot_id TEXT NOT NULL, yaml TEXT NOT NULL, overlay TEXT NOT NULL, \
+             source TEXT NOT NULL, created_at INTEGER NOT NULL); \
+             INSERT INTO policy_snapshots (snapshot_id, yaml, overlay, source, created_at) \
+             VALUES ('s', 'version: v1', '{}', 'old', 0);",
+        )
+        .expect("old schema");
+        migrate(&db).expect("migrates");
+        migrate(&db).expect("and again, as a no-op");
+        let tenant: String = db
+            .query_row("SELECT tenant FROM policy_snapshots", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(tenant, "");
+    }
+}

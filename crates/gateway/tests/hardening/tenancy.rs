@@ -124,3 +124,35 @@ async fn a_tenants_policy_file_governs_that_tenant_only() {
     assert_eq!(gw.current_snapshot("default"), default_now);
     assert_eq!(h.submit(ACME_AGENT, json!({"prompt": "x"})).await.0, 200);
 }
+
+#[tokio::test]
+async fn a_database_from_before_per_tenant_policies_keeps_its_policy_for_every_tenant() {
+    let h = Harness::start().await;
+    let before = h.running.gateway().current_snapshot("default");
+    // What an older gateway left: snapshot rows without a tenant.
+    let h = h
+        .restart(|db| {
+            db.execute_batch(
+                "DELETE FROM policy_snapshots WHERE source != 'test'; \
+                 UPDATE policy_snapshots SET tenant = '';",
+            )
+            .expect("made legacy");
+        })
+        .await;
+    let gw = h.running.gateway();
+    assert_eq!(gw.current_snapshot("default"), before);
+    assert_eq!(gw.current_snapshot("acme"), before);
+    for key in [AGENT, ACME_AGENT] {
+        let (status, body) = h
+            .submit(
+                key,
+                json!({"prompt": "pay", "topic": "finance.payment.execute", "labels": {"env": "production"}}),
+            )
+            .await;
+        assert_eq!(
+            (status, &body["status"]),
+            (200, &json!("approval_required")),
+            "{body}"
+        );
+    }
+}
