@@ -117,6 +117,46 @@ pub fn hash_password(password: &str) -> Result<String, GatewayError> {
         .map_err(|e| GatewayError::Password(e.to_string()))
 }
 
+/// A `password_hash` starting with this disables its user.
+pub const DISABLED_PREFIX: &str = "!";
+
+/// What a password check found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordCheck<'a> {
+    Verified(&'a UserConfig),
+    WrongPassword,
+    /// No such user (or a disabled one); a dummy hash was verified instead.
+    UnknownUser,
+}
+
+fn verify(hash: &PasswordHash, password: &str) -> bool {
+    Argon2::default()
+        .verify_password(password.as_bytes(), hash)
+        .is_ok()
+}
+
+/// A hash of a random password with the default parameters (those of [`hash_password`]),
+/// made once: what an unknown user's login is verified against.
+fn dummy_hash_text() -> &'static str {
+    static TEXT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TEXT.get_or_init(|| {
+        let secret: [u8; 16] = rand::random();
+        hash_password(&hex::encode(secret)).unwrap_or_else(|_| FALLBACK_DUMMY.to_owned())
+    })
+}
+
+/// Does the work of a password check that cannot succeed.
+fn verify_dummy(password: &str) {
+    if let Ok(hash) = PasswordHash::new(dummy_hash_text()) {
+        verify(&hash, password);
+    }
+}
+
+/// A valid argon2id PHC string with the default parameters, used only if hashing a fresh
+/// dummy failed.
+const FALLBACK_DUMMY: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$3vYv0hX5z8d3Y8CqHjJt0Pq2m1u8o0c2c6Wc9h0rV1E";
+
 #[derive(Debug, Clone)]
 struct KeyEntry {
     tenant: String,
@@ -168,14 +208,30 @@ impl AuthBook {
         })
     }
 
-    /// The user whose password matches (CPU-heavy: call off the async workers).
-    pub fn check_password(&self, username: &str, password: &str) -> Option<&UserConfig> {
-        let user = self.users.get(username)?;
-        let hash = PasswordHash::new(&user.password_hash).ok()?;
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .ok()
-            .map(|()| user)
+    /// The configured user of this name, while it may sign in: not removed, not disabled
+    /// (a `password_hash` starting with `!`, as `/etc/shadow` locks an account).
+    pub fn active_user(&self, username: &str) -> Option<&UserConfig> {
+        self.users
+            .get(username)
+            .filter(|u| !u.password_hash.starts_with(DISABLED_PREFIX))
+    }
+
+    /// Checks a password (CPU-heavy: call off the async workers). An unknown or disabled user
+    /// costs the same work as a known one: the password is verified against a dummy hash, so
+    /// the answer's timing does not tell which usernames exist.
+    pub fn check_password(&self, username: &str, password: &str) -> PasswordCheck<'_> {
+        let Some(user) = self.active_user(username) else {
+            verify_dummy(password);
+            return PasswordCheck::UnknownUser;
+        };
+        match PasswordHash::new(&user.password_hash) {
+            Ok(hash) if verify(&hash, password) => PasswordCheck::Verified(user),
+            Ok(_) => PasswordCheck::WrongPassword,
+            Err(_) => {
+                verify_dummy(password);
+                PasswordCheck::WrongPassword
+            }
+        }
     }
 
     /// Every tenant some credential belongs to.
@@ -196,6 +252,45 @@ mod tests {
         assert!(identities_overlap(a, "user:alice|principal:alice"));
         assert!(!identities_overlap(a, "apikey:2233|principal:bob"));
         assert!(!identities_overlap("", a));
+    }
+
+    #[test]
+    fn unknown_and_disabled_users_are_checked_against_the_dummy_hash() {
+        let hash = hash_password("right").expect("hash");
+        let user = |name: &str, hash: String| UserConfig {
+            username: name.into(),
+            password_hash: hash,
+            tenant: "t".into(),
+            role: Role::Operator,
+            principal: name.into(),
+        };
+        let book = AuthBook::new(&Credentials {
+            keys: Vec::new(),
+            users: vec![user("rita", hash.clone()), user("gone", format!("!{hash}"))],
+        });
+        assert!(matches!(
+            book.check_password("rita", "right"),
+            PasswordCheck::Verified(u) if u.username == "rita"
+        ));
+        assert_eq!(
+            book.check_password("rita", "wrong"),
+            PasswordCheck::WrongPassword
+        );
+        assert_eq!(
+            book.check_password("nobody", "right"),
+            PasswordCheck::UnknownUser
+        );
+        assert_eq!(
+            book.check_password("gone", "right"),
+            PasswordCheck::UnknownUser
+        );
+        assert!(book.active_user("gone").is_none());
+        // The dummy is a real hash with the default (full) cost, not a shortcut.
+        for text in [dummy_hash_text(), FALLBACK_DUMMY] {
+            let dummy = PasswordHash::new(text).expect("a valid PHC string");
+            assert_eq!(dummy.algorithm.as_str(), "argon2id");
+            assert_eq!(dummy.params.get_str("m"), Some("19456"));
+        }
     }
 
     #[test]

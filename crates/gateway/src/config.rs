@@ -14,6 +14,7 @@
 //! or from the environment variable `COUNTERSIGN_GATEWAY_API_KEYS` as
 //! `tenant:key:role:principal,...`.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,6 +36,9 @@ pub enum Role {
     Operator,
     Viewer,
     Agent,
+    /// The workflow engine: submits like an agent, and alone (besides admins) may mark a job
+    /// as a workflow approval gate (`gate_type`).
+    Workflow,
 }
 
 /// A permission a route requires.
@@ -55,6 +59,12 @@ pub enum Permission {
 }
 
 impl Role {
+    /// Whether this role may set the `gate_type` label: the workflow engine's, and an
+    /// admin's, who may do everything.
+    pub fn may_mark_gates(self) -> bool {
+        matches!(self, Self::Workflow | Self::Admin)
+    }
+
     /// Whether this role grants `permission`.
     pub fn can(self, permission: Permission) -> bool {
         use Permission as P;
@@ -65,7 +75,9 @@ impl Role {
                 P::JobsApprove | P::JobsRead | P::AuditRead | P::PolicyRead
             ),
             Self::Viewer => matches!(permission, P::JobsRead | P::AuditRead | P::PolicyRead),
-            Self::Agent => matches!(permission, P::JobsWrite | P::JobsRead | P::PolicyRead),
+            Self::Agent | Self::Workflow => {
+                matches!(permission, P::JobsWrite | P::JobsRead | P::PolicyRead)
+            }
         }
     }
 
@@ -76,6 +88,7 @@ impl Role {
             Self::Operator => "operator",
             Self::Viewer => "viewer",
             Self::Agent => "agent",
+            Self::Workflow => "workflow",
         }
     }
 
@@ -85,6 +98,7 @@ impl Role {
             "operator" => Ok(Self::Operator),
             "viewer" => Ok(Self::Viewer),
             "agent" => Ok(Self::Agent),
+            "workflow" => Ok(Self::Workflow),
             other => Err(GatewayError::Config(format!("unknown role {other:?}"))),
         }
     }
@@ -194,6 +208,137 @@ impl Credentials {
     }
 }
 
+/// What an agent may submit in one job (`POST /api/v1/jobs`). Past a limit the answer is
+/// 400 naming it. The defaults are documented in the README's Security section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmitLimits {
+    /// Deepest nesting of `context` (an object or array inside another counts one level).
+    pub max_context_depth: usize,
+    /// Largest payload (the prompt and the context, encoded as the pointer names them).
+    pub max_payload_bytes: usize,
+    /// Most labels.
+    pub max_labels: usize,
+    /// Longest label key.
+    pub max_label_key_bytes: usize,
+    /// Longest label value.
+    pub max_label_value_bytes: usize,
+    /// Most entries in `tags`, `risk_tags` and `requires`.
+    pub max_list_items: usize,
+    /// Longest identifier-like field (`adapter_id`, `principal_id`, a tag, ...).
+    pub max_field_bytes: usize,
+    /// Largest `deadline_ms`.
+    pub max_deadline_ms: i64,
+    /// Largest token budget (`max_input_tokens`, `max_output_tokens`, `max_total_tokens`).
+    pub max_tokens: i64,
+}
+
+impl Default for SubmitLimits {
+    fn default() -> Self {
+        Self {
+            max_context_depth: 32,
+            max_payload_bytes: 256 * 1024,
+            max_labels: 50,
+            max_label_key_bytes: 256,
+            max_label_value_bytes: 4096,
+            max_list_items: 50,
+            max_field_bytes: 1024,
+            max_deadline_ms: 30 * 24 * 3600 * 1000,
+            max_tokens: i64::from(i32::MAX),
+        }
+    }
+}
+
+/// Login protection and the bounds of the gateway-level auth-failure log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthLimits {
+    /// Failed logins of one username per [`Self::login_window`] before 429.
+    pub login_failures_per_user: u32,
+    /// Failed logins from one source address per window before 429.
+    pub login_failures_per_source: u32,
+    pub login_window: Duration,
+    /// Password hashes computed at once (argon2 takes ~19 MiB each); more logins wait.
+    pub password_hash_concurrency: usize,
+    /// Rows the auth-failure log keeps (the oldest go first).
+    pub auth_log_max_rows: usize,
+    /// Failures recorded per source address per [`Self::auth_log_window`]; more are counted
+    /// in the gateway's own log line only.
+    pub auth_log_per_source: u32,
+    pub auth_log_window: Duration,
+    /// Longest path, username or tenant recorded.
+    pub auth_log_max_field_bytes: usize,
+    /// Usernames and addresses tracked at once by each limiter.
+    pub tracked_keys: usize,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self {
+            login_failures_per_user: 5,
+            login_failures_per_source: 20,
+            login_window: Duration::from_secs(15 * 60),
+            password_hash_concurrency: 2,
+            auth_log_max_rows: 10_000,
+            auth_log_per_source: 30,
+            auth_log_window: Duration::from_secs(60),
+            auth_log_max_field_bytes: 256,
+            tracked_keys: 10_000,
+        }
+    }
+}
+
+/// What cookie-authenticated requests must show, and how the cookie is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CookiePolicy {
+    /// Origins (`https://desk.example.com`) whose pages may write with the session cookie,
+    /// besides the gateway's own.
+    pub allowed_origins: Vec<String>,
+    /// Mark the cookie `Secure` always: set when the gateway is served over TLS (a proxy
+    /// that sends `X-Forwarded-Proto: https` gets it without this).
+    pub secure: bool,
+}
+
+/// Bounds on the event streams (`GET /api/v1/approvals/events`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamLimits {
+    /// Streams one principal (tenant and principal id) may hold open; one more is 429.
+    pub max_streams_per_principal: usize,
+    /// How often a stream opened with a session checks that the session is still live; a
+    /// logged-out or expired session's stream ends at the next check.
+    pub session_recheck: Duration,
+}
+
+impl Default for StreamLimits {
+    fn default() -> Self {
+        Self {
+            max_streams_per_principal: 16,
+            session_recheck: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Bounds on the HTTP connections.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// How long a client may take to send a request's headers; hyper also counts an idle
+    /// keep-alive connection's wait for its next request against it, so this is the idle
+    /// timeout too. The connection is closed when it runs out.
+    pub header_read_timeout: Duration,
+    /// Connections open at once; more wait in the listen backlog until one closes.
+    pub max_connections: usize,
+    /// How long shutdown waits for open connections before closing them.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: 256,
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -201,8 +346,11 @@ pub struct GatewayConfig {
     pub listen: SocketAddr,
     /// The SQLite database file.
     pub data: PathBuf,
-    /// A policy file that is loaded at start and watched for changes.
+    /// A policy file that is loaded at start and watched for changes; it governs every
+    /// tenant without a file of its own in [`Self::tenant_policy_files`].
     pub policy_file: Option<PathBuf>,
+    /// Policy files of single tenants, loaded and watched like [`Self::policy_file`].
+    pub tenant_policy_files: BTreeMap<String, PathBuf>,
     /// How often the policy file's modification time is checked.
     pub policy_poll: Duration,
     /// API keys and password users.
@@ -211,6 +359,19 @@ pub struct GatewayConfig {
     pub throttle_retry_after_s: u64,
     /// How long approve/reject wait for the per-job lock before answering 409 retryable.
     pub lock_wait: Duration,
+    /// How often pending items whose deadline passed are expired (listing and deciding also
+    /// expire them first, so this only decides how soon event streams hear of it).
+    pub expiry_sweep: Duration,
+    /// What an agent may submit.
+    pub submit_limits: SubmitLimits,
+    /// Login rate limits, password hashing and the auth-failure log.
+    pub auth_limits: AuthLimits,
+    /// Cookie-authenticated writes.
+    pub cookies: CookiePolicy,
+    /// Event stream bounds.
+    pub stream_limits: StreamLimits,
+    /// HTTP connection bounds.
+    pub connection_limits: ConnectionLimits,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -222,10 +383,17 @@ impl GatewayConfig {
             listen,
             data,
             policy_file: None,
+            tenant_policy_files: BTreeMap::new(),
             policy_poll: Duration::from_secs(2),
             credentials: Credentials::default(),
             throttle_retry_after_s: 30,
             lock_wait: Duration::from_secs(2),
+            expiry_sweep: Duration::from_secs(1),
+            submit_limits: SubmitLimits::default(),
+            auth_limits: AuthLimits::default(),
+            cookies: CookiePolicy::default(),
+            stream_limits: StreamLimits::default(),
+            connection_limits: ConnectionLimits::default(),
             clock: Arc::new(SystemClock),
         }
     }

@@ -29,6 +29,7 @@ pub mod error;
 pub mod http;
 pub mod policy;
 pub mod request;
+mod serve;
 pub mod service;
 pub mod store;
 pub mod view;
@@ -38,7 +39,10 @@ use std::net::SocketAddr;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use config::{ApiKeyConfig, Credentials, GatewayConfig, Role, UserConfig};
+pub use config::{
+    ApiKeyConfig, AuthLimits, ConnectionLimits, CookiePolicy, Credentials, GatewayConfig, Role,
+    StreamLimits, SubmitLimits, UserConfig,
+};
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
 pub use service::Gateway;
@@ -51,7 +55,9 @@ pub struct RunningGateway {
     gateway: Gateway,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
-    watcher: Option<JoinHandle<()>>,
+    connections: serve::ConnectionGauge,
+    /// Policy file watchers and the expiry sweep.
+    tasks: Vec<JoinHandle<()>>,
 }
 
 /// Opens the database, loads the policy, binds the listener and starts serving.
@@ -61,25 +67,45 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
     let addr = listener.local_addr()?;
     let (stop, stopped) = oneshot::channel::<()>();
     let app = http::router(gateway.clone());
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                // A dropped sender means the handle is gone: shut down as well.
-                let _ = stopped.await;
-            })
-            .await
-    });
-    let watcher = config
-        .policy_file
-        .clone()
-        .map(|path| tokio::spawn(watch_policy_file(gateway.clone(), path, config.policy_poll)));
+    // Before the server runs, so that no stream starts after an event the fan-out skips.
+    let fan_out = tokio::spawn(service::fan_out_events(
+        gateway.clone(),
+        gateway.newest_event_id(),
+    ));
+    let connections = serve::ConnectionGauge::new(config.connection_limits.max_connections);
+    // A dropped sender means the handle is gone: the server shuts down as well.
+    let server = tokio::spawn(serve::serve(
+        listener,
+        app,
+        config.connection_limits.clone(),
+        connections.clone(),
+        stopped,
+    ));
+    let mut tasks: Vec<JoinHandle<()>> = gateway
+        .policy_files()
+        .into_iter()
+        .map(|(scope, path)| {
+            tokio::spawn(watch_policy_file(
+                gateway.clone(),
+                scope,
+                path,
+                config.policy_poll,
+            ))
+        })
+        .collect();
+    tasks.push(fan_out);
+    tasks.push(tokio::spawn(service::sweep_expired(
+        gateway.clone(),
+        config.expiry_sweep,
+    )));
     tracing::info!(%addr, data = %config.data.display(), "gateway started");
     Ok(RunningGateway {
         addr,
         gateway,
         stop: Some(stop),
         server: Some(server),
-        watcher,
+        tasks,
+        connections,
     })
 }
 
@@ -89,7 +115,13 @@ impl RunningGateway {
         &self.gateway
     }
 
-    /// Stops accepting requests, ends event streams and waits for in-flight requests.
+    /// HTTP connections open now (at most `connection_limits.max_connections`).
+    pub fn open_connections(&self) -> usize {
+        self.connections.open()
+    }
+
+    /// Stops accepting requests, ends event streams and waits for in-flight requests (at
+    /// most `connection_limits.shutdown_grace`, then open connections are closed).
     pub async fn shutdown(mut self) -> Result<(), GatewayError> {
         self.begin_shutdown();
         if let Some(server) = self.server.take() {
@@ -105,8 +137,8 @@ impl RunningGateway {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        if let Some(watcher) = self.watcher.take() {
-            watcher.abort();
+        for task in self.tasks.drain(..) {
+            task.abort();
         }
     }
 }
@@ -117,10 +149,15 @@ impl Drop for RunningGateway {
     }
 }
 
-/// Polls the policy file and republishes it when its content changes; an invalid file is
-/// logged and the current policy stays. Content is compared rather than the modification
-/// time, whose granularity can hide two writes in quick succession.
-async fn watch_policy_file(gateway: Gateway, path: std::path::PathBuf, every: std::time::Duration) {
+/// Polls a policy file and republishes it for the tenants it governs when its content changes;
+/// an invalid file is logged and the current policy stays. Content is compared rather than
+/// the modification time, whose granularity can hide two writes in quick succession.
+async fn watch_policy_file(
+    gateway: Gateway,
+    scope: service::PolicyScope,
+    path: std::path::PathBuf,
+    every: std::time::Duration,
+) {
     // No baseline: the first poll republishes whatever the file holds then (a no-op when it
     // is what `start` loaded), so a write racing the watcher's start is never missed.
     let mut seen: Option<Vec<u8>> = None;
@@ -131,9 +168,8 @@ async fn watch_policy_file(gateway: Gateway, path: std::path::PathBuf, every: st
             continue;
         }
         seen = now;
-        match gateway.reload_policy_file().await {
-            Ok(Some(snapshot)) => tracing::info!(%snapshot, "policy file reloaded"),
-            Ok(None) => {}
+        match gateway.reload_policy(&scope).await {
+            Ok(snapshot) => tracing::info!(%snapshot, ?scope, "policy file reloaded"),
             Err(e) => tracing::error!(
                 error = %e,
                 path = %path.display(),

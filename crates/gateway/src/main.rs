@@ -20,9 +20,12 @@ struct Args {
     /// SQLite database file.
     #[arg(long, default_value = "countersign-gateway.db")]
     data: PathBuf,
-    /// Policy YAML file; reloaded on SIGHUP and when it changes.
+    /// Policy YAML file of every tenant without its own; reloaded on SIGHUP and when it changes.
     #[arg(long)]
     policy: Option<PathBuf>,
+    /// A tenant's own policy file, as TENANT=FILE (repeatable); reloaded like --policy.
+    #[arg(long = "tenant-policy", value_parser = parse_tenant_policy)]
+    tenant_policy: Vec<(String, PathBuf)>,
     /// API keys (and users) YAML file.
     #[arg(long = "api-keys")]
     api_keys: Option<PathBuf>,
@@ -58,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut config = GatewayConfig::new(args.listen, args.data.clone());
     config.policy_file = args.policy.clone();
+    config.tenant_policy_files = args.tenant_policy.iter().cloned().collect();
     config.credentials = credentials;
     let running = start(config).await?;
 
@@ -84,6 +88,15 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
+fn parse_tenant_policy(text: &str) -> Result<(String, PathBuf), String> {
+    match text.split_once('=') {
+        Some((tenant, file)) if !tenant.trim().is_empty() && !file.is_empty() => {
+            Ok((tenant.trim().to_owned(), PathBuf::from(file)))
+        }
+        _ => Err(format!("expected TENANT=FILE, got {text:?}")),
+    }
+}
+
 fn print_demo_keys(keys: &DemoCredentials) {
     println!("demo tenant:    {DEMO_TENANT}");
     println!(
@@ -108,10 +121,10 @@ async fn wait_for_shutdown(gateway: &countersign_gateway::Gateway) -> anyhow::Re
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return Ok(()),
             _ = term.recv() => return Ok(()),
-            _ = hup.recv() => match gateway.reload_policy_file().await {
-                Ok(Some(snapshot)) => tracing::info!(%snapshot, "policy reloaded on SIGHUP"),
-                Ok(None) => tracing::info!("SIGHUP: no policy file configured"),
-                Err(e) => tracing::error!(error = %e, "policy reload failed; keeping the current policy"),
+            _ = hup.recv() => match gateway.reload_policy_files().await {
+                Ok(0) => tracing::info!("SIGHUP: no policy file configured"),
+                Ok(files) => tracing::info!(files, "policy files reloaded on SIGHUP"),
+                Err(e) => tracing::error!(error = %e, "a policy reload failed; that file's tenants keep their policy"),
             },
         }
     }

@@ -12,13 +12,11 @@ use countersign_core::jobrequest::{
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::config::SubmitLimits;
 use crate::error::GatewayError;
 
 const MAX_PROMPT_CHARS: usize = 50_000;
 const MAX_TOPIC_CHARS: usize = 256;
-const MAX_LIST: usize = 50;
-const MAX_LABEL_KEY: usize = 256;
-const MAX_LABEL_VALUE: usize = 4096;
 const DEFAULT_TOPIC: &str = "job.default";
 const DEFAULT_MAX_INPUT_TOKENS: i64 = 8000;
 const DEFAULT_MAX_OUTPUT_TOKENS: i64 = 1024;
@@ -56,8 +54,9 @@ pub struct SubmitBody {
 }
 
 impl SubmitBody {
-    /// Checks the limits; the error text is what the client sees in a 400.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the body against `limits`; the error text is what the client sees in a 400 and
+    /// names the limit that was passed.
+    pub fn validate(&self, limits: &SubmitLimits) -> Result<(), String> {
         if self.prompt.trim().is_empty() {
             return Err("prompt is required".into());
         }
@@ -76,46 +75,111 @@ impl SubmitBody {
                 ));
             }
         }
-        if self.labels.len() > MAX_LIST {
-            return Err(format!("too many labels (max {MAX_LIST})"));
+        self.validate_labels(limits)?;
+        self.validate_fields(limits)?;
+        if !matches!(self.actor_type.as_str(), "" | "human" | "service") {
+            return Err("actor_type must be \"human\" or \"service\"".into());
+        }
+        self.validate_numbers(limits)?;
+        self.validate_context(limits)
+    }
+
+    fn validate_labels(&self, limits: &SubmitLimits) -> Result<(), String> {
+        if self.labels.len() > limits.max_labels {
+            return Err(format!("too many labels (max {})", limits.max_labels));
         }
         for (k, v) in &self.labels {
-            if k.is_empty() || k.len() > MAX_LABEL_KEY {
-                return Err(format!("label key must be 1 to {MAX_LABEL_KEY} bytes"));
-            }
-            if v.len() > MAX_LABEL_VALUE {
+            if k.is_empty() || k.len() > limits.max_label_key_bytes {
                 return Err(format!(
-                    "label {k:?}: value longer than {MAX_LABEL_VALUE} bytes"
+                    "label key must be 1 to {} bytes",
+                    limits.max_label_key_bytes
+                ));
+            }
+            if v.len() > limits.max_label_value_bytes {
+                return Err(format!(
+                    "label {k:?}: value longer than {} bytes",
+                    limits.max_label_value_bytes
                 ));
             }
         }
+        Ok(())
+    }
+
+    /// Lists and the identifier-like strings, which nobody reads in bulk: a reviewer's client
+    /// shows them whole.
+    fn validate_fields(&self, limits: &SubmitLimits) -> Result<(), String> {
+        let max = limits.max_field_bytes;
         for (name, list) in [
             ("tags", &self.tags),
             ("risk_tags", &self.risk_tags),
             ("requires", &self.requires),
         ] {
-            if list.len() > MAX_LIST {
-                return Err(format!("too many {name} (max {MAX_LIST})"));
+            if list.len() > limits.max_list_items {
+                return Err(format!("too many {name} (max {})", limits.max_list_items));
+            }
+            if list.iter().any(|entry| entry.len() > max) {
+                return Err(format!("{name}: an entry is longer than {max} bytes"));
             }
         }
-        if !matches!(self.actor_type.as_str(), "" | "human" | "service") {
-            return Err("actor_type must be \"human\" or \"service\"".into());
-        }
-        for (name, n) in [
-            ("max_input_tokens", self.max_input_tokens.unwrap_or(0)),
-            ("max_output_tokens", self.max_output_tokens.unwrap_or(0)),
-            ("max_total_tokens", self.max_total_tokens),
-            ("deadline_ms", self.deadline_ms),
+        for (name, value) in [
+            ("adapter_id", &self.adapter_id),
+            ("priority", &self.priority),
+            ("memory_id", &self.memory_id),
+            ("context_mode", &self.context_mode),
+            ("tenant_id", &self.tenant_id),
+            ("team_id", &self.team_id),
+            ("project_id", &self.project_id),
+            ("principal_id", &self.principal_id),
+            ("actor_id", &self.actor_id),
+            ("idempotency_key", &self.idempotency_key),
+            ("pack_id", &self.pack_id),
+            ("capability", &self.capability),
         ] {
-            if n < 0 {
-                return Err(format!("{name} must not be negative"));
+            if value.len() > max {
+                return Err(format!("{name} longer than {max} bytes"));
             }
         }
-        if self
-            .max_input_tokens
-            .is_some_and(|n| i32::try_from(n).is_err())
-        {
-            return Err("max_input_tokens is too large".into());
+        Ok(())
+    }
+
+    /// Every number an agent sends is range-checked here, so that no arithmetic on it later
+    /// can overflow.
+    fn validate_numbers(&self, limits: &SubmitLimits) -> Result<(), String> {
+        for (name, n, max) in [
+            (
+                "max_input_tokens",
+                self.max_input_tokens.unwrap_or(0),
+                limits.max_tokens.min(i64::from(i32::MAX)),
+            ),
+            (
+                "max_output_tokens",
+                self.max_output_tokens.unwrap_or(0),
+                limits.max_tokens,
+            ),
+            ("max_total_tokens", self.max_total_tokens, limits.max_tokens),
+            ("deadline_ms", self.deadline_ms, limits.max_deadline_ms),
+        ] {
+            if !(0..=max).contains(&n) {
+                return Err(format!("{name} out of range (0 to {max})"));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_context(&self, limits: &SubmitLimits) -> Result<(), String> {
+        let context = self.context.as_ref().unwrap_or(&Value::Null);
+        if json_depth(context) > limits.max_context_depth {
+            return Err(format!(
+                "context nested too deep (max {} levels)",
+                limits.max_context_depth
+            ));
+        }
+        let size = payload(&self.prompt, context).len();
+        if size > limits.max_payload_bytes {
+            return Err(format!(
+                "payload too large ({size} bytes; max {} bytes of prompt and context)",
+                limits.max_payload_bytes
+            ));
         }
         Ok(())
     }
@@ -129,7 +193,7 @@ impl SubmitBody {
     /// Refuses labels the gateway or Cordum write themselves: an agent that could set
     /// `approval_granted` or `cordum.*` would speak for the gateway, and one that could set
     /// `gate_type` would mark its job a workflow gate (which skips the snapshot check on
-    /// Cordum). `may_gate`: the caller is the workflow engine (here: an admin).
+    /// Cordum). `may_gate`: the caller is the workflow engine (see [`crate::Role::may_mark_gates`]).
     pub fn check_reserved_labels(&self, may_gate: bool) -> Result<(), String> {
         for key in self.labels.keys() {
             let lower = key.to_ascii_lowercase();
@@ -248,6 +312,24 @@ pub fn build(
     }
 }
 
+/// How deeply a JSON value nests: 0 for a scalar, 1 for a flat object or array. Walked with an
+/// explicit stack, so no input can exhaust the call stack.
+pub fn json_depth(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0_usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(items) => Box::new(items.iter()),
+            Value::Object(map) => Box::new(map.values()),
+            _ => continue,
+        };
+        let inner = depth.saturating_add(1);
+        deepest = deepest.max(inner);
+        stack.extend(children.map(|c| (c, inner)));
+    }
+    deepest
+}
+
 /// The payload a job's `context_ptr` names: the prompt and the submitted context in the
 /// canonical encoding, so the same stored columns always give the same bytes. The pointer
 /// carries their SHA-256 and the job hash covers the pointer, so a payload changed in the
@@ -290,5 +372,17 @@ pub fn requester_of(req: &JobRequest) -> String {
             .unwrap_or_default()
     } else {
         req.principal_id.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_counts_containers() {
+        assert_eq!(json_depth(&serde_json::json!(1)), 0);
+        assert_eq!(json_depth(&serde_json::json!({"a": 1})), 1);
+        assert_eq!(json_depth(&serde_json::json!({"a": [1, {"b": []}]})), 4);
     }
 }

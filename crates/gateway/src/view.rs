@@ -12,6 +12,8 @@ use crate::store::jobs::{state, JobRow};
 
 /// The approval status (and actionability) of an item a policy change refused.
 pub const INVALIDATED: &str = "invalidated";
+/// The approval status (and actionability) of an item whose deadline passed.
+pub const EXPIRED: &str = "expired";
 
 fn put_nonempty(map: &mut Map<String, Value>, key: &str, value: &str) {
     if !value.is_empty() {
@@ -33,6 +35,8 @@ fn actionability(job: &JobRow) -> &'static str {
         "actionable"
     } else if job.approval.status == INVALIDATED {
         INVALIDATED
+    } else if job.approval.status == EXPIRED {
+        EXPIRED
     } else {
         "resolved"
     }
@@ -325,8 +329,12 @@ pub fn context_view(job: &JobRow, prior: &[JobRow], policy: Option<&Policy>, now
         None => job.topic.clone(),
     };
     let matched = policy.and_then(|p| p.rule(&job.safety.rule_id));
-    let time_remaining =
-        (job.deadline_unix > 0).then(|| (job.deadline_unix * 1000 - now_us / 1000).max(0));
+    let time_remaining = (job.deadline_unix > 0).then(|| {
+        job.deadline_unix
+            .saturating_mul(1000)
+            .saturating_sub(now_us / 1000)
+            .max(0)
+    });
     json!({
         "approval": approval,
         "blast_radius": {

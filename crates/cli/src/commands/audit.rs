@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::anyhow;
 use clap::{Args, Subcommand};
-use countersign_client::audit::mirror_audit;
+use countersign_client::audit::{mirror_audit_with, CursorFile};
 use countersign_ledger::{ChainStatus, Entry, EntryKind, Query, VerifyReport};
 use serde_json::{json, Value};
 
@@ -26,8 +26,17 @@ pub enum AuditCommand {
     Verify,
     /// Export the ledger as JSON Lines, or one job's evidence pack with --job.
     Export(ExportArgs),
-    /// Copy the gateway's audit log into the ledger (needs the gateway).
-    Mirror,
+    /// Copy the gateway's audit log into the ledger (needs the gateway); continues where the
+    /// last mirror stopped.
+    Mirror(MirrorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MirrorArgs {
+    /// Read the gateway's log from its first event again (events already mirrored are kept
+    /// once).
+    #[arg(long)]
+    from_start: bool,
 }
 
 #[derive(Debug, Args)]
@@ -77,7 +86,7 @@ pub fn run(out: &Output, flag: Option<&str>, command: AuditCommand) -> Result<()
         AuditCommand::List(args) => list(out, flag, args),
         AuditCommand::Verify => verify(out, flag),
         AuditCommand::Export(args) => export(out, flag, &args),
-        AuditCommand::Mirror => super::block_on(mirror(out, flag)),
+        AuditCommand::Mirror(args) => super::block_on(mirror(out, flag, &args)),
     }
 }
 
@@ -190,10 +199,23 @@ fn export(out: &Output, flag: Option<&str>, args: &ExportArgs) -> Result<(), Cli
     Ok(())
 }
 
-async fn mirror(out: &Output, flag: Option<&str>) -> Result<(), CliError> {
+async fn mirror(out: &Output, flag: Option<&str>, args: &MirrorArgs) -> Result<(), CliError> {
     let session = context::connect(flag)?;
-    // The ledger keeps each event once, so reading from the start again is harmless.
-    let mirrored = mirror_audit(&session.client, &session.ledger, None, MIRROR_MAX_PAGES).await?;
+    let (data, name) = context::ledger_name(flag)?;
+    let saved = CursorFile::beside(&context::ledger_path(&data, &name));
+    if args.from_start {
+        saved.clear()?;
+    }
+    // Saved after every page, so a run that fails part-way resumes after what it copied; the
+    // ledger keeps each event once, so re-reading the last page is harmless.
+    let mirrored = mirror_audit_with(
+        &session.client,
+        &session.ledger,
+        saved.load(),
+        MIRROR_MAX_PAGES,
+        |cursor| saved.save(cursor),
+    )
+    .await?;
     if out.is_json() {
         out.json(&json!({ "added": mirrored.added, "cursor": mirrored.cursor }));
     } else {

@@ -18,6 +18,15 @@ fn audit_works_offline_and_catches_tampering() {
         mirrored.json()["added"].as_u64().expect("added") > 0,
         "{mirrored:?}"
     );
+    // Again, resuming or from the start: nothing is mirrored twice.
+    for args in [
+        &["--json", "audit", "mirror"][..],
+        &["--json", "audit", "mirror", "--from-start"],
+    ] {
+        let again = h.cli(ALICE, args);
+        again.success();
+        assert_eq!(again.json()["added"], 0, "{again:?}");
+    }
 
     h.stop_gateway();
     let offline = h.cli(ALICE, &["list"]);

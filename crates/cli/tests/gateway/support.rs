@@ -75,6 +75,14 @@ impl Harness {
 
     /// With password users too (hashing a password is slow in a debug build: only on demand).
     pub fn start_with_users(users: Vec<UserConfig>) -> Self {
+        Self::start_configured(users, |_| {})
+    }
+
+    /// With the gateway's configuration adjusted, say to play a gateway with laxer limits.
+    pub fn start_configured(
+        users: Vec<UserConfig>,
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -86,6 +94,7 @@ impl Harness {
             dir.path().join("gateway.db"),
         );
         config.credentials = credentials(users);
+        adjust(&mut config);
         let gateway = runtime.block_on(async {
             let gateway = start(config).await.expect("gateway starts");
             gateway

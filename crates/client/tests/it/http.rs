@@ -235,3 +235,57 @@ async fn a_gateway_without_an_audit_api_says_so() {
     assert_eq!(error.code(), "not_offered", "{error}");
     assert!(error.to_string().contains("audit API"), "{error}");
 }
+
+fn audit_page(seqs: std::ops::RangeInclusive<u64>, next: &str) -> String {
+    let items: Vec<Value> = seqs
+        .map(|s| json!({"id": s.to_string(), "seq": s, "action": "submit", "tenant_id": TENANT}))
+        .collect();
+    json!({"items": items, "next_cursor": next, "returned": items.len()}).to_string()
+}
+
+/// A page past the answer cap is asked for again shorter; the cursor is reported after every
+/// page, and a later mirror resumes from it.
+#[tokio::test]
+async fn audit_mirror_shrinks_oversized_pages_and_resumes() {
+    let gw = Scripted::start().await;
+    let huge =
+        json!({"items": [{"id": "1", "blob": "x".repeat(17 * 1024 * 1024)}], "next_cursor": "1"})
+            .to_string();
+    let first = audit_page(1..=2, "2");
+    let second = audit_page(3..=3, "3");
+    gw.on(
+        "GET /api/v1/audit/events",
+        &[(200, &huge), (200, &first), (500, "{\"error\":\"boom\"}")],
+    );
+    let client = client_for(&gw.url(), ALICE, fast_http());
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = std::sync::Arc::new(
+        countersign_ledger::Ledger::open(dir.path().join("l")).expect("ledger"),
+    );
+    let saved = countersign_client::audit::CursorFile::beside(&dir.path().join("l"));
+    let failed =
+        countersign_client::audit::mirror_audit_with(&client, &ledger, saved.load(), 10, |c| {
+            saved.save(c)
+        })
+        .await;
+    assert!(failed.is_err(), "the third answer fails");
+    assert_eq!(
+        saved.load().as_deref(),
+        Some("2"),
+        "progress survived the failure"
+    );
+
+    gw.on("GET /api/v1/audit/events", &[(200, &second)]);
+    let resumed =
+        countersign_client::audit::mirror_audit_with(&client, &ledger, saved.load(), 10, |c| {
+            saved.save(c)
+        })
+        .await
+        .expect("resumes");
+    assert_eq!(resumed.added, 1, "only the event after the cursor is new");
+    assert_eq!(saved.load().as_deref(), Some("3"));
+    // Oversized, shortened, failed; then the resumed page and the repeat that ends the walk
+    // (the same cursor again means there is nothing after it).
+    let asked = gw.received("GET");
+    assert_eq!(asked.iter().filter(|r| r.contains("audit")).count(), 5);
+}

@@ -137,10 +137,15 @@ impl DemoDriver {
 
     /// Publishes the demo policy if the gateway has none with rules yet.
     pub async fn install_policy(&self) -> Result<String, GatewayError> {
-        let current = self.gateway.current_snapshot();
-        match self.gateway.policy_for(&current) {
+        let tenant = &self.agent.tenant;
+        let current = self.gateway.current_snapshot(tenant);
+        match self.gateway.policy_for(tenant, &current) {
             Some(p) if !p.rules.is_empty() => Ok(current),
-            _ => self.gateway.publish_policy(DEMO_POLICY, "demo").await,
+            _ => {
+                self.gateway
+                    .publish_tenant_policy(tenant, DEMO_POLICY, "demo")
+                    .await
+            }
         }
     }
 
@@ -155,11 +160,14 @@ impl DemoDriver {
             } else {
                 DEMO_POLICY.to_owned()
             };
-            let snapshot = self.gateway.publish_policy(&yaml, "demo").await?;
+            let snapshot = self
+                .gateway
+                .publish_tenant_policy(&self.agent.tenant, &yaml, "demo")
+                .await?;
             return Ok(DemoStep::Published { snapshot });
         }
         if every(self.config.mutate_every, self.steps) {
-            let pending = self.gateway.pending_job_ids(20).await?;
+            let pending = self.gateway.pending_job_ids(&self.agent.tenant, 20).await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
                 self.gateway
@@ -172,7 +180,7 @@ impl DemoDriver {
             }
         }
         if every(self.config.tamper_payload_every, self.steps) {
-            let pending = self.gateway.pending_job_ids(20).await?;
+            let pending = self.gateway.pending_job_ids(&self.agent.tenant, 20).await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
                 self.gateway

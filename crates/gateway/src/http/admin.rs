@@ -25,10 +25,13 @@ pub(super) async fn snapshots(
     Auth(caller): Auth,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::PolicyRead)?;
-    Ok(Json(json!({ "snapshots": gw.snapshots().await? })))
+    Ok(Json(
+        json!({ "snapshots": gw.snapshots(&caller.tenant).await? }),
+    ))
 }
 
-/// `PUT /api/v1/policy` with a YAML body (admin only).
+/// `PUT /api/v1/policy` with a YAML body (admin only): the caller's tenant's policy, never
+/// another's.
 pub(super) async fn publish_policy(
     State(gw): State<Gateway>,
     Auth(caller): Auth,
@@ -38,9 +41,12 @@ pub(super) async fn publish_policy(
     let bytes = body_bytes(body)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::legacy(StatusCode::BAD_REQUEST, "policy must be UTF-8 YAML"))?;
-    let previous = gw.current_snapshot();
+    let previous = gw.current_snapshot(&caller.tenant);
     let source = format!("api:{}", caller.principal);
-    match gw.publish_policy(text, &source).await {
+    match gw
+        .publish_tenant_policy(&caller.tenant, text, &source)
+        .await
+    {
         Ok(snapshot) => Ok(Json(json!({
             "snapshot": snapshot,
             "previous": previous,

@@ -49,6 +49,7 @@ pub(super) async fn list(
             .map_err(|_| bad_request("invalid cursor"))?,
     };
     let include_resolved = query.get("include_resolved").map(String::as_str) != Some("false");
+    gw.expire_overdue(Some(&caller.tenant)).await?;
     let tenant = caller.tenant.clone();
     let rows = gw
         .store()
@@ -63,7 +64,7 @@ pub(super) async fn list(
         })
         .await?;
     let next_cursor = match rows.last() {
-        Some(last) if rows.len() >= limit => json!(last.updated_at - 1),
+        Some(last) if rows.len() >= limit => json!(last.updated_at.saturating_sub(1)),
         _ => Value::Null,
     };
     let items: Vec<Value> = rows.iter().map(view::approval_item).collect();
@@ -74,6 +75,7 @@ pub(super) async fn list(
 /// invisible.
 async fn own_job(gw: &Gateway, caller: &Caller, job_id: String) -> Result<JobRow, ApiError> {
     require(caller, Permission::JobsApprove)?;
+    gw.expire_overdue(Some(&caller.tenant)).await?;
     let tenant = caller.tenant.clone();
     gw.store()
         .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &job_id)?))
@@ -98,11 +100,11 @@ pub(super) async fn context(
                 &tenant,
                 &topic,
                 &id,
-                now - PRIOR_WINDOW_US,
+                now.saturating_sub(PRIOR_WINDOW_US),
             )?)
         })
         .await?;
-    let policy = gw.policy_for(&job.safety.snapshot);
+    let policy = gw.policy_for(&job.tenant, &job.safety.snapshot);
     Ok(Json(view::context_view(
         &job,
         &prior,

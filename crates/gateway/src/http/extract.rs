@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::FromRequestParts;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use serde::de::DeserializeOwned;
@@ -14,12 +16,11 @@ use serde::de::DeserializeOwned;
 use crate::apierror::ApiError;
 use crate::auth::Caller;
 use crate::config::Permission;
-use crate::service::Gateway;
+use crate::service::{Attempt, FailureKind, Gateway};
 
-/// The session cookie password login sets for browsers.
-pub const SESSION_COOKIE: &str = "cordum_session";
+pub use super::cookies::SESSION_COOKIE;
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get(name)
         .and_then(|v| v.to_str().ok())
@@ -37,6 +38,26 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
             let (k, v) = pair.trim().split_once('=')?;
             (k == name && !v.is_empty()).then_some(v)
         })
+}
+
+/// The peer's IP address as text ("unknown" when the server was not given it), the source
+/// that login limits and the auth-failure log count by.
+#[derive(Debug, Clone)]
+pub struct Peer(pub String);
+
+fn peer_of(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Peer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(peer_of(parts)))
+    }
 }
 
 /// An authenticated caller whose tenant matches `X-Tenant-ID` (when sent).
@@ -69,19 +90,36 @@ impl FromRequestParts<Gateway> for Auth {
                 gw.auth().api_key(token)
             }
         } else if let Some(token) = cookie(headers, SESSION_COOKIE) {
+            super::cookies::check_write(parts, gw.cookie_policy())?;
             gw.session_caller(token).await?
         } else {
             None
         };
-        let path = parts.uri.path().to_owned();
+        let refused = |kind, reason| Attempt {
+            kind,
+            source: "",
+            claimed_tenant: claimed_tenant.unwrap_or_default(),
+            username: "",
+            path: parts.uri.path(),
+            reason,
+        };
+        let source = peer_of(parts);
         let Some(caller) = caller else {
-            gw.audit_auth_failure(claimed_tenant, "invalid or missing credentials", &path)
-                .await;
+            let attempt = refused(FailureKind::Unauthorized, "invalid or missing credentials");
+            gw.record_auth_failure(Attempt {
+                source: &source,
+                ..attempt
+            })
+            .await;
             return Err(ApiError::unauthorized());
         };
         if claimed_tenant.is_some_and(|t| t != caller.tenant) {
-            gw.audit_auth_failure(Some(&caller.tenant), "tenant access denied", &path)
-                .await;
+            let attempt = refused(FailureKind::TenantDenied, "tenant access denied");
+            gw.record_auth_failure(Attempt {
+                source: &source,
+                ..attempt
+            })
+            .await;
             return Err(ApiError::tenant_denied());
         }
         Ok(Self(caller))

@@ -4,6 +4,7 @@
 
 mod admin;
 mod approvals;
+mod cookies;
 mod events;
 mod extract;
 mod jobs;

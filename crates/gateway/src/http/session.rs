@@ -3,26 +3,28 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::extract::{json_body, Auth, SESSION_COOKIE};
+use super::cookies::session_cookie;
+use super::extract::{json_body, Auth, Peer};
 use crate::apierror::ApiError;
 use crate::service::{Gateway, LoginBody};
 
 pub(super) async fn login(
     State(gw): State<Gateway>,
+    Peer(source): Peer,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let body: LoginBody = json_body(body, false)?;
-    let answer = gw.login(body).await?;
+    let answer = gw.login(body, &source).await?;
     let token = answer["token"].as_str().unwrap_or_default().to_owned();
     let mut response = Json(answer).into_response();
     if token.starts_with("session-") {
-        let cookie =
-            format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age=86400");
+        let cookie = session_cookie(&token, &headers, gw.cookie_policy());
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             response.headers_mut().insert("set-cookie", v);
         }

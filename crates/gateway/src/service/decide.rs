@@ -10,6 +10,7 @@ use countersign_core::snapshot::same_policy;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::expiry::APPROVAL_EXPIRED;
 use super::reevaluate::{record_verdict, reevaluate, Reevaluation};
 use super::Gateway;
 use crate::apierror::{code, ApiError};
@@ -45,12 +46,16 @@ pub struct DecisionBody {
 
 /// Trims and truncates free text to 512 bytes at a character boundary.
 pub fn sanitize(text: &str) -> String {
-    let text = text.trim();
-    let mut end = text.len().min(FREE_TEXT_MAX_BYTES);
+    cut(text.trim(), FREE_TEXT_MAX_BYTES).to_owned()
+}
+
+/// The longest prefix of `text` of at most `max_bytes` that ends at a character boundary.
+pub(crate) fn cut(text: &str, max_bytes: usize) -> &str {
+    let mut end = text.len().min(max_bytes);
     while !text.is_char_boundary(end) {
-        end -= 1;
+        end = end.saturating_sub(1);
     }
-    text.get(..end).unwrap_or_default().to_owned()
+    text.get(..end).unwrap_or_default()
 }
 
 impl Gateway {
@@ -99,6 +104,10 @@ impl Gateway {
         if job.state != state::APPROVAL_REQUIRED {
             return repeat_or_conflict(&job, verb);
         }
+        if super::expiry::is_overdue(&job, self.now_us()) {
+            self.expire_overdue(Some(&job.tenant)).await?;
+            return Err(ApiError::conflict(code::NOT_ACTIONABLE, APPROVAL_EXPIRED));
+        }
 
         let mut job = job;
         let mut audits = Vec::new();
@@ -128,7 +137,7 @@ impl Gateway {
                 "approval policy snapshot unavailable",
             ));
         }
-        let (policy, current) = self.current_policy();
+        let (policy, current) = self.current_policy(&job.tenant);
         if same_policy(&stored, &current) {
             return Ok(None);
         }
@@ -179,7 +188,7 @@ impl Gateway {
         job.state = new_state.into();
         job.approval.status = status.into();
         job.approval.decision = decision.into();
-        job.approval.revision = job.approval.revision.max(1) + 1;
+        job.approval.bump_revision();
         job.approval.resolved_by = caller.principal.clone();
         job.approval.resolved_at = now;
         job.approval.resolution = reason.clone();
@@ -284,6 +293,7 @@ fn repeat_or_conflict(job: &JobRow, verb: Verb) -> Result<Value, ApiError> {
             code::NOT_ACTIONABLE,
             "approval invalidated",
         )),
+        (_, view::EXPIRED) => Err(ApiError::conflict(code::NOT_ACTIONABLE, APPROVAL_EXPIRED)),
         _ => Err(ApiError::conflict(
             code::NOT_ACTIONABLE,
             "job not awaiting approval",

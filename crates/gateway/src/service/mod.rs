@@ -3,13 +3,18 @@
 //! approvals, sessions, and the hooks the demo and tests use. [`Gateway`] is a cheap handle;
 //! clone it freely.
 
+mod authlog;
 mod decide;
+mod expiry;
 mod locks;
 mod policy;
+mod ratelimit;
 mod reevaluate;
 mod session;
+mod streams;
 mod submit;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -18,8 +23,13 @@ use countersign_core::jobrequest::JobRequest;
 use serde_json::Value;
 use tokio::sync::watch;
 
+pub(crate) use authlog::{Attempt, FailureKind};
 pub use decide::{DecisionBody, Verb};
+pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
+pub use policy::PolicyScope;
+pub use ratelimit::Slot as StreamSlot;
 pub use session::LoginBody;
+pub use streams::{fan_out_events, EventReads};
 pub use submit::SubmitOutcome;
 
 use crate::auth::AuthBook;
@@ -47,12 +57,34 @@ struct Inner {
     /// approve and reject from reading the job to the commit (so no decision is made on a row
     /// a publish is rewriting, and no policy changes between a drift check and its approval).
     publish: tokio::sync::RwLock<()>,
+    /// The policy file of every tenant without one of its own.
     policy_file: Option<PathBuf>,
+    /// Tenants' own policy files.
+    tenant_policy_files: BTreeMap<String, PathBuf>,
     locks: locks::JobLocks,
     lock_wait: Duration,
     retry_after_s: u64,
+    submit_limits: crate::config::SubmitLimits,
+    auth_limits: crate::config::AuthLimits,
+    cookies: crate::config::CookiePolicy,
+    stream_limits: crate::config::StreamLimits,
+    /// Open event streams per principal.
+    stream_slots: ratelimit::Slots,
+    /// Database reads behind the streams (see `streams::EventReads`).
+    event_reads: streams::ReadCounters,
+    /// Every new event, read once (see `streams`).
+    fanout: tokio::sync::broadcast::Sender<Arc<crate::store::events::StoredEvent>>,
+    /// Failed logins per username and per source address.
+    login_users: ratelimit::FailureLimiter,
+    login_sources: ratelimit::FailureLimiter,
+    /// Auth-failure log rows per source address.
+    auth_log_sources: ratelimit::FailureLimiter,
+    /// Bounds the password hashes computed at once (argon2's memory is the cost).
+    password_hashing: ratelimit::WorkGate,
     /// The newest event id; SSE streams wait for it to change.
     events: watch::Sender<i64>,
+    /// Bumped whenever a session ends, so that streams opened with one check it at once.
+    sessions_ended: watch::Sender<u64>,
     /// Set on shutdown so that open event streams end and the server can drain.
     closing: watch::Sender<bool>,
 }
@@ -67,27 +99,55 @@ impl Gateway {
             .await?;
         let overlay =
             serde_json::json!({ "throttle_retry_after_s": config.throttle_retry_after_s });
+        let auth = AuthBook::new(&config.credentials);
+        let tenants = policy::configured_tenants(auth.tenants(), &config.tenant_policy_files);
         let state =
-            policy::PolicyState::load(&store, overlay.clone(), config.clock.now_us()).await?;
+            policy::PolicyState::load(&store, tenants, overlay.clone(), config.clock.now_us())
+                .await?;
         let gateway = Self {
             inner: Arc::new(Inner {
                 store,
-                auth: AuthBook::new(&config.credentials),
+                auth,
                 clock: Arc::clone(&config.clock),
                 policy: RwLock::new(state),
                 publish: tokio::sync::RwLock::new(()),
                 policy_file: config.policy_file.clone(),
+                tenant_policy_files: config.tenant_policy_files.clone(),
                 locks: locks::JobLocks::default(),
                 lock_wait: config.lock_wait,
                 retry_after_s: config.throttle_retry_after_s,
+                submit_limits: config.submit_limits.clone(),
+                auth_limits: config.auth_limits.clone(),
+                cookies: config.cookies.clone(),
+                stream_limits: config.stream_limits.clone(),
+                stream_slots: ratelimit::Slots::default(),
+                event_reads: streams::ReadCounters::default(),
+                fanout: tokio::sync::broadcast::channel(streams::FANOUT_CAPACITY).0,
+                login_users: ratelimit::FailureLimiter::new(
+                    config.auth_limits.login_failures_per_user,
+                    config.auth_limits.login_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                login_sources: ratelimit::FailureLimiter::new(
+                    config.auth_limits.login_failures_per_source,
+                    config.auth_limits.login_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                auth_log_sources: ratelimit::FailureLimiter::new(
+                    config.auth_limits.auth_log_per_source,
+                    config.auth_limits.auth_log_window,
+                    config.auth_limits.tracked_keys,
+                ),
+                password_hashing: ratelimit::WorkGate::new(
+                    config.auth_limits.password_hash_concurrency,
+                ),
                 events: watch::channel(last_event).0,
+                sessions_ended: watch::channel(0).0,
                 closing: watch::channel(false).0,
             }),
         };
         gateway.publish_overlay(overlay, "config").await?;
-        if gateway.inner.policy_file.is_some() {
-            gateway.reload_policy_file().await?;
-        }
+        gateway.reload_policy_files().await?;
         gateway.reevaluate_stale().await?;
         Ok(gateway)
     }
@@ -102,6 +162,11 @@ impl Gateway {
         &self.inner.auth
     }
 
+    /// What cookie-authenticated requests must show.
+    pub fn cookie_policy(&self) -> &crate::config::CookiePolicy {
+        &self.inner.cookies
+    }
+
     /// Microseconds now, from the injected clock.
     pub fn now_us(&self) -> i64 {
         self.inner.clock.now_us()
@@ -110,6 +175,17 @@ impl Gateway {
     /// Ends open event streams (called on shutdown).
     pub fn close(&self) {
         self.inner.closing.send_replace(true);
+    }
+
+    /// A receiver that changes whenever a session ends.
+    pub(crate) fn sessions_ended(&self) -> watch::Receiver<u64> {
+        self.inner.sessions_ended.subscribe()
+    }
+
+    fn announce_session_end(&self) {
+        self.inner
+            .sessions_ended
+            .send_modify(|n| *n = n.wrapping_add(1));
     }
 
     pub(crate) fn closing(&self) -> watch::Receiver<bool> {
@@ -136,37 +212,6 @@ impl Gateway {
     /// A fresh audit event stamped now.
     fn audit_event(&self, tenant: &str, event_type: &str, action: &str) -> AuditEvent {
         stamped_audit_event(self.now_us(), tenant, event_type, action)
-    }
-
-    /// Records a failed authentication in the audit chain of the tenant it claimed (only a
-    /// configured tenant, so that anonymous callers cannot create chains), else `default`.
-    pub(crate) async fn audit_auth_failure(
-        &self,
-        claimed_tenant: Option<&str>,
-        reason: &str,
-        path: &str,
-    ) {
-        let tenant = claimed_tenant
-            .filter(|t| self.inner.auth.tenants().contains(*t))
-            .unwrap_or("default");
-        let mut event = self.audit_event(tenant, "auth", "auth_failure");
-        event.severity = "MEDIUM".into();
-        event.reason = reason.into();
-        event
-            .extra
-            .insert("path".into(), Value::String(path.into()));
-        let result = self
-            .store()
-            .run(move |c| {
-                let tx = c.db.transaction()?;
-                store::audit::append(&tx, event)?;
-                tx.commit()?;
-                Ok::<_, GatewayError>(())
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::warn!(error = %e, "could not audit an authentication failure");
-        }
     }
 
     /// Replaces a stored job request without updating its recorded hash: the tamper hook the
@@ -231,10 +276,15 @@ impl Gateway {
             .await
     }
 
-    /// Ids of pending approvals in any tenant, newest first.
-    pub async fn pending_job_ids(&self, limit: usize) -> Result<Vec<String>, GatewayError> {
+    /// Ids of a tenant's pending approvals, newest first.
+    pub async fn pending_job_ids(
+        &self,
+        tenant: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, GatewayError> {
+        let tenant = tenant.to_owned();
         self.store()
-            .run(move |c| Ok(jobs::pending_ids(&c.db, limit)?))
+            .run(move |c| Ok(jobs::pending_ids(&c.db, &tenant, limit)?))
             .await
     }
 }

@@ -1,10 +1,12 @@
-//! The current policy and its publication: from `PUT /api/v1/policy`, the watched policy file,
-//! a configuration overlay change, or the demo. Every publication is stored, audited in every
-//! tenant's chain (a policy change affects them all), announced as a `policy.snapshot` event,
-//! and followed by the re-evaluation of the pending approvals it makes stale, all in one
-//! transaction.
+//! Each tenant's current policy and its publication: from `PUT /api/v1/policy` (the caller's
+//! tenant only), the watched policy files, a configuration overlay change, or the demo. Every
+//! publication is stored, audited in the tenant's chain, announced to the tenant as a
+//! `policy.snapshot` event, and followed by the re-evaluation of the tenant's pending approvals
+//! it makes stale, all in one transaction. No publication ever reaches another tenant's
+//! policy, items, chain or stream: a tenant's admin governs that tenant only.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rusqlite::TransactionBehavior;
@@ -14,58 +16,133 @@ use super::reevaluate::{Applied, Batch};
 use super::Gateway;
 use crate::error::GatewayError;
 use crate::policy::{snapshot_id, Evaluation, Policy, Subject};
-use crate::store::snapshots::{self, StoredSnapshot};
-use crate::store::{audit, events, Store};
+use crate::store::snapshots::{self, StoredSnapshot, LEGACY_TENANT};
+use crate::store::{audit, events, jobs, Store};
 
-#[derive(Debug)]
-pub(super) struct PolicyState {
+/// The tenant a gateway without credentials serves.
+const DEFAULT_TENANT: &str = "default";
+
+/// One tenant's policy.
+#[derive(Debug, Clone)]
+struct TenantPolicy {
     current_id: String,
     current: Arc<Policy>,
-    overlay: Value,
-    /// Every published policy by snapshot base, for the context view of old items.
+    /// Every policy this tenant published, by snapshot base, for the context view of old items.
     by_base: HashMap<String, Arc<Policy>>,
 }
 
-impl PolicyState {
-    /// Loads the newest stored snapshot; a fresh database starts with the empty policy.
-    pub(super) async fn load(
-        store: &Arc<Store>,
-        overlay: Value,
-        now_us: i64,
-    ) -> Result<Self, GatewayError> {
-        let stored = store
-            .run(move |c| {
-                let mut all = snapshots::all(&c.db)?;
-                if all.is_empty() {
-                    let policy = Policy::allow_all();
-                    let first = StoredSnapshot {
-                        snapshot_id: snapshot_id(&policy, &overlay),
-                        yaml: serde_yaml_ng::to_string(&policy).unwrap_or_default(),
-                        overlay: overlay.to_string(),
-                    };
-                    snapshots::insert(&c.db, &first, "initial", now_us)?;
-                    all.push(first);
-                }
-                Ok::<_, GatewayError>(all)
-            })
-            .await?;
-        let mut by_base = HashMap::new();
-        for s in &stored {
-            if let Ok(p) = Policy::from_yaml(&s.yaml) {
-                by_base.insert(p.base_id(), Arc::new(p));
-            }
-        }
-        let newest = stored
+impl TenantPolicy {
+    /// From stored snapshots, newest first.
+    fn from_rows(rows: &[StoredSnapshot]) -> Result<Self, GatewayError> {
+        let newest = rows
             .first()
             .ok_or_else(|| GatewayError::Policy("no policy snapshot stored".into()))?;
-        let current = Arc::new(Policy::from_yaml(&newest.yaml)?);
+        let by_base = rows
+            .iter()
+            .filter_map(|s| Policy::from_yaml(&s.yaml).ok())
+            .map(|p| (p.base_id(), Arc::new(p)))
+            .collect();
         Ok(Self {
             current_id: newest.snapshot_id.clone(),
-            current,
-            overlay: serde_json::from_str(&newest.overlay).unwrap_or(Value::Null),
+            current: Arc::new(Policy::from_yaml(&newest.yaml)?),
             by_base,
         })
     }
+}
+
+#[derive(Debug)]
+pub(super) struct PolicyState {
+    overlay: Value,
+    tenants: BTreeMap<String, TenantPolicy>,
+    /// What a tenant that never published has: the policy of a database from before policies
+    /// were per tenant, else the empty policy.
+    seed: TenantPolicy,
+}
+
+/// Which tenants a policy file governs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyScope {
+    /// Every tenant without a file of its own (`--policy`).
+    Default,
+    /// One tenant (`--tenant-policy TENANT=FILE`).
+    Tenant(String),
+}
+
+impl PolicyState {
+    /// Loads every known tenant's newest stored snapshot. A tenant without one starts with the
+    /// seed, which is stored for it, so that its snapshot list is never empty.
+    pub(super) async fn load(
+        store: &Arc<Store>,
+        known: BTreeSet<String>,
+        overlay: Value,
+        now_us: i64,
+    ) -> Result<Self, GatewayError> {
+        let seed_overlay = overlay.clone();
+        let (rows, seed_rows) = store
+            .run(move |c| {
+                let mut tenants = known;
+                tenants.extend(snapshots::tenants(&c.db)?);
+                tenants.extend(jobs::pending_tenants(&c.db)?);
+                let legacy = snapshots::all(&c.db, LEGACY_TENANT)?;
+                let seed = match legacy.first() {
+                    Some(newest) => newest.clone(),
+                    None => {
+                        let policy = Policy::allow_all();
+                        StoredSnapshot {
+                            snapshot_id: snapshot_id(&policy, &seed_overlay),
+                            yaml: serde_yaml_ng::to_string(&policy).unwrap_or_default(),
+                            overlay: seed_overlay.to_string(),
+                        }
+                    }
+                };
+                let source = if legacy.is_empty() {
+                    "initial"
+                } else {
+                    "migrated"
+                };
+                let mut rows = BTreeMap::new();
+                for tenant in tenants {
+                    let mut own = snapshots::all(&c.db, &tenant)?;
+                    if own.is_empty() {
+                        snapshots::insert(&c.db, &tenant, &seed, source, now_us)?;
+                        own.push(seed.clone());
+                    }
+                    // Items from before the migration name the shared snapshots.
+                    own.extend(legacy.iter().cloned());
+                    rows.insert(tenant, own);
+                }
+                let mut seed_rows = vec![seed];
+                seed_rows.extend(legacy);
+                Ok::<_, GatewayError>((rows, seed_rows))
+            })
+            .await?;
+        let tenants = rows
+            .iter()
+            .map(|(t, r)| Ok((t.clone(), TenantPolicy::from_rows(r)?)))
+            .collect::<Result<_, GatewayError>>()?;
+        Ok(Self {
+            overlay,
+            tenants,
+            seed: TenantPolicy::from_rows(&seed_rows)?,
+        })
+    }
+
+    fn of(&self, tenant: &str) -> &TenantPolicy {
+        self.tenants.get(tenant).unwrap_or(&self.seed)
+    }
+}
+
+/// The tenants a gateway starts with: every configured one, or `default` without credentials.
+pub(super) fn configured_tenants(
+    credential_tenants: &BTreeSet<String>,
+    tenant_files: &BTreeMap<String, PathBuf>,
+) -> BTreeSet<String> {
+    let mut tenants = credential_tenants.clone();
+    tenants.extend(tenant_files.keys().cloned());
+    if tenants.is_empty() {
+        tenants.insert(DEFAULT_TENANT.into());
+    }
+    tenants
 }
 
 impl Gateway {
@@ -73,72 +150,178 @@ impl Gateway {
         self.inner.policy.read().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The current snapshot id (`base|cfg:overlay`).
-    pub fn current_snapshot(&self) -> String {
-        self.policy_state().current_id.clone()
+    /// The tenant's current snapshot id (`base|cfg:overlay`).
+    pub fn current_snapshot(&self, tenant: &str) -> String {
+        self.policy_state().of(tenant).current_id.clone()
     }
 
-    /// The current policy and its snapshot id, read together.
-    pub(super) fn current_policy(&self) -> (Arc<Policy>, String) {
+    /// The tenant's current policy and its snapshot id, read together.
+    pub(super) fn current_policy(&self, tenant: &str) -> (Arc<Policy>, String) {
         let state = self.policy_state();
-        (Arc::clone(&state.current), state.current_id.clone())
+        let own = state.of(tenant);
+        (Arc::clone(&own.current), own.current_id.clone())
     }
 
-    /// Evaluates a job under the current policy; returns the verdict and the snapshot id.
-    pub fn evaluate(&self, subject: Subject<'_>) -> (Evaluation, String) {
-        let state = self.policy_state();
-        (state.current.evaluate(subject), state.current_id.clone())
+    /// Evaluates a job of `tenant` under its current policy; returns the verdict and the
+    /// snapshot id.
+    pub fn evaluate(&self, tenant: &str, subject: Subject<'_>) -> (Evaluation, String) {
+        let (policy, id) = self.current_policy(tenant);
+        (policy.evaluate(subject), id)
     }
 
-    /// The policy a snapshot id names (by base), if it was ever published here.
-    pub fn policy_for(&self, snapshot: &str) -> Option<Arc<Policy>> {
+    /// The policy a snapshot id names (by base), if the tenant ever published it.
+    pub fn policy_for(&self, tenant: &str, snapshot: &str) -> Option<Arc<Policy>> {
         let base = countersign_core::snapshot::snapshot_base(snapshot.trim());
-        self.policy_state().by_base.get(base).cloned()
+        self.policy_state().of(tenant).by_base.get(base).cloned()
     }
 
-    /// Every snapshot id, current first.
-    pub async fn snapshots(&self) -> Result<Vec<String>, GatewayError> {
+    /// Every tenant that has a policy.
+    fn policy_tenants(&self) -> Vec<String> {
+        self.policy_state().tenants.keys().cloned().collect()
+    }
+
+    /// The tenant's snapshot ids, current first.
+    pub async fn snapshots(&self, tenant: &str) -> Result<Vec<String>, GatewayError> {
+        let owner = tenant.to_owned();
         let all = self
             .store()
-            .run(|c| Ok::<_, GatewayError>(snapshots::all(&c.db)?))
+            .run(move |c| Ok::<_, GatewayError>(snapshots::all(&c.db, &owner)?))
             .await?;
+        if all.is_empty() {
+            return Ok(vec![self.current_snapshot(tenant)]);
+        }
         Ok(all.into_iter().map(|s| s.snapshot_id).collect())
     }
 
-    /// Publishes a YAML policy; returns the (possibly unchanged) current snapshot id.
-    /// Invalid YAML is an error and leaves the current policy in place.
-    pub async fn publish_policy(&self, yaml: &str, source: &str) -> Result<String, GatewayError> {
+    /// Publishes a YAML policy for one tenant; returns its (possibly unchanged) current
+    /// snapshot id. Invalid YAML is an error and leaves the current policy in place.
+    pub async fn publish_tenant_policy(
+        &self,
+        tenant: &str,
+        yaml: &str,
+        source: &str,
+    ) -> Result<String, GatewayError> {
         let policy = Policy::from_yaml(yaml)?;
         let overlay = self.policy_state().overlay.clone();
-        self.install(policy, yaml.to_owned(), overlay, source).await
+        self.install(tenant, policy, yaml.to_owned(), overlay, source)
+            .await
     }
 
-    /// Replaces the configuration overlay; the snapshot base stays the same.
+    /// Publishes a YAML policy for every tenant: the operator's hook (embedding, demo, tests),
+    /// never reachable over HTTP. Returns the snapshot id, the same for every tenant.
+    pub async fn publish_policy(&self, yaml: &str, source: &str) -> Result<String, GatewayError> {
+        let tenants = self.policy_tenants();
+        self.publish_for(&tenants, yaml, source).await
+    }
+
+    async fn publish_for(
+        &self,
+        tenants: &[String],
+        yaml: &str,
+        source: &str,
+    ) -> Result<String, GatewayError> {
+        let policy = Policy::from_yaml(yaml)?;
+        let overlay = self.policy_state().overlay.clone();
+        let mut id = snapshot_id(&policy, &overlay);
+        for tenant in tenants {
+            id = self
+                .install(
+                    tenant,
+                    policy.clone(),
+                    yaml.to_owned(),
+                    overlay.clone(),
+                    source,
+                )
+                .await?;
+        }
+        Ok(id)
+    }
+
+    /// Replaces the configuration overlay of every tenant; the snapshot bases stay the same.
     pub async fn publish_overlay(
         &self,
         overlay: Value,
         source: &str,
     ) -> Result<String, GatewayError> {
-        let (policy, yaml) = {
-            let state = self.policy_state();
-            let yaml = serde_yaml_ng::to_string(state.current.as_ref())
+        let mut id = String::new();
+        for tenant in self.policy_tenants() {
+            let (policy, _) = self.current_policy(&tenant);
+            let yaml = serde_yaml_ng::to_string(policy.as_ref())
                 .map_err(|e| GatewayError::Policy(e.to_string()))?;
-            (state.current.as_ref().clone(), yaml)
-        };
-        self.install(policy, yaml, overlay, source).await
+            id = self
+                .install(
+                    &tenant,
+                    policy.as_ref().clone(),
+                    yaml,
+                    overlay.clone(),
+                    source,
+                )
+                .await?;
+        }
+        self.inner
+            .policy
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .overlay = overlay;
+        Ok(id)
     }
 
-    /// Re-reads the `--policy` file and publishes it if it changed.
-    pub async fn reload_policy_file(&self) -> Result<Option<String>, GatewayError> {
-        let Some(path) = self.inner.policy_file.clone() else {
-            return Ok(None);
-        };
+    /// The tenants a policy file governs: its own tenant, or every tenant without a file.
+    fn scope_tenants(&self, scope: &PolicyScope) -> Vec<String> {
+        match scope {
+            PolicyScope::Tenant(t) => vec![t.clone()],
+            PolicyScope::Default => self
+                .policy_tenants()
+                .into_iter()
+                .filter(|t| !self.inner.tenant_policy_files.contains_key(t))
+                .collect(),
+        }
+    }
+
+    /// Every configured policy file with the tenants it governs.
+    pub fn policy_files(&self) -> Vec<(PolicyScope, PathBuf)> {
+        let default = self
+            .inner
+            .policy_file
+            .iter()
+            .map(|p| (PolicyScope::Default, p.clone()));
+        let own = self
+            .inner
+            .tenant_policy_files
+            .iter()
+            .map(|(t, p)| (PolicyScope::Tenant(t.clone()), p.clone()));
+        default.chain(own).collect()
+    }
+
+    /// Re-reads one policy file and publishes it for the tenants it governs.
+    pub async fn reload_policy(&self, scope: &PolicyScope) -> Result<String, GatewayError> {
+        let path = self
+            .policy_files()
+            .into_iter()
+            .find_map(|(s, p)| (&s == scope).then_some(p))
+            .ok_or_else(|| GatewayError::Config(format!("no policy file for {scope:?}")))?;
         let text = tokio::fs::read_to_string(path).await?;
-        self.publish_policy(&text, "file").await.map(Some)
+        let tenants = self.scope_tenants(scope);
+        self.publish_for(&tenants, &text, "file").await
+    }
+
+    /// Re-reads every policy file; the first failure is returned after all were tried, so one
+    /// bad file does not keep the others from taking effect.
+    pub async fn reload_policy_files(&self) -> Result<usize, GatewayError> {
+        let mut first_error = None;
+        let files = self.policy_files();
+        for (scope, _) in &files {
+            if let Err(e) = self.reload_policy(scope).await {
+                tracing::error!(error = %e, ?scope, "policy file rejected; keeping the current policy");
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(files.len()), Err)
     }
 
     async fn install(
         &self,
+        tenant: &str,
         policy: Policy,
         yaml: String,
         overlay: Value,
@@ -146,25 +329,14 @@ impl Gateway {
     ) -> Result<String, GatewayError> {
         let _serial = self.inner.publish.write().await;
         let id = snapshot_id(&policy, &overlay);
-        let previous = self.current_snapshot();
+        let previous = self.current_snapshot(tenant);
         if id == previous {
             return Ok(id);
         }
-        let tenants: Vec<String> = if self.auth().tenants().is_empty() {
-            vec!["default".into()]
-        } else {
-            self.auth().tenants().iter().cloned().collect()
-        };
-        let audits: Vec<_> = tenants
-            .iter()
-            .map(|t| {
-                let mut e = self.audit_event(t, "policy", "policy_snapshot");
-                e.policy_version = id.clone();
-                e.extra.insert("previous".into(), json!(previous));
-                e.extra.insert("source".into(), json!(source));
-                e
-            })
-            .collect();
+        let mut audit_event = self.audit_event(tenant, "policy", "policy_snapshot");
+        audit_event.policy_version = id.clone();
+        audit_event.extra.insert("previous".into(), json!(previous));
+        audit_event.extra.insert("source".into(), json!(source));
         let stored = StoredSnapshot {
             snapshot_id: id.clone(),
             yaml,
@@ -178,20 +350,20 @@ impl Gateway {
         });
         let now = self.now_us();
         let source = source.to_owned();
+        let owner = tenant.to_owned();
         let policy = Arc::new(policy);
         let new_policy = Arc::clone(&policy);
         let snapshot = id.clone();
         let (event_id, applied) = self
             .store()
             .run(move |c| {
-                let batch = Batch::plan(c, &new_policy, &snapshot, &source, now)?;
+                let batch = Batch::plan(c, &owner, &new_policy, &snapshot, &source, now)?;
                 let tx =
                     c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                snapshots::insert(&tx, &stored, &source, now)?;
-                for e in audits {
-                    audit::append(&tx, e)?;
-                }
-                let event_id = events::append(&tx, "", events::kind::POLICY_SNAPSHOT, &data, now)?;
+                snapshots::insert(&tx, &owner, &stored, &source, now)?;
+                audit::append(&tx, audit_event)?;
+                let event_id =
+                    events::append(&tx, &owner, events::kind::POLICY_SNAPSHOT, &data, now)?;
                 let applied = batch.apply(&tx, now)?;
                 tx.commit()?;
                 Ok::<_, GatewayError>((applied.last_event.unwrap_or(event_id), applied))
@@ -199,37 +371,40 @@ impl Gateway {
             .await?;
         {
             let mut state = self.inner.policy.write().unwrap_or_else(|p| p.into_inner());
-            state.by_base.insert(policy.base_id(), Arc::clone(&policy));
-            state.current = policy;
-            state.current_id = id.clone();
-            state.overlay = overlay;
+            let seed = state.seed.clone();
+            let own = state.tenants.entry(tenant.to_owned()).or_insert(seed);
+            own.by_base.insert(policy.base_id(), Arc::clone(&policy));
+            own.current = policy;
+            own.current_id = id.clone();
         }
         self.notify_events(Some(event_id));
-        tracing::info!(snapshot = %id, previous = %previous, "policy snapshot published");
+        tracing::info!(%tenant, snapshot = %id, previous = %previous, "policy snapshot published");
         log_applied(&applied);
         Ok(id)
     }
 
-    /// Re-evaluates pending items whose snapshot base is not the current one. A publish does
-    /// this in its own transaction; at start-up it catches what no publish reached (a database
-    /// written by an older gateway, or edited behind this one's back).
+    /// Re-evaluates pending items whose snapshot base is not their tenant's current one. A
+    /// publish does this in its own transaction; at start-up it catches what no publish
+    /// reached (a database written by an older gateway, or edited behind this one's back).
     pub(super) async fn reevaluate_stale(&self) -> Result<(), GatewayError> {
         let _serial = self.inner.publish.write().await;
-        let (policy, snapshot) = self.current_policy();
-        let now = self.now_us();
-        let applied = self
-            .store()
-            .run(move |c| {
-                let batch = Batch::plan(c, &policy, &snapshot, "startup", now)?;
-                let tx =
-                    c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let applied = batch.apply(&tx, now)?;
-                tx.commit()?;
-                Ok::<_, GatewayError>(applied)
-            })
-            .await?;
-        self.notify_events(applied.last_event);
-        log_applied(&applied);
+        for tenant in self.policy_tenants() {
+            let (policy, snapshot) = self.current_policy(&tenant);
+            let now = self.now_us();
+            let applied = self
+                .store()
+                .run(move |c| {
+                    let batch = Batch::plan(c, &tenant, &policy, &snapshot, "startup", now)?;
+                    let tx =
+                        c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                    let applied = batch.apply(&tx, now)?;
+                    tx.commit()?;
+                    Ok::<_, GatewayError>(applied)
+                })
+                .await?;
+            self.notify_events(applied.last_event);
+            log_applied(&applied);
+        }
         Ok(())
     }
 }

@@ -112,7 +112,7 @@ pub(super) fn record_verdict(job: &mut JobRow, verdict: Evaluation, snapshot: &s
     job.safety.constraints = verdict.constraints;
     job.safety.snapshot = snapshot.to_owned();
     job.safety.checked_at = now_us;
-    job.approval.revision = job.approval.revision.max(1) + 1;
+    job.approval.bump_revision();
 }
 
 /// One planned change: the new row, the snapshot it was read with (the write's guard), and
@@ -139,17 +139,18 @@ pub(super) struct Batch {
 }
 
 impl Batch {
-    /// Reads every pending item whose snapshot base is not `snapshot`'s and decides what
+    /// Reads every pending item of `tenant` whose snapshot base is not `snapshot`'s and decides what
     /// becomes of it under `policy`. Items without a snapshot never claimed a policy and are
     /// left alone (approve refuses them with "approval policy snapshot unavailable").
     pub(super) fn plan(
         c: &mut Conn,
+        tenant: &str,
         policy: &Policy,
         snapshot: &str,
         source: &str,
         now_us: i64,
     ) -> Result<Self, GatewayError> {
-        let stale: Vec<JobRow> = jobs::pending(&c.db)?
+        let stale: Vec<JobRow> = jobs::pending(&c.db, tenant)?
             .into_iter()
             .filter(|j| !j.safety.snapshot.trim().is_empty())
             .filter(|j| !same_policy(&j.safety.snapshot, snapshot))
@@ -234,7 +235,7 @@ fn invalidate(job: &mut JobRow, resolution: &str, now_us: i64) {
     job.approval.status = view::INVALIDATED.into();
     job.approval.decision = "invalidate".into();
     // A verdict already counted the refresh; the resolution counts once more, as approve does.
-    job.approval.revision = job.approval.revision.max(1) + 1;
+    job.approval.bump_revision();
     job.approval.resolved_by = RESOLVED_BY_POLICY.into();
     job.approval.resolved_at = now_us;
     job.approval.resolution = resolution.to_owned();

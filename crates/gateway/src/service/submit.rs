@@ -7,7 +7,6 @@ use serde_json::{json, Value};
 use super::Gateway;
 use crate::apierror::ApiError;
 use crate::auth::Caller;
-use crate::config::Role;
 use crate::dispatch;
 use crate::error::GatewayError;
 use crate::policy::{Decision, Subject};
@@ -48,8 +47,8 @@ impl Gateway {
         body: SubmitBody,
         header_key: Option<String>,
     ) -> Result<SubmitOutcome, ApiError> {
-        body.validate()
-            .and_then(|()| body.check_reserved_labels(caller.role == Role::Admin))
+        body.validate(&self.inner.submit_limits)
+            .and_then(|()| body.check_reserved_labels(caller.role.may_mark_gates()))
             .map_err(|msg| ApiError::legacy(StatusCode::BAD_REQUEST, msg))?;
         if !body.tenant_id.is_empty() && body.tenant_id != caller.tenant {
             return Err(ApiError::tenant_denied());
@@ -90,10 +89,13 @@ impl Gateway {
         // Held to the commit: a publish in between would re-evaluate the pending items without
         // this one, leaving it under a policy that is no longer current.
         let _policy_stable = self.inner.publish.read().await;
-        let (verdict, snapshot) = self.evaluate(Subject {
-            topic: &req.topic,
-            labels: &labels,
-        });
+        let (verdict, snapshot) = self.evaluate(
+            &tenant,
+            Subject {
+                topic: &req.topic,
+                labels: &labels,
+            },
+        );
 
         let mut event = self.audit_event(&tenant, "job", "submit");
         event.job_id = job_id.clone();
@@ -157,11 +159,7 @@ impl Gateway {
             context: body.context.clone().unwrap_or(Value::Null),
             request: req.to_protojson(),
             submitted_by: caller.identity(),
-            deadline_unix: if body.deadline_ms > 0 {
-                now / 1_000_000 + body.deadline_ms / 1000
-            } else {
-                0
-            },
+            deadline_unix: super::expiry::deadline_unix(now, body.deadline_ms),
             created_at: now,
             updated_at: now,
             safety: SafetyRecord {

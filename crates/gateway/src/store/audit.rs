@@ -81,7 +81,7 @@ pub fn append(db: &Connection, mut event: AuditEvent) -> rusqlite::Result<AuditE
         )
         .optional()?;
     let (prev_seq, prev_hash) = head.unwrap_or_default();
-    event.seq = prev_seq + 1;
+    event.seq = prev_seq.saturating_add(1);
     event.prev_hash = prev_hash;
     event.event_hash = event.compute_hash();
     db.execute(
@@ -158,7 +158,7 @@ pub fn verify(db: &Connection, tenant: &str) -> rusqlite::Result<Verification> {
         }
         result.last_seq = seq;
         let event: AuditEvent = serde_json::from_str(&text).unwrap_or_default();
-        let expected_seq = prev.as_ref().map_or(1, |(s, _)| s + 1);
+        let expected_seq = prev.as_ref().map_or(1, |(s, _)| s.saturating_add(1));
         let mut ok = true;
         if seq != expected_seq || event.seq != seq {
             result.gaps.push(Gap {

@@ -20,6 +20,8 @@ pub mod kind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub id: i64,
+    /// Empty for an event every tenant sees (policy snapshots of older gateways).
+    pub tenant: String,
     pub kind: String,
     pub data: Value,
 }
@@ -47,20 +49,43 @@ pub fn after(
     limit: usize,
 ) -> rusqlite::Result<Vec<StoredEvent>> {
     let mut stmt = db.prepare_cached(
-        "SELECT id, kind, data FROM events WHERE id > ?1 AND (tenant = ?2 OR tenant = '') \
+        "SELECT id, tenant, kind, data FROM events WHERE id > ?1 AND (tenant = ?2 OR tenant = '') \
          ORDER BY id LIMIT ?3",
     )?;
     let rows = stmt.query_map(
         params![after, tenant, i64::try_from(limit).unwrap_or(i64::MAX)],
-        |r| {
-            Ok(StoredEvent {
-                id: r.get(0)?,
-                kind: r.get(1)?,
-                data: from_json(&r.get::<_, String>(2)?),
-            })
-        },
+        read_event,
     )?;
     rows.collect()
+}
+
+/// Events of every tenant with an id above `after`, oldest first (for the one reader that
+/// fans them out to every stream).
+pub fn after_all(db: &Connection, after: i64, limit: usize) -> rusqlite::Result<Vec<StoredEvent>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT id, tenant, kind, data FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![after, i64::try_from(limit).unwrap_or(i64::MAX)],
+        read_event,
+    )?;
+    rows.collect()
+}
+
+fn read_event(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredEvent> {
+    Ok(StoredEvent {
+        id: r.get(0)?,
+        tenant: r.get(1)?,
+        kind: r.get(2)?,
+        data: from_json(&r.get::<_, String>(3)?),
+    })
+}
+
+impl StoredEvent {
+    /// Whether a stream of `tenant` shows this event.
+    pub fn visible_to(&self, tenant: &str) -> bool {
+        self.tenant.is_empty() || self.tenant == tenant
+    }
 }
 
 /// The newest event id, 0 when there is none.

@@ -12,6 +12,8 @@ pub mod state {
     pub const APPROVAL_REQUIRED: &str = "APPROVAL_REQUIRED";
     pub const PENDING: &str = "PENDING";
     pub const DENIED: &str = "DENIED";
+    /// An approval whose deadline passed.
+    pub const TIMEOUT: &str = "TIMEOUT";
 }
 
 /// The policy decision recorded when the job was submitted, or refreshed on drift.
@@ -30,10 +32,11 @@ pub struct SafetyRecord {
 /// The approval record; empty `status` for jobs that never needed one.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ApprovalRecord {
-    /// `pending` / `approved` / `rejected` / `invalidated` (a policy change refused it).
+    /// `pending` / `approved` / `rejected` / `invalidated` (a policy change refused it) /
+    /// `expired` (its deadline passed).
     pub status: String,
     pub revision: i64,
-    /// `approve` / `reject` / `invalidate` once resolved.
+    /// `approve` / `reject` / `invalidate` / `expire` once resolved.
     pub decision: String,
     pub resolved_by: String,
     pub resolved_at: i64,
@@ -43,6 +46,14 @@ pub struct ApprovalRecord {
     pub comment: String,
     pub job_hash: String,
     pub snapshot: String,
+}
+
+impl ApprovalRecord {
+    /// Counts one more change of the item (1 is a fresh item; stored values are not trusted
+    /// to be sane, so the count saturates).
+    pub fn bump_revision(&mut self) {
+        self.revision = self.revision.max(1).saturating_add(1);
+    }
 }
 
 /// One stored job.
@@ -202,7 +213,7 @@ pub fn list_approvals(
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
          AND (state = 'APPROVAL_REQUIRED' \
-              OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated'))) \
+              OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated', 'expired'))) \
          ORDER BY updated_at DESC LIMIT ?4"
     ))?;
     let rows = stmt.query_map(
@@ -316,21 +327,45 @@ pub fn set_context(db: &Connection, id: &str, context: &Value) -> rusqlite::Resu
     )? == 1)
 }
 
-/// Every job awaiting approval, in any tenant, oldest first.
-pub fn pending(db: &Connection) -> rusqlite::Result<Vec<JobRow>> {
+/// Every job of `tenant` awaiting approval, oldest first.
+pub fn pending(db: &Connection, tenant: &str) -> rusqlite::Result<Vec<JobRow>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY updated_at"
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND tenant = ?1 \
+         ORDER BY updated_at"
     ))?;
-    let rows = stmt.query_map([], read_row)?;
+    let rows = stmt.query_map([tenant], read_row)?;
     rows.collect()
 }
 
-/// Ids of pending approvals across all tenants, newest first (for the demo).
-pub fn pending_ids(db: &Connection, limit: usize) -> rusqlite::Result<Vec<String>> {
+/// Pending jobs (of one tenant, or of all) whose deadline is at or before `now_s`.
+pub fn overdue(db: &Connection, tenant: Option<&str>, now_s: i64) -> rusqlite::Result<Vec<JobRow>> {
+    let mut stmt = db.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND deadline_unix > 0 \
+         AND deadline_unix <= ?1 AND (?2 IS NULL OR tenant = ?2) ORDER BY updated_at"
+    ))?;
+    let rows = stmt.query_map(params![now_s, tenant], read_row)?;
+    rows.collect()
+}
+
+/// Every tenant with a job awaiting approval.
+pub fn pending_tenants(db: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut stmt = db.prepare_cached(
-        "SELECT id FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY updated_at DESC LIMIT ?1",
+        "SELECT DISTINCT tenant FROM jobs WHERE state = 'APPROVAL_REQUIRED' ORDER BY tenant",
     )?;
-    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| r.get(0))?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    rows.collect()
+}
+
+/// Ids of a tenant's pending approvals, newest first (for the demo).
+pub fn pending_ids(db: &Connection, tenant: &str, limit: usize) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT id FROM jobs WHERE state = 'APPROVAL_REQUIRED' AND tenant = ?1 \
+         ORDER BY updated_at DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(
+        params![tenant, i64::try_from(limit).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
     rows.collect()
 }
 

@@ -12,6 +12,7 @@
 //! which keeps µs list cursors unambiguous.
 
 pub mod audit;
+pub mod authlog;
 pub mod events;
 pub mod jobs;
 mod schema;
@@ -42,7 +43,7 @@ impl Conn {
     /// A timestamp strictly greater than every earlier one (and than any stored `updated_at`),
     /// so rows never share a cursor position.
     pub fn stamp(&mut self, now_us: i64) -> i64 {
-        self.last_us = now_us.max(self.last_us + 1);
+        self.last_us = now_us.max(self.last_us.saturating_add(1));
         self.last_us
     }
 }

@@ -81,11 +81,23 @@ CREATE TABLE IF NOT EXISTS audit (
 
 CREATE TABLE IF NOT EXISTS policy_snapshots (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant      TEXT NOT NULL DEFAULT '',
     snapshot_id TEXT NOT NULL,
     yaml        TEXT NOT NULL,
     overlay     TEXT NOT NULL,
     source      TEXT NOT NULL,
     created_at  INTEGER NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS auth_failures (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    at             INTEGER NOT NULL,
+    kind           TEXT NOT NULL,
+    source         TEXT NOT NULL,
+    claimed_tenant TEXT NOT NULL,
+    username       TEXT NOT NULL,
+    path           TEXT NOT NULL,
+    reason         TEXT NOT NULL
 );
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -100,5 +112,53 @@ CREATE TABLE IF NOT EXISTS sessions (
 ";
 
 pub(super) fn migrate(db: &Connection) -> rusqlite::Result<()> {
-    db.execute_batch(SCHEMA)
+    db.execute_batch(SCHEMA)?;
+    // Files from before policies were per tenant: their rows keep the empty (legacy) tenant.
+    add_column_if_missing(db, "policy_snapshots", "tenant", "TEXT NOT NULL DEFAULT ''")?;
+    db.execute_batch(
+        "CREATE INDEX IF NOT EXISTS snapshots_by_tenant ON policy_snapshots (tenant, seq);
+         CREATE INDEX IF NOT EXISTS jobs_by_state_deadline ON jobs (state, deadline_unix);",
+    )
+}
+
+fn add_column_if_missing(
+    db: &Connection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> rusqlite::Result<()> {
+    let mut stmt = db.prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))?;
+    let names = stmt
+        .query_map([], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if !names.iter().any(|n| n == column) {
+        db.execute_batch(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+        ))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_from_before_per_tenant_policies_is_migrated() {
+        let db = Connection::open_in_memory().expect("db");
+        db.execute_batch(
+            "CREATE TABLE policy_snapshots (seq INTEGER PRIMARY KEY AUTOINCREMENT, \
+             snapshot_id TEXT NOT NULL, yaml TEXT NOT NULL, overlay TEXT NOT NULL, \
+             source TEXT NOT NULL, created_at INTEGER NOT NULL); \
+             INSERT INTO policy_snapshots (snapshot_id, yaml, overlay, source, created_at) \
+             VALUES ('s', 'version: v1', '{}', 'old', 0);",
+        )
+        .expect("old schema");
+        migrate(&db).expect("migrates");
+        migrate(&db).expect("and again, as a no-op");
+        let tenant: String = db
+            .query_row("SELECT tenant FROM policy_snapshots", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(tenant, "");
+    }
 }

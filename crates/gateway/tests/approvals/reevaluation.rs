@@ -233,8 +233,8 @@ async fn start_up_reevaluates_what_a_crash_left_stale() {
     let h = h
         .restart(|db| {
             db.execute(
-                "INSERT INTO policy_snapshots (snapshot_id, yaml, overlay, source, created_at) \
-                 VALUES (?1, ?2, ?3, 'crashed', 0)",
+                "INSERT INTO policy_snapshots (tenant, snapshot_id, yaml, overlay, source, created_at) \
+                 VALUES ('default', ?1, ?2, ?3, 'crashed', 0)",
                 [&now, &frozen, &overlay.to_string()],
             )
             .expect("snapshot written");

@@ -19,6 +19,10 @@ pub const OTHER_TENANT: &str = "acme-op-key-0000005";
 pub const ALICE_AGENT: &str = "alice-agent-key-006";
 /// An agent of the other tenant.
 pub const ACME_AGENT: &str = "acme-agent-key-0007";
+/// An admin of the other tenant: it may publish acme's policy, never default's.
+pub const ACME_ADMIN: &str = "acme-admin-key-0008";
+/// The workflow engine: the one submitter (besides admins) that may set `gate_type`.
+pub const WORKFLOW: &str = "workflow-key-000009";
 
 pub const POLICY: &str = r#"version: v1
 rules:
@@ -56,6 +60,8 @@ pub fn credentials() -> Credentials {
             key("acme", OTHER_TENANT, Role::Operator, "oscar"),
             key("default", ALICE_AGENT, Role::Agent, "alice"),
             key("acme", ACME_AGENT, Role::Agent, "acme-bot"),
+            key("acme", ACME_ADMIN, Role::Admin, "ada"),
+            key("default", WORKFLOW, Role::Workflow, "flow-engine"),
         ],
         users: Vec::new(),
     }
@@ -94,12 +100,23 @@ impl Harness {
     /// gateway could have left it), and starts a new gateway on the same file. Nothing is
     /// published on the way back up.
     pub async fn restart(self, while_down: impl FnOnce(&rusqlite::Connection)) -> Self {
+        self.restart_configured(while_down, |_| {}).await
+    }
+
+    /// Like [`Self::restart`], with the new gateway's configuration adjusted (say, a user
+    /// removed from the credentials).
+    pub async fn restart_configured(
+        self,
+        while_down: impl FnOnce(&rusqlite::Connection),
+        adjust: impl FnOnce(&mut GatewayConfig),
+    ) -> Self {
         let Self { running, dir, .. } = self;
         running.shutdown().await.expect("clean shutdown");
         let path = dir.path().join("gw.db");
         while_down(&rusqlite::Connection::open(&path).expect("open the file"));
         let mut config = GatewayConfig::new("127.0.0.1:0".parse().expect("addr"), path);
         config.credentials = credentials();
+        adjust(&mut config);
         let running = start(config).await.expect("gateway restarts");
         Self::serving(running, dir)
     }
@@ -229,6 +246,32 @@ impl Harness {
             .await
             .expect("dispatch count")
     }
+}
+
+/// An argon2id hash with tiny parameters, so tests that log in stay fast.
+pub fn cheap_hash(password: &str) -> String {
+    use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
+    let params = Params::new(1024, 1, 1, None).expect("params");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+        .hash_password(password.as_bytes())
+        .expect("hash")
+        .to_string()
+}
+
+/// A password user of tenant `default`.
+pub fn user(name: &str, password_hash: String, role: Role) -> countersign_gateway::UserConfig {
+    countersign_gateway::UserConfig {
+        username: name.into(),
+        password_hash,
+        tenant: "default".into(),
+        role,
+        principal: name.into(),
+    }
+}
+
+/// Logs in; returns the status and the answer.
+pub async fn login(h: &Harness, body: Value) -> (u16, Value) {
+    call(h.http.post(h.url("/api/v1/auth/login")).json(&body)).await
 }
 
 pub async fn sent(req: RequestBuilder) -> Response {
