@@ -5,7 +5,7 @@
 
 use countersign_client::{AuthMethod, MemorySecretStore, Profile, Secret, SecretKind, SecretStore};
 use countersign_gateway::config::Credentials;
-use countersign_gateway::demo::{DemoCredentials, DEMO_TENANT};
+use countersign_gateway::demo::{DemoAgents, DemoCredentials, DEMO_TENANT};
 use countersign_gateway::{start, DemoConfig, DemoTraffic, GatewayConfig, RunningGateway};
 
 use crate::error::{codes, DeskError, Result};
@@ -43,12 +43,8 @@ impl EmbeddedDemo {
         );
         gateway_config.credentials = credentials;
         let gateway = start(gateway_config).await.map_err(|e| failed(&e))?;
-        let agent = gateway
-            .gateway()
-            .auth()
-            .api_key(&keys.agent)
-            .ok_or_else(|| failed(&"the demo agent key was not accepted"))?;
-        let traffic = DemoTraffic::spawn(gateway.gateway().clone(), agent, config)
+        let agents = DemoAgents::from_keys(gateway.gateway(), &keys).map_err(|e| failed(&e))?;
+        let traffic = DemoTraffic::spawn(gateway.gateway().clone(), agents, config)
             .await
             .map_err(|e| failed(&e))?;
         let profile = Profile {

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Parser;
 use countersign_gateway::config::{Credentials, API_KEYS_ENV};
-use countersign_gateway::demo::{DemoCredentials, DEMO_TENANT};
+use countersign_gateway::demo::{DemoAgents, DemoCredentials, DEMO_TENANT};
 use countersign_gateway::{start, DemoConfig, DemoTraffic, GatewayConfig};
 
 /// A reference control plane speaking Cordum's approval API, backed by SQLite.
@@ -67,13 +67,12 @@ async fn main() -> anyhow::Result<()> {
 
     let _demo = match &demo_keys {
         Some(keys) => {
-            let agent = running
-                .gateway()
-                .auth()
-                .api_key(&keys.agent)
-                .context("demo agent key missing")?;
+            let agents = DemoAgents::from_keys(running.gateway(), keys)?;
             print_demo_keys(keys);
-            Some(DemoTraffic::spawn(running.gateway().clone(), agent, DemoConfig::default()).await?)
+            Some(
+                DemoTraffic::spawn(running.gateway().clone(), agents, DemoConfig::default())
+                    .await?,
+            )
         }
         None => None,
     };

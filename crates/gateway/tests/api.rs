@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use countersign_gateway::demo::{DemoConfig, DemoDriver, DemoStep};
+use countersign_gateway::demo::{DemoAgents, DemoConfig, DemoCredentials, DemoDriver, DemoStep};
 use futures_util::StreamExt;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -354,7 +354,7 @@ async fn seeded_driver(h: &Harness) -> DemoDriver {
         tamper_payload_every: 7,
         ..DemoConfig::default()
     };
-    let driver = DemoDriver::new(gw, agent, config);
+    let driver = DemoDriver::new(gw, DemoAgents::single(agent), config);
     driver.install_policy().await.expect("policy");
     driver
 }
@@ -391,6 +391,41 @@ async fn demo_driver_submits_publishes_and_mutates() {
             assert_eq!(a, b);
         }
     }
+}
+
+/// Each simulated agent submits with its own key, as real agents do: a reviewer's
+/// notifications and their flood limits follow the authenticated submitter, so a demo whose
+/// agents shared one key would collapse into one flood notice within minutes.
+#[tokio::test]
+async fn demo_agents_submit_each_with_their_own_key() {
+    let mut keys = None;
+    let h = Harness::start_with(|config| {
+        keys = Some(DemoCredentials::generate(&mut config.credentials).expect("demo keys"));
+    })
+    .await;
+    let keys = keys.expect("demo keys");
+    let gw = h.running.gateway().clone();
+    let agents = DemoAgents::from_keys(&gw, &keys).expect("every demo key accepted");
+    let mut driver = DemoDriver::new(gw, agents, DemoConfig::default());
+    driver.install_policy().await.expect("policy");
+    for _ in 0..40 {
+        driver.step().await.expect("step");
+    }
+    let (status, page) = h
+        .get(ALICE, "/api/v1/approvals?include_resolved=false&limit=200")
+        .await;
+    assert_eq!(status, 200, "{page}");
+    let mut submitters = std::collections::BTreeSet::new();
+    for item in page["items"].as_array().expect("items") {
+        let principal = item["job"]["principal"].as_str().expect("principal");
+        let submitter = item["submitted_by"].as_str().expect("submitted_by");
+        assert!(
+            submitter.ends_with(&format!("|principal:{principal}")),
+            "{principal} submitted as {submitter}"
+        );
+        submitters.insert(submitter.to_owned());
+    }
+    assert!(submitters.len() >= 3, "{submitters:?}");
 }
 
 /// The demo's queue shows every part of a card within a few dozen steps: seed 002's

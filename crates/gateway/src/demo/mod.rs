@@ -15,7 +15,7 @@ use crate::auth::Caller;
 use crate::error::GatewayError;
 use crate::service::Gateway;
 
-pub use credentials::{DemoCredentials, DEMO_TENANT};
+pub use credentials::{DemoAgents, DemoCredentials, DEMO_TENANT, SIMULATED_AGENTS};
 
 mod credentials;
 mod jobs;
@@ -89,7 +89,10 @@ impl Default for DemoConfig {
     fn default() -> Self {
         Self {
             seed: 7,
-            interval: Duration::from_secs(4),
+            // About 20 approvals in 5 minutes over four agents: each stays under the
+            // notification flood limit (10 from one submitter in 5 minutes), so each item gets
+            // its own notification.
+            interval: Duration::from_secs(8),
             publish_every: 15,
             mutate_every: 11,
             tamper_payload_every: 13,
@@ -115,7 +118,7 @@ pub enum DemoStep {
 #[derive(Debug)]
 pub struct DemoDriver {
     gateway: Gateway,
-    agent: Caller,
+    agents: DemoAgents,
     config: DemoConfig,
     rng: StdRng,
     steps: u64,
@@ -123,12 +126,13 @@ pub struct DemoDriver {
 }
 
 impl DemoDriver {
-    /// A driver submitting as `agent` (a caller with the `agent` or `admin` role).
-    pub fn new(gateway: Gateway, agent: Caller, config: DemoConfig) -> Self {
+    /// A driver submitting each job as its agent (callers with the `agent`, `workflow` or
+    /// `admin` role).
+    pub fn new(gateway: Gateway, agents: DemoAgents, config: DemoConfig) -> Self {
         Self {
             rng: StdRng::seed_from_u64(config.seed),
             gateway,
-            agent,
+            agents,
             config,
             steps: 0,
             tightened: false,
@@ -137,7 +141,7 @@ impl DemoDriver {
 
     /// Publishes the demo policy if the gateway has none with rules yet.
     pub async fn install_policy(&self) -> Result<String, GatewayError> {
-        let tenant = &self.agent.tenant;
+        let tenant = &self.agents.tenant();
         let current = self.gateway.current_snapshot(tenant);
         match self.gateway.policy_for(tenant, &current) {
             Some(p) if !p.rules.is_empty() => Ok(current),
@@ -162,12 +166,15 @@ impl DemoDriver {
             };
             let snapshot = self
                 .gateway
-                .publish_tenant_policy(&self.agent.tenant, &yaml, "demo")
+                .publish_tenant_policy(&self.agents.tenant(), &yaml, "demo")
                 .await?;
             return Ok(DemoStep::Published { snapshot });
         }
         if every(self.config.mutate_every, self.steps) {
-            let pending = self.gateway.pending_job_ids(&self.agent.tenant, 20).await?;
+            let pending = self
+                .gateway
+                .pending_job_ids(&self.agents.tenant(), 20)
+                .await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
                 self.gateway
@@ -180,7 +187,10 @@ impl DemoDriver {
             }
         }
         if every(self.config.tamper_payload_every, self.steps) {
-            let pending = self.gateway.pending_job_ids(&self.agent.tenant, 20).await?;
+            let pending = self
+                .gateway
+                .pending_job_ids(&self.agents.tenant(), 20)
+                .await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
                 self.gateway
@@ -198,7 +208,8 @@ impl DemoDriver {
         }
         let body = jobs::next_job(&mut self.rng, self.gateway.now_us());
         let topic = body.topic().to_owned();
-        let status = match self.gateway.submit(&self.agent, body, None).await {
+        let caller = self.agents.caller_for(&body.principal_id);
+        let status = match self.gateway.submit(caller, body, None).await {
             Ok(outcome) => outcome.status.as_u16(),
             Err(refusal) => refusal.status.as_u16(),
         };
@@ -216,12 +227,12 @@ impl DemoTraffic {
     /// Installs the demo policy (if the gateway has none) and starts stepping on a timer.
     pub async fn spawn(
         gateway: Gateway,
-        agent: Caller,
+        agents: DemoAgents,
         config: DemoConfig,
     ) -> Result<Self, GatewayError> {
         let interval = config.interval;
         let warmup = config.warmup_steps;
-        let mut driver = DemoDriver::new(gateway, agent, config);
+        let mut driver = DemoDriver::new(gateway, agents, config);
         driver.install_policy().await?;
         let task = tokio::spawn(async move {
             loop {
