@@ -11,7 +11,6 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::task::JoinHandle;
 
-use crate::auth::Caller;
 use crate::error::GatewayError;
 use crate::service::Gateway;
 
@@ -141,7 +140,7 @@ impl DemoDriver {
 
     /// Publishes the demo policy if the gateway has none with rules yet.
     pub async fn install_policy(&self) -> Result<String, GatewayError> {
-        let tenant = &self.agents.tenant();
+        let tenant = self.agents.tenant();
         let current = self.gateway.current_snapshot(tenant);
         match self.gateway.policy_for(tenant, &current) {
             Some(p) if !p.rules.is_empty() => Ok(current),
@@ -166,14 +165,14 @@ impl DemoDriver {
             };
             let snapshot = self
                 .gateway
-                .publish_tenant_policy(&self.agents.tenant(), &yaml, "demo")
+                .publish_tenant_policy(self.agents.tenant(), &yaml, "demo")
                 .await?;
             return Ok(DemoStep::Published { snapshot });
         }
         if every(self.config.mutate_every, self.steps) {
             let pending = self
                 .gateway
-                .pending_job_ids(&self.agents.tenant(), 20)
+                .pending_job_ids(self.agents.tenant(), 20)
                 .await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
@@ -189,7 +188,7 @@ impl DemoDriver {
         if every(self.config.tamper_payload_every, self.steps) {
             let pending = self
                 .gateway
-                .pending_job_ids(&self.agents.tenant(), 20)
+                .pending_job_ids(self.agents.tenant(), 20)
                 .await?;
             if !pending.is_empty() {
                 let job_id = pending[self.rng.random_range(0..pending.len())].clone();
