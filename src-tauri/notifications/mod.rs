@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
-use countersign_desk::alerts::{AlertAction, AlertCommand, AlertKey, AlertTarget, Alerts};
+use countersign_desk::alerts::{
+    AlertAction, AlertCommand, AlertKey, AlertTarget, Alerts, ForgeryLog,
+};
 use countersign_desk::session::now_ms;
 use countersign_desk::{
     Channel, DecisionRequest, DecisionView, Desk, DeskEvent, DeskMessage, QuietHours,
@@ -135,6 +137,8 @@ struct Task<R: Runtime> {
     arriving: HashSet<String>,
     /// Items raised once already (a changed card is withdrawn, not raised again).
     raised: HashSet<String>,
+    /// Forged signals are all refused, but only some recorded.
+    forgeries: ForgeryLog,
     /// Paused by hand (the setting, the tray).
     paused: bool,
     hours: QuietHours,
@@ -163,6 +167,7 @@ impl<R: Runtime> Task<R> {
             nonces: HashMap::new(),
             arriving: HashSet::new(),
             raised: HashSet::new(),
+            forgeries: ForgeryLog::default(),
             paused: false,
             hours: QuietHours::default(),
             do_not_disturb: false,
@@ -294,10 +299,14 @@ impl<R: Runtime> Task<R> {
         match signal {
             ServerSignal::Forged { sender, member } => {
                 tracing::warn!(%sender, %member, "refused a notification signal not sent by the notification server");
+                let Some(also_refused) = self.forgeries.refused(now_ms()) else {
+                    return;
+                };
                 if let Some(desk) = desk {
                     desk.record_notification(
                         "",
-                        json!({"event": "forged_signal_refused", "sender": sender, "member": member}),
+                        json!({"event": "forged_signal_refused", "sender": sender, "member": member,
+                               "also_refused_since_last_entry": also_refused}),
                     )
                     .await;
                 }

@@ -528,5 +528,8 @@ fn prune(times: &mut VecDeque<i64>, before: i64) {
     }
 }
 
+mod forgery;
+pub use forgery::{ForgeryLog, FORGERY_RECORD_WINDOW_MS};
+
 #[cfg(test)]
 mod tests;
