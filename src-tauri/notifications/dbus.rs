@@ -34,6 +34,9 @@ pub enum ServerSignal {
         sender: String,
         member: String,
     },
+    /// A process took the server's name: a restarted, replaced or late server, which shows
+    /// nothing of ours and reuses ids.
+    Restarted,
 }
 
 #[derive(Debug, Clone)]
@@ -112,7 +115,26 @@ impl Server {
             .build();
         let mut stream = MessageStream::for_match_rule(rule, &self.connection, None).await?;
         let bus = DBusProxy::new(&self.connection).await?;
-        while let Some(message) = stream.next().await {
+        let mut owners = bus
+            .receive_name_owner_changed_with_args(&[(0, SERVICE)])
+            .await?;
+        loop {
+            let message = tokio::select! {
+                message = stream.next() => match message {
+                    Some(message) => message,
+                    None => break,
+                },
+                change = owners.next() => {
+                    let Some(change) = change else { break };
+                    // A server took the name: restarted, replaced, or started after us (then
+                    // nothing we raised before was ever shown).
+                    let restarted = change.args().is_ok_and(|a| a.new_owner.is_some());
+                    if restarted && out.send(ServerSignal::Restarted).is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
             let Ok(message) = message else { continue };
             let header = message.header();
             let member = header.member().map(|m| m.to_string()).unwrap_or_default();

@@ -311,6 +311,15 @@ impl<R: Runtime> Task<R> {
                     .await;
                 }
             }
+            ServerSignal::Restarted => {
+                tracing::info!("the notification server changed: what it showed is gone");
+                self.ids.clear();
+                self.keys.clear();
+                self.nonces.clear();
+                self.markup = self.server.reads_markup().await;
+                let commands = self.alerts.server_restarted();
+                self.apply(commands).await;
+            }
             ServerSignal::Closed { id } => {
                 if let Some(key) = self.keys.remove(&id) {
                     self.ids.remove(&key);

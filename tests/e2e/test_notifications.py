@@ -12,6 +12,9 @@ from gateway import Gateway
 from harness import AppCase
 
 DMENU = os.environ.get("COUNTERSIGN_E2E_DMENU_DIR", "")
+# Servers started in place of the run's own: they serve the remaining scenarios and end with
+# the run's session bus.
+REPLACEMENT_SERVERS = []
 
 
 def dunstctl(*args) -> str:
@@ -150,6 +153,30 @@ class Notifications(AppCase):
         app.click(app.find("nav.tabs button:nth-child(3)"))
         app.click(app.wait_for('[data-testid="settings"] fieldset:nth-of-type(3) input[type="checkbox"]'))
         self.wait_offered(lambda ls: any("1 approval arrived while notifications were paused" in line for line in ls))
+
+    def restart_dunst(self):
+        """Stops the notification server the run started and starts another on the same bus."""
+        owner = subprocess.run(
+            ["gdbus", "call", "--session", "--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+             "--method", "org.freedesktop.DBus.GetConnectionUnixProcessID", "org.freedesktop.Notifications"],
+            capture_output=True, text=True, timeout=20)
+        self.assertEqual(owner.returncode, 0, owner.stderr)
+        pid = int(owner.stdout.strip("()\n, ").split()[-1])
+        os.kill(pid, 15)
+        config = os.path.join(os.path.dirname(DMENU), "dunstrc")
+        with open(os.path.join(self.artifacts, "dunst-restarted.log"), "ab") as log:
+            REPLACEMENT_SERVERS.append(subprocess.Popen(["dunst", "-config", config], stdout=log, stderr=log))
+
+    def test_after_the_notification_server_restarts_one_summary_says_what_waits(self):
+        self.live_app()
+        self.submit("Email Umbrella")
+        self.wait_offered(lambda ls: any("#Approve (Approval: Email Umbrella)" in line for line in ls))
+        self.restart_dunst()
+        lines = self.wait_offered(lambda ls: any("1 approval still waiting" in line for line in ls))
+        self.assertFalse([line for line in lines if "Email Umbrella" in line], lines)
+        # New items are raised on the new server as before.
+        self.submit("Email Tyrell")
+        self.wait_offered(lambda ls: any("#Approve (Approval: Email Tyrell)" in line for line in ls))
 
 
 if __name__ == "__main__":

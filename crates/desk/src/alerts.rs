@@ -429,6 +429,29 @@ impl Alerts {
         })]
     }
 
+    /// The notification server restarted (or was replaced): everything it showed is gone,
+    /// and its ids now name other notifications. No button of the old ones can act any more;
+    /// one summary (Open only) says what is still waiting.
+    pub fn server_restarted(&mut self) -> Vec<AlertCommand> {
+        let waiting = self.shown.len() + self.burst;
+        self.shown.clear();
+        self.burst = 0;
+        self.arrivals.clear();
+        if waiting == 0 {
+            return Vec::new();
+        }
+        vec![AlertCommand::Show(Alert {
+            key: AlertKey::Missed,
+            summary: format!(
+                "{waiting} approval{} still waiting",
+                if waiting == 1 { "" } else { "s" }
+            ),
+            body: "The notification server restarted. Open the app to review them.".into(),
+            actions: vec![AlertAction::Open],
+            transient: false,
+        })]
+    }
+
     fn item_actions(&self, high_risk: bool) -> Vec<AlertAction> {
         let mut actions = Vec::with_capacity(4);
         if !high_risk && !self.approve_paused {

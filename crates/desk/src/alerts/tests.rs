@@ -313,3 +313,30 @@ fn a_button_counts_only_with_the_key_its_own_notification_carried() {
         "the body click only opens"
     );
 }
+
+#[test]
+fn after_a_notification_server_restart_old_buttons_act_no_more_and_one_summary_says_what_waits() {
+    let mut alerts = without_bursts();
+    let view = card("a", "agent-7", &[]);
+    alerts.arrived(&view, 0);
+    alerts.arrived(&card("b", "agent-8", &[]), 10);
+    let commands = alerts.server_restarted();
+    let summary = shown(&commands);
+    assert_eq!(summary.len(), 1);
+    assert_eq!(summary[0].key, AlertKey::Missed);
+    assert_eq!(summary[0].summary, "2 approvals still waiting");
+    assert_eq!(summary[0].actions, [AlertAction::Open]);
+    assert_eq!(
+        alerts.resolve(&item("a"), AlertAction::Approve),
+        AlertTarget::Open(Some("a".into()))
+    );
+    assert!(
+        alerts.server_restarted().is_empty(),
+        "nothing left on screen"
+    );
+    // A new arrival is raised as usual.
+    assert_eq!(
+        shown(&alerts.arrived(&card("c", "agent-7", &[]), 20)).len(),
+        1
+    );
+}
