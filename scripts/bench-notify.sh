@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --package countersign --package countersign-gateway --package countersign-cli
-COUNTERSIGN_E2E_SCRIPT=bench_notify.py tests/e2e/run.sh target/release/countersign 2> >(grep -v -e dbus-daemon -e SpiRegistry >&2)
+COUNTERSIGN_E2E_SCRIPT=bench_notify.py tests/e2e/run.sh target/release/countersign 2>&1 | grep -v -e dbus-daemon -e SpiRegistry -e "X connection"

@@ -64,17 +64,19 @@ class NotifyWatch:
 
 
 def rss_kib(pid: int) -> int:
-    """The resident memory of `pid` and its children (the webview runs in child processes)."""
-    total = 0
-    pids = [pid] + [int(p) for p in subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                                   text=True).stdout.split()]
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                total += next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-        except (OSError, StopIteration):
-            pass
-    return total
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def memory_kib(pid: int) -> tuple:
+    """The resident memory of the app's own process, and of it with its children (the webview
+    runs in WebKit's web and network processes)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    own = rss_kib(pid)
+    return own, own + sum(rss_kib(int(child)) for child in children)
 
 
 def window_shown() -> bool:
@@ -129,7 +131,7 @@ def notifications(app: str, bin_dir: str, artifacts: str):
                 missing.append(title)
             else:
                 latencies.append((shown - start) * 1000)
-        memory = rss_kib(process.pid)
+        own, total = memory_kib(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -141,7 +143,8 @@ def notifications(app: str, bin_dir: str, artifacts: str):
               f"p99 {percentile(latencies, 0.99):.1f} ms   max {max(latencies):.1f} ms")
     if missing:
         print(f"  never notified: {', '.join(missing)}")
-    print(f"  app resident memory with its webview after the run: {memory / 1024:.0f} MiB")
+    print(f"  resident memory after the run: the app {own / 1024:.0f} MiB, with its webview processes "
+          f"{total / 1024:.0f} MiB")
 
 
 def cold_starts(app: str):
