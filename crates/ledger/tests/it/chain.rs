@@ -300,3 +300,25 @@ fn a_wrongly_typed_column_is_reported_not_panicked_on() {
         "ledger_corrupt"
     );
 }
+
+#[test]
+fn a_batch_appends_in_order_on_the_same_chain_as_single_appends() {
+    let fixture = Fixture::new();
+    fixture
+        .ledger
+        .append(NewEntry::new(EntryKind::Login, json!({})))
+        .expect("append");
+    let batch = (0..100)
+        .map(|n| NewEntry::new(EntryKind::ItemSeen, json!({"n": n})).job_id(format!("job-{n}")));
+    assert_eq!(fixture.ledger.append_all(batch).expect("batch"), 100);
+    fixture
+        .ledger
+        .append(NewEntry::new(EntryKind::Logout, json!({})))
+        .expect("append");
+    assert_eq!(fixture.ledger.entry_count().expect("count"), 102);
+    assert!(fixture.ledger.verify().expect("verify runs").is_intact());
+    assert_eq!(
+        fixture.ledger.entry(51).expect("entry").job_id.as_deref(),
+        Some("job-49")
+    );
+}
