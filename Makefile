@@ -72,6 +72,7 @@ test-e2e: e2e-deps ui
 # Wall-clock (criterion) and instruction counts (callgrind, load-independent); the UI state at 10,000 items.
 bench: system-deps-test ui
 	$(CARGO) bench --package countersign-core --bench job_hash
+	$(CARGO) bench --package countersign-ledger --bench ledger
 	scripts/bench-instructions.sh
 	cd ui && npm run --silent bench
 	scripts/bench-notify.sh
