@@ -52,32 +52,38 @@ impl GatewayClient {
 
     /// One pending item with its card content, fresh; `None` when it is not pending.
     pub async fn review(&self, job_id: &str) -> Result<Option<Review>> {
-        match self.pending_item(job_id).await? {
-            Some(item) => self.review_of(item).await.map(Some),
-            None => Ok(None),
+        Ok(self.item_and_review(job_id).await?.1)
+    }
+
+    /// The item as it is now (pending or not), and its review when it is pending. The item,
+    /// the job record and the payload are fetched at once rather than one after the other:
+    /// a decision waits on this, and for an item no longer pending the extra answers are
+    /// dropped unread (their errors too, since a resolved job may no longer serve them).
+    pub(crate) async fn item_and_review(
+        &self,
+        job_id: &str,
+    ) -> Result<(Option<ApprovalItem>, Option<Review>)> {
+        let (item, job, payload) = tokio::join!(
+            fetch_item(self, job_id),
+            self.job_document(job_id),
+            self.job_payload(job_id)
+        );
+        match item? {
+            Some(item) if item.is_pending() => {
+                let review = assemble(item.clone(), &job?, payload?);
+                Ok((Some(item), Some(review)))
+            }
+            other => Ok((other, None)),
         }
     }
 
     /// The card content of `item`, fetched now, and the item completed from the job record.
-    pub async fn review_of(&self, mut item: ApprovalItem) -> Result<Review> {
+    pub async fn review_of(&self, item: ApprovalItem) -> Result<Review> {
         let (job, payload) = tokio::join!(
             self.job_document(&item.job.id),
             self.job_payload(&item.job.id)
         );
-        let (job, payload) = (job?, payload?);
-        complete_from_job(&mut item, &job);
-        // What is shown never depends on whether the raw bytes were served, so a card reads
-        // the same through every route to the gateway; the verdict proves it against them.
-        let shown = match job.get("context") {
-            Some(context) if !context.is_null() => context.clone(),
-            _ => item.job_input.clone(),
-        };
-        let content = CardContent::new(&item, shown, &labels_of(&job));
-        Ok(Review {
-            item,
-            content,
-            payload,
-        })
+        Ok(assemble(item, &job?, payload?))
     }
 
     /// `GET /api/v1/jobs/{id}` as JSON.
@@ -177,6 +183,23 @@ fn labels_of(job: &Value) -> BTreeMap<String, String> {
 /// From `/context` where the gateway has it; else (Cordum v0.9) from the job record and its
 /// safety decisions, never from the pending list: v0.9 lists only its oldest 500 pending
 /// items (see [`crate::paging`]), so a walk cannot find a newer one.
+/// The review of `item` from its job record and payload bytes.
+fn assemble(mut item: ApprovalItem, job: &Value, payload: Option<Vec<u8>>) -> Review {
+    complete_from_job(&mut item, job);
+    // What is shown never depends on whether the raw bytes were served, so a card reads
+    // the same through every route to the gateway; the verdict proves it against them.
+    let shown = match job.get("context") {
+        Some(context) if !context.is_null() => context.clone(),
+        _ => item.job_input.clone(),
+    };
+    let content = CardContent::new(&item, shown, &labels_of(job));
+    Review {
+        item,
+        content,
+        payload,
+    }
+}
+
 pub(crate) async fn fetch_item(
     client: &GatewayClient,
     job_id: &str,

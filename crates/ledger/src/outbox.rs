@@ -124,22 +124,28 @@ impl Ledger {
     /// Writes the outbox row and its `decision_intent` entry in one transaction, unleased: the
     /// next recovery of any process may drive it (what a crash right after recording leaves).
     pub fn record_intent(&self, intent: &DecisionIntent) -> Result<Entry> {
-        self.insert_intent(intent, None)
+        self.insert_intent(Vec::new(), intent, None)
     }
 
     /// [`Ledger::record_intent`] with the lease held by `holder` for `lease` from now, taken in
     /// the same transaction, so no recoverer can drive the row while its creator sends it.
+    /// `evidence` (the verdict the decision rests on, the request it was checked against) is
+    /// appended before the intent in that same transaction: one durable write instead of one
+    /// per entry, on the path every click waits on. When the intent is refused, so is the
+    /// evidence; the caller records it on its own if it still wants it.
     pub fn record_intent_leased(
         &self,
+        evidence: Vec<NewEntry>,
         intent: &DecisionIntent,
         holder: &str,
         lease: Duration,
     ) -> Result<Entry> {
-        self.insert_intent(intent, Some((holder, lease)))
+        self.insert_intent(evidence, intent, Some((holder, lease)))
     }
 
     fn insert_intent(
         &self,
+        evidence: Vec<NewEntry>,
         intent: &DecisionIntent,
         lease: Option<(&str, Duration)>,
     ) -> Result<Entry> {
@@ -165,6 +171,9 @@ impl Ledger {
                     job_id: intent.job_id.clone(),
                     decision_id: open.intent.decision_id,
                 });
+            }
+            for entry in evidence {
+                writer.append(entry)?;
             }
             let mut new = NewEntry::new(EntryKind::DecisionIntent, body)
                 .job_id(&intent.job_id)

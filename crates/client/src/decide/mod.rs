@@ -191,15 +191,16 @@ impl Decider {
         let _claim = self.claim_or_busy(&seen.job_id)?;
         let fresh = verify::check(&self.client, seen).await?;
         let verdict = fresh.verdict.clone();
-        self.record_verification(seen, &fresh).await?;
-        match &verdict {
-            verdict if verdict.is_verified() => {}
-            Verdict::NoLongerPending { .. } => {
-                return self
-                    .already_resolved(seen, DecisionAction::Approve, verdict)
-                    .await
-            }
-            _ => return Err(ClientError::Drift(verdict)),
+        let evidence = fresh.evidence(seen)?;
+        if !verdict.is_verified() {
+            self.append(evidence).await?;
+            return match verdict {
+                Verdict::NoLongerPending { .. } => {
+                    self.already_resolved(seen, DecisionAction::Approve, verdict)
+                        .await
+                }
+                _ => Err(ClientError::Drift(verdict)),
+            };
         }
         let topic = fresh
             .item
@@ -218,7 +219,7 @@ impl Decider {
             content_digest: seen.content_digest.clone(),
             content: seen.content.clone(),
         };
-        self.send_new(intent, Some(verdict)).await
+        self.send_new(intent, Some(verdict), evidence).await
     }
 
     /// Rejects the job; a reason is required.
@@ -246,18 +247,22 @@ impl Decider {
             content_digest: String::new(),
             content: None,
         };
-        self.send_new(intent, None).await
+        self.send_new(intent, None, Vec::new()).await
     }
 
+    /// Records the intent, with the evidence it rests on, and drives it.
     async fn send_new(
         &self,
         intent: DecisionIntent,
         verdict: Option<Verdict>,
+        evidence: Vec<NewEntry>,
     ) -> Result<DecisionReport> {
         let recorded = intent.clone();
         let holder = Arc::clone(&self.holder);
+        let kept = evidence.clone();
         let written = ledger_call(&self.ledger, move |l| {
-            l.record_intent_leased(&recorded, &holder, LEASE).map(drop)
+            l.record_intent_leased(evidence, &recorded, &holder, LEASE)
+                .map(drop)
         })
         .await;
         if let Err(ClientError::Ledger(LedgerError::IntentPending {
@@ -265,6 +270,8 @@ impl Decider {
             decision_id,
         })) = written
         {
+            // The check was made and belongs in the history, decision or not.
+            self.append(kept).await?;
             return Err(ClientError::DecisionInFlight {
                 job_id,
                 decision_id: Some(decision_id),
@@ -337,19 +344,17 @@ impl Decider {
             })
     }
 
+    /// Records a check that will not be followed by a send.
     async fn record_verification(&self, seen: &SeenItem, fresh: &verify::Fresh) -> Result<()> {
-        let verdict_entry = NewEntry::verdict(seen, &fresh.verdict)?;
-        let request_entry = fresh.request.as_ref().map(|doc| {
-            let body = serde_json::from_slice(&doc.job_request).unwrap_or(Value::Null);
-            NewEntry::job_request(&seen.job_id, body)
-        });
-        ledger_call(&self.ledger, move |l| {
-            if let Some(entry) = request_entry {
-                l.append(entry)?;
-            }
-            l.append(verdict_entry).map(drop)
-        })
-        .await
+        self.append(fresh.evidence(seen)?).await
+    }
+
+    /// Appends `entries` in one transaction.
+    async fn append(&self, entries: Vec<NewEntry>) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        ledger_call(&self.ledger, move |l| l.append_all(entries).map(drop)).await
     }
 
     /// Finishes every decision left open by a crash or an exhausted retry budget, oldest

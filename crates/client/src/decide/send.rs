@@ -83,7 +83,10 @@ impl Decider {
     ) -> Result<(Settlement, u32, Option<String>)> {
         let result = self.drive(intent, verified).await;
         let result = self.unless_open(intent, result).await;
-        self.release(intent).await;
+        // A settled decision's row is closed, and its lease ended with it.
+        if result.is_err() {
+            self.release(intent).await;
+        }
         result
     }
 
@@ -102,7 +105,10 @@ impl Decider {
             if round > 1 {
                 tokio::time::sleep(self.retry.delay(round - 1)).await;
             }
-            self.renew(intent).await?;
+            // A first send right after recording holds the lease it was recorded with.
+            if round > 1 || !verified {
+                self.renew(intent).await?;
+            }
             let step = if intent.action == DecisionAction::Approve && (round > 1 || !verified) {
                 match self.reverify(intent).await {
                     Ok(true) => self.attempt(intent, &body, &mut drive).await?,
@@ -210,17 +216,29 @@ impl Decider {
         outcome: &GatewayOutcome,
         server: Value,
     ) -> Result<Step> {
-        if let Err(error) = self.record_outcome(intent, outcome, server, true).await {
+        // Reading the approval back does not wait for the outcome's durable write.
+        let check = async {
+            match intent.action {
+                DecisionAction::Approve => self.check_applied(intent).await,
+                DecisionAction::Reject => None,
+            }
+        };
+        let (recorded, mismatch) =
+            tokio::join!(self.record_outcome(intent, outcome, server, true), check);
+        if let Err(error) = recorded {
             return Err(ClientError::AppliedNotRecorded {
                 decision_id: intent.decision_id.clone(),
                 message: error.to_string(),
             });
         }
-        let mismatch = match intent.action {
-            DecisionAction::Approve => self.check_applied(intent).await,
-            DecisionAction::Reject => None,
+        let Some((message, conflict)) = mismatch else {
+            return Ok(Step::Done(Settlement::Applied, None));
         };
-        Ok(Step::Done(Settlement::Applied, mismatch))
+        // After the outcome, so the history reads in the order things were learnt.
+        if let Err(error) = self.append(vec![conflict]).await {
+            tracing::error!(code = error.code(), "applied mismatch not recorded");
+        }
+        Ok(Step::Done(Settlement::Applied, Some(message)))
     }
 }
 

@@ -170,7 +170,10 @@ impl Decider {
     /// saw. A gateway that ignores the preconditions (Cordum) may approve under a request or
     /// policy that changed since; that is recorded as a conflict entry and reported. A record
     /// that cannot be read proves nothing either way.
-    pub(super) async fn check_applied(&self, intent: &DecisionIntent) -> Option<String> {
+    pub(super) async fn check_applied(
+        &self,
+        intent: &DecisionIntent,
+    ) -> Option<(String, NewEntry)> {
         let job = match self.client.job_status(&intent.job_id).await {
             Ok(job) => job,
             Err(error) => {
@@ -186,10 +189,7 @@ impl Decider {
             "applied_mismatch",
             json!({ "decision_id": intent.decision_id, "message": message, "job": job }),
         );
-        if let Err(error) = ledger_call(&self.ledger, move |l| l.append(entry).map(drop)).await {
-            tracing::error!(code = error.code(), "applied mismatch not recorded");
-        }
-        Some(message)
+        Some((message, entry))
     }
 
     /// Re-runs the drift check for an approval about to be (re-)sent, against what the

@@ -5,9 +5,12 @@
 use countersign_core::approval::ApprovalItem;
 use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
 
+use countersign_ledger::NewEntry;
+use serde_json::Value;
+
 use crate::error::Result;
 use crate::http::{GatewayClient, RequestDoc};
-use crate::review::{fetch_item, Review};
+use crate::review::Review;
 
 /// The verdict and the evidence it was computed from.
 #[derive(Debug)]
@@ -17,20 +20,32 @@ pub(crate) struct Fresh {
     pub request: Option<RequestDoc>,
 }
 
-/// Fetches everything and computes the verdict for `seen`.
-pub(crate) async fn check(client: &GatewayClient, seen: &SeenItem) -> Result<Fresh> {
-    let item = fetch_item(client, &seen.job_id).await?;
-    // Drift on a resolved item is moot, so nothing more is fetched for one.
-    let (snapshots, request, review) = match item.clone().filter(ApprovalItem::is_pending) {
-        Some(pending) => {
-            let (snapshots, request, review) = tokio::join!(
-                client.policy_snapshots(),
-                client.job_request(&seen.job_id),
-                client.review_of(pending)
-            );
-            (snapshots?, request?, Some(review?))
+impl Fresh {
+    /// The ledger entries that record this check: the request it was made against (when the
+    /// gateway served it) and the verdict.
+    pub fn evidence(&self, seen: &SeenItem) -> Result<Vec<NewEntry>> {
+        let mut entries = Vec::with_capacity(2);
+        if let Some(doc) = &self.request {
+            let body = serde_json::from_slice(&doc.job_request).unwrap_or(Value::Null);
+            entries.push(NewEntry::job_request(&seen.job_id, body));
         }
-        None => (Vec::new(), None, None),
+        entries.push(NewEntry::verdict(seen, &self.verdict)?);
+        Ok(entries)
+    }
+}
+
+/// Fetches everything at once and computes the verdict for `seen`.
+pub(crate) async fn check(client: &GatewayClient, seen: &SeenItem) -> Result<Fresh> {
+    let (now, snapshots, request) = tokio::join!(
+        client.item_and_review(&seen.job_id),
+        client.policy_snapshots(),
+        client.job_request(&seen.job_id)
+    );
+    let (item, review) = now?;
+    // Drift on a resolved item is moot: what else was fetched for it is dropped, errors too.
+    let (snapshots, request) = match review {
+        Some(_) => (snapshots?, request?),
+        None => (Vec::new(), None),
     };
     let review: Option<&Review> = review.as_ref();
     let verdict = verify(&VerifyInput {

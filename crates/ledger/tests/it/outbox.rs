@@ -1,7 +1,9 @@
 //! The decision outbox.
 
 use countersign_core::outcome::{classify, DecisionAction};
-use countersign_ledger::{DecisionIntent, DecisionOutcome, Entry, EntryKind, Ledger, Result};
+use countersign_ledger::{
+    DecisionIntent, DecisionOutcome, Entry, EntryKind, Ledger, NewEntry, Result,
+};
 use serde_json::json;
 
 use crate::common::Fixture;
@@ -176,7 +178,7 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
     leased.workflow_gate = true;
     fixture
         .ledger
-        .record_intent_leased(&leased, "app", LEASE)
+        .record_intent_leased(Vec::new(), &leased, "app", LEASE)
         .expect("record");
     let other = fixture.reopen();
     assert_eq!(
@@ -222,6 +224,51 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .expect("claim")
         .expect("released row is free");
     assert_eq!(again.recoveries, 2);
+}
+
+#[test]
+fn evidence_goes_in_with_its_intent_or_not_at_all() {
+    let fixture = Fixture::new();
+    let evidence = || {
+        vec![
+            NewEntry::new(EntryKind::JobRequest, json!({"topic": "t"})).job_id("job-1"),
+            NewEntry::new(EntryKind::Verdict, json!({"verdict": "verified"})).job_id("job-1"),
+        ]
+    };
+    let first = intent("d-1", "job-1", DecisionAction::Approve);
+    let entry = fixture
+        .ledger
+        .record_intent_leased(evidence(), &first, "app", LEASE)
+        .expect("record");
+    assert_eq!(
+        entry.seq, 3,
+        "the evidence comes first, the intent after it"
+    );
+    let kinds: Vec<EntryKind> = (1..=3)
+        .map(|seq| fixture.ledger.entry(seq).expect("entry").kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            EntryKind::JobRequest,
+            EntryKind::Verdict,
+            EntryKind::DecisionIntent
+        ]
+    );
+
+    // A second decision on the same job is refused, and its evidence with it.
+    let second = intent("d-2", "job-1", DecisionAction::Approve);
+    let refused = fixture
+        .ledger
+        .record_intent_leased(evidence(), &second, "app", LEASE)
+        .expect_err("job already has an open decision");
+    assert_eq!(refused.code(), "ledger_intent_pending");
+    assert_eq!(
+        fixture.ledger.head().expect("head").seq,
+        3,
+        "nothing appended"
+    );
+    assert!(fixture.ledger.verify().expect("verify").is_intact());
 }
 
 #[test]
