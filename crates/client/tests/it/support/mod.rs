@@ -13,7 +13,7 @@ use std::time::Duration;
 use countersign_client::{Credential, Decider, GatewayClient, HttpConfig, RetryPolicy, Secret};
 use countersign_core::verify::SeenItem;
 use countersign_gateway::config::{ApiKeyConfig, Credentials, Role, UserConfig};
-use countersign_gateway::{start, GatewayConfig, RunningGateway};
+use countersign_gateway::{start, GatewayConfig, RunningGateway, SubmitLimits};
 use countersign_ledger::Ledger;
 use serde_json::{json, Value};
 
@@ -69,14 +69,21 @@ pub struct Harness {
     pub addr: SocketAddr,
     pub dir: tempfile::TempDir,
     pub http: reqwest::Client,
+    limits: SubmitLimits,
 }
 
 impl Harness {
     pub async fn start() -> Self {
+        Self::start_with_limits(SubmitLimits::default()).await
+    }
+
+    /// A gateway that bounds what agents submit by `limits` (say, to allow a 1 MB payload).
+    pub async fn start_with_limits(limits: SubmitLimits) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let gateway = launch(
             &dir.path().join("gateway.db"),
             "127.0.0.1:0".parse().expect("addr"),
+            &limits,
         )
         .await;
         gateway
@@ -89,6 +96,7 @@ impl Harness {
             gateway: Some(gateway),
             dir,
             http: reqwest::Client::new(),
+            limits,
         }
     }
 
@@ -105,7 +113,8 @@ impl Harness {
         if let Some(running) = self.gateway.take() {
             running.shutdown().await.expect("gateway stops");
         }
-        self.gateway = Some(launch(&self.dir.path().join("gateway.db"), self.addr).await);
+        self.gateway =
+            Some(launch(&self.dir.path().join("gateway.db"), self.addr, &self.limits).await);
     }
 
     /// A file for this test's ledger.
@@ -165,9 +174,14 @@ impl Harness {
     }
 }
 
-async fn launch(data: &std::path::Path, listen: SocketAddr) -> RunningGateway {
+async fn launch(
+    data: &std::path::Path,
+    listen: SocketAddr,
+    limits: &SubmitLimits,
+) -> RunningGateway {
     let mut config = GatewayConfig::new(listen, data.to_path_buf());
     config.credentials = credentials();
+    config.submit_limits = limits.clone();
     // The port of a stopped gateway may take a moment to be free again.
     for _ in 0..50 {
         match start(config.clone()).await {
