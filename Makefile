@@ -69,13 +69,19 @@ test-e2e: e2e-deps ui
 	$(CARGO) build --package countersign --package countersign-gateway --package countersign-cli --locked
 	tests/e2e/run.sh target/debug/countersign
 
-# Wall-clock (criterion) and instruction counts (callgrind, load-independent); the UI state at 10,000 items.
+# Everything issue 14 measures, in one unattended run; scripts/bench-report.py then writes the
+# figures beside their targets into BENCHMARKS.md. Results of this run only: the folder is
+# emptied first and criterion's files older than the stamp are ignored.
 bench: system-deps-test ui
-	$(CARGO) bench --package countersign-core --bench job_hash
-	$(CARGO) bench --package countersign-ledger --bench ledger
+	rm -rf target/bench-results && mkdir -p target/bench-results && touch target/bench-results/.started
+	$(CARGO) bench --locked --package countersign-core --bench job_hash
+	$(CARGO) bench --locked --package countersign-ledger --bench ledger
+	$(CARGO) bench --locked --package countersign-client --bench decide
+	$(CARGO) bench --locked --package countersign-gateway --bench load
 	scripts/bench-instructions.sh
-	cd ui && npm run --silent bench
-	scripts/bench-notify.sh
+	cd ui && npm run --silent bench -- --outputJson ../target/bench-results/ui.vitest.json
+	scripts/bench-app.sh
+	scripts/bench-report.py
 
 clean:
 	$(CARGO) clean

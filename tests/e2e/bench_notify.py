@@ -1,11 +1,18 @@
 """Benchmark: a submitted require_human job to its desktop notification, on the real app, the
 real gateway binary and a real notification server (dunst), over loopback with the event
-feed; and the app's cold start to a shown window. Run by scripts/bench-notify.sh inside
+feed; and the app's cold start to a shown window. Run by scripts/bench-app.sh inside
 tests/e2e/run.sh's private display and session bus; prints what BENCHMARKS.md records.
 
 The time of a notification is when the session bus delivered the app's Notify call to
-dbus-monitor (its `time=` stamp, the same wall clock as the submit's)."""
+dbus-monitor (its `time=` stamp, the same wall clock as the submit's).
 
+Both of the client's ways of hearing about new items are measured against the same gateway in
+the same run: the event feed, and polling (Cordum's own API has no feed), for which a second app
+talks to the gateway through a proxy that answers the feed's path with 404, as Cordum does."""
+
+import http.client
+import http.server
+import json
 import os
 import re
 import statistics
@@ -20,7 +27,59 @@ ITEMS = 50
 # Over 3 arrivals in 2 s collapse into one summary, and over 10 from one submitter in 5
 # minutes into one notice: spaced and spread so that each item gets its own notification.
 SPACING_S = 0.7
+# A poll (every 2 s) delivers everything submitted since the last one: at most 2 per poll.
+POLLED_ITEMS = 30
+POLLED_SPACING_S = 1.6
 COLD_STARTS = 5
+RESULTS = "bench-results/notify.json"
+
+
+class NoEventFeed:
+    """A loopback HTTP proxy to the gateway that answers the event feed's path with 404, so the
+    app behind it polls, as it does against Cordum itself."""
+
+    FEED = "/api/v1/approvals/events"
+    HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length"}
+
+    def __init__(self, upstream_port: int):
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                if self.path.split("?")[0] == proxy.FEED:
+                    self.answer(404, [("Content-Type", "application/json")], b'{"error":"not found"}')
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                upstream = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=30)
+                try:
+                    headers = {k: v for k, v in self.headers.items() if k.lower() not in proxy.HOP_BY_HOP}
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    self.answer(answer.status, answer.getheaders(), answer.read())
+                finally:
+                    upstream.close()
+
+            def answer(self, status, headers, body):
+                self.send_response(status)
+                for key, value in headers:
+                    if key.lower() not in proxy.HOP_BY_HOP:
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = forward
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
 
 
 class NotifyWatch:
@@ -95,14 +154,14 @@ def submit(gateway, title: str, agent: str, key: str):
                    principal=agent, key=key)
 
 
-def notifications(app: str, bin_dir: str, artifacts: str):
-    gateway = Gateway(bin_dir, artifacts)
+def measure(app: str, bin_dir: str, gateway, login_url: str, watch, label: str, items: int, spacing: float):
+    """Runs one app signed in at `login_url` and times `items` submissions `spacing` s apart.
+    Returns the latencies in ms, the titles never notified, and the app's memory."""
     data = tempfile.mkdtemp(prefix="cs-bench-")
     env = dict(os.environ, COUNTERSIGN_DATA_DIR=data)
-    subprocess.run([os.path.join(bin_dir, "countersign-cli"), "--profile", "work", "login", "--gateway", gateway.url,
+    subprocess.run([os.path.join(bin_dir, "countersign-cli"), "--profile", "work", "login", "--gateway", login_url,
                     "--tenant", "default", "--api-key-stdin", "--default"], input=REVIEWER_KEY + "\n", env=env,
                    check=True, capture_output=True, text=True)
-    watch = NotifyWatch()
     process = subprocess.Popen([app, "--data-dir", data], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         agents = list(BENCH_AGENTS.items())
@@ -110,20 +169,20 @@ def notifications(app: str, bin_dir: str, artifacts: str):
         # news): warm-up items go in until one is raised, which says the watch is live.
         for attempt in range(20):
             name, key = agents[attempt % len(agents)]
-            submit(gateway, f"Warm-up {attempt}", name, key)
-            if watch.wait(f"Approval: Warm-up {attempt}", 3) is not None:
+            submit(gateway, f"{label} warm-up {attempt}", name, key)
+            if watch.wait(f"Approval: {label} warm-up {attempt}", 5) is not None:
                 break
         else:
-            raise SystemExit("the app raised no notification for 20 warm-up items; the bus showed:\n"
+            raise SystemExit(f"{label}: the app raised no notification for 20 warm-up items; the bus showed:\n"
                              + "".join(watch.raw[-40:]))
         time.sleep(2.5)  # out of the burst window
         submitted = {}
-        for n in range(ITEMS):
+        for n in range(items):
             name, key = agents[n % len(agents)]
-            title = f"Bench item {n}"
+            title = f"{label} item {n}"
             submitted[title] = time.time()
             submit(gateway, title, name, key)
-            time.sleep(SPACING_S)
+            time.sleep(spacing)
         latencies, missing = [], []
         for title, start in submitted.items():
             shown = watch.wait(f"Approval: {title}", 10)
@@ -131,20 +190,56 @@ def notifications(app: str, bin_dir: str, artifacts: str):
                 missing.append(title)
             else:
                 latencies.append((shown - start) * 1000)
-        own, total = memory_kib(process.pid)
+        memory = memory_kib(process.pid)
     finally:
         process.terminate()
         process.wait(timeout=20)
-        watch.close()
-        gateway.close()
-    print(f"submit -> notification, {len(latencies)} of {ITEMS} items, {SPACING_S} s apart:")
+    return latencies, missing, memory
+
+
+def report(label: str, items: int, spacing: float, latencies, missing):
+    print(f"submit -> notification, {label}: {len(latencies)} of {items} items, {spacing} s apart:")
     if latencies:
         print(f"  p50 {statistics.median(latencies):.1f} ms   p90 {percentile(latencies, 0.9):.1f} ms   "
               f"p99 {percentile(latencies, 0.99):.1f} ms   max {max(latencies):.1f} ms")
     if missing:
         print(f"  never notified: {', '.join(missing)}")
+
+
+def notifications(app: str, bin_dir: str, artifacts: str) -> list:
+    gateway = Gateway(bin_dir, artifacts)
+    proxy = NoEventFeed(gateway.port)
+    watch = NotifyWatch()
+    try:
+        feed = measure(app, bin_dir, gateway, gateway.url, watch, "Feed", ITEMS, SPACING_S)
+        polled = measure(app, bin_dir, gateway, proxy.url, watch, "Polled", POLLED_ITEMS, POLLED_SPACING_S)
+    finally:
+        watch.close()
+        proxy.close()
+        gateway.close()
+    report("event feed", ITEMS, SPACING_S, feed[0], feed[1])
+    report("polling every 2 s (no event feed)", POLLED_ITEMS, POLLED_SPACING_S, polled[0], polled[1])
+    own, total = feed[2]
     print(f"  resident memory after the run: the app {own / 1024:.0f} MiB, with its webview processes "
           f"{total / 1024:.0f} MiB")
+    if feed[1] or polled[1] or not feed[0] or not polled[0]:
+        raise SystemExit("some items were never notified")
+    return [
+        figure("submit → notification, event feed, median", statistics.median(feed[0]), "ms"),
+        figure("submit → notification, event feed, p99", percentile(feed[0], 0.99), "ms", 100),
+        figure("submit → notification, polling, median", statistics.median(polled[0]), "ms"),
+        figure("submit → notification, polling, p99", percentile(polled[0], 0.99), "ms", 2100),
+        figure("resident memory after the run: the app process", own / 1024, "MiB"),
+        figure("… with WebKit's web and network processes", total / 1024, "MiB"),
+    ]
+
+
+def figure(name: str, value: float, unit: str, limit=None) -> dict:
+    """One row of the report; `limit` is the target's upper bound, in `unit`."""
+    row = {"name": name, "value": round(value, 1), "unit": unit}
+    if limit is not None:
+        row["max"] = limit
+    return row
 
 
 def cold_starts(app: str):
@@ -166,12 +261,18 @@ def cold_starts(app: str):
         time.sleep(0.5)
     print(f"cold start to a shown window (--demo), {COLD_STARTS} runs: median {statistics.median(times):.0f} ms, "
           f"max {max(times):.0f} ms")
+    return [figure(f"cold start of the release app to a shown window, median of {COLD_STARTS}",
+                   statistics.median(times), "ms", 1000)]
 
 
 def main():
-    app = os.environ["COUNTERSIGN_APP"]
-    notifications(app, os.environ["COUNTERSIGN_BIN_DIR"], os.environ["COUNTERSIGN_E2E_ARTIFACTS"])
-    cold_starts(app)
+    app, artifacts = os.environ["COUNTERSIGN_APP"], os.environ["COUNTERSIGN_E2E_ARTIFACTS"]
+    figures = notifications(app, os.environ["COUNTERSIGN_BIN_DIR"], artifacts) + cold_starts(app)
+    path = os.path.join(artifacts, "..", RESULTS)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"bench": "notify", "title": "Time to notify, cold start, memory (release app)",
+                   "command": "scripts/bench-app.sh", "figures": figures}, f, indent=2)
 
 
 if __name__ == "__main__":
