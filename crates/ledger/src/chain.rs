@@ -64,6 +64,16 @@ pub(crate) struct HashInput<'a> {
 
 impl HashInput<'_> {
     pub fn entry_hash(&self) -> String {
+        hex::encode(self.digest())
+    }
+
+    /// Whether these fields hash to `stored` (lowercase hex), without building a string.
+    pub fn hashes_to(&self, stored: &str) -> bool {
+        let mut hex = [0u8; 64];
+        hex::encode_to_slice(self.digest(), &mut hex).is_ok() && hex == stored.as_bytes()
+    }
+
+    fn digest(&self) -> [u8; 32] {
         let mut hasher = Sha256::new();
         string_field(&mut hasher, Some(DOMAIN));
         hasher.update(self.seq.to_be_bytes());
@@ -79,7 +89,7 @@ impl HashInput<'_> {
         ] {
             string_field(&mut hasher, field);
         }
-        hex::encode(hasher.finalize())
+        hasher.finalize().into()
     }
 }
 
@@ -160,5 +170,21 @@ mod tests {
             "b244b18131f8f5ecf0a22e54c967bb2300e9af18f288bd8539c04cd8c4f41047"
         );
         assert_eq!(GENESIS_HASH, "0".repeat(64));
+    }
+
+    #[test]
+    fn hashes_to_accepts_exactly_the_stored_lowercase_hex() {
+        let fields = input(Some("job-1"), None);
+        let hash = fields.entry_hash();
+        assert!(fields.hashes_to(&hash));
+        for wrong in [
+            hash.to_uppercase(),
+            hash[..63].to_owned(),
+            format!("{hash}0"),
+            input(Some("job-2"), None).entry_hash(),
+            String::new(),
+        ] {
+            assert!(!fields.hashes_to(&wrong), "{wrong:?}");
+        }
     }
 }

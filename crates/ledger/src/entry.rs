@@ -189,10 +189,26 @@ pub(crate) struct RawEntry {
     pub entry_hash: String,
 }
 
-impl RawEntry {
+/// [`RawEntry`]'s fields borrowed from where they were read: what walking a chain of a million
+/// rows checks, without copying each row's text first.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StoredEntry<'a> {
+    pub seq: u64,
+    pub recorded_at: i64,
+    pub kind: &'a str,
+    pub job_id: Option<&'a str>,
+    pub topic: Option<&'a str>,
+    pub decision: Option<&'a str>,
+    pub outcome: Option<&'a str>,
+    pub body: &'a str,
+    pub prev_hash: &'a str,
+    pub entry_hash: &'a str,
+}
+
+impl<'a> StoredEntry<'a> {
     /// Reads a row selected with [`ENTRY_COLUMNS`]. Column types are checked by hand because a
     /// hostile or damaged file may hold any SQLite type in any column.
-    pub fn from_row(row: &Row<'_>) -> Result<Self> {
+    pub fn from_row(row: &'a Row<'_>) -> Result<Self> {
         let seq = match row.get_ref(0)? {
             ValueRef::Integer(seq) if seq > 0 => seq.unsigned_abs(),
             other => {
@@ -206,16 +222,16 @@ impl RawEntry {
             ValueRef::Integer(ms) => ms,
             other => return Err(malformed(format!("recorded_at is {other:?}"))),
         };
-        let text = |index: usize, name: &str| -> Result<Option<String>> {
+        let text = |index: usize, name: &str| -> Result<Option<&'a str>> {
             match row.get_ref(index)? {
                 ValueRef::Null => Ok(None),
-                ValueRef::Text(bytes) => String::from_utf8(bytes.to_vec())
+                ValueRef::Text(bytes) => std::str::from_utf8(bytes)
                     .map(Some)
                     .map_err(|_| malformed(format!("{name} is not UTF-8"))),
                 other => Err(malformed(format!("{name} has type {}", other.data_type()))),
             }
         };
-        let required = |index: usize, name: &str| -> Result<String> {
+        let required = |index: usize, name: &str| -> Result<&'a str> {
             text(index, name)?.ok_or_else(|| malformed(format!("{name} is missing")))
         };
         Ok(Self {
@@ -230,6 +246,58 @@ impl RawEntry {
             prev_hash: required(8, "prev_hash")?,
             entry_hash: required(9, "entry_hash")?,
         })
+    }
+
+    pub fn hash_input(&self) -> HashInput<'a> {
+        HashInput {
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            kind: self.kind,
+            job_id: self.job_id,
+            topic: self.topic,
+            decision: self.decision,
+            outcome: self.outcome,
+            body: self.body,
+            prev_hash: self.prev_hash,
+        }
+    }
+
+    pub fn to_raw(self) -> RawEntry {
+        let owned = |text: Option<&str>| text.map(str::to_owned);
+        RawEntry {
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            kind: self.kind.to_owned(),
+            job_id: owned(self.job_id),
+            topic: owned(self.topic),
+            decision: owned(self.decision),
+            outcome: owned(self.outcome),
+            body: self.body.to_owned(),
+            prev_hash: self.prev_hash.to_owned(),
+            entry_hash: self.entry_hash.to_owned(),
+        }
+    }
+}
+
+impl RawEntry {
+    /// Reads a row selected with [`ENTRY_COLUMNS`] (see [`StoredEntry::from_row`]).
+    pub fn from_row(row: &Row<'_>) -> Result<Self> {
+        StoredEntry::from_row(row).map(|stored| stored.to_raw())
+    }
+
+    pub fn stored(&self) -> StoredEntry<'_> {
+        StoredEntry {
+            seq: self.seq,
+            recorded_at: self.recorded_at,
+            kind: &self.kind,
+            job_id: self.job_id.as_deref(),
+            topic: self.topic.as_deref(),
+            decision: self.decision.as_deref(),
+            outcome: self.outcome.as_deref(),
+            body: &self.body,
+            prev_hash: &self.prev_hash,
+            entry_hash: &self.entry_hash,
+        }
     }
 
     /// The stored form of a typed entry (its body in canonical JSON).
@@ -249,17 +317,7 @@ impl RawEntry {
     }
 
     pub fn hash_input(&self) -> HashInput<'_> {
-        HashInput {
-            seq: self.seq,
-            recorded_at: self.recorded_at,
-            kind: &self.kind,
-            job_id: self.job_id.as_deref(),
-            topic: self.topic.as_deref(),
-            decision: self.decision.as_deref(),
-            outcome: self.outcome.as_deref(),
-            body: &self.body,
-            prev_hash: &self.prev_hash,
-        }
+        self.stored().hash_input()
     }
 
     /// Parses kind and body; an error names the entry's seq.

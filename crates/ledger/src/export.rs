@@ -217,7 +217,7 @@ pub fn verify_export(path: &Path) -> Result<VerifyReport> {
     let anchor = Some(&header.head);
     let mut walk = Walk::new();
     for row in &rows {
-        if let Some((at_seq, problem)) = walk.check(row) {
+        if let Some((at_seq, problem)) = walk.check(&row.stored()) {
             let problem = diagnose(at_seq, problem, row, anchor, &rows)?;
             return Ok(walk.report(anchor, at_seq, problem));
         }

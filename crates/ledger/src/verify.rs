@@ -17,7 +17,7 @@ use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
 use crate::chain::{ChainHead, GENESIS_HASH};
-use crate::entry::{EntryKind, RawEntry, ENTRY_COLUMNS};
+use crate::entry::{EntryKind, RawEntry, StoredEntry, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
 use crate::ledger::{from_sql_seq, read_anchor, to_sql_seq, Ledger};
 
@@ -121,11 +121,12 @@ pub(crate) fn verify_conn(conn: &Connection) -> Result<VerifyReport> {
     let mut stmt = conn.prepare(&format!("SELECT {ENTRY_COLUMNS} FROM entries ORDER BY seq"))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let row = match RawEntry::from_row(row) {
+        let row = match StoredEntry::from_row(row) {
             Ok(row) => row,
             Err(err) => return walk.unreadable_row(err, anchor.as_ref()),
         };
         if let Some((at_seq, problem)) = walk.check(&row) {
+            let row = row.to_raw();
             let problem = diagnose(at_seq, problem, &row, anchor.as_ref(), &SqlNeighbours(conn))?;
             return Ok(walk.report(anchor.as_ref(), at_seq, problem));
         }
@@ -254,12 +255,12 @@ impl Walk {
     }
 
     /// Checks the next row; on success it becomes the new end of the walk.
-    pub fn check(&mut self, row: &RawEntry) -> Option<(u64, ChainProblem)> {
+    pub fn check(&mut self, row: &StoredEntry<'_>) -> Option<(u64, ChainProblem)> {
         let expected = self.next_seq();
         if row.seq != expected {
             return Some((expected, ChainProblem::EntryMissing { next_seq: row.seq }));
         }
-        if row.hash_input().entry_hash() != row.entry_hash {
+        if !row.hash_input().hashes_to(row.entry_hash) {
             return Some((row.seq, ChainProblem::EntryEdited));
         }
         if row.prev_hash != self.last.entry_hash {
@@ -267,7 +268,7 @@ impl Walk {
                 row.seq,
                 ChainProblem::BrokenLink {
                     expected_prev: self.last.entry_hash.clone(),
-                    found_prev: row.prev_hash.clone(),
+                    found_prev: row.prev_hash.to_owned(),
                 },
             ));
         }
@@ -275,10 +276,10 @@ impl Walk {
             return Some((row.seq, ChainProblem::Malformed { detail }));
         }
         self.checked += 1;
-        self.last = ChainHead {
-            seq: row.seq,
-            entry_hash: row.entry_hash.clone(),
-        };
+        self.last.seq = row.seq;
+        // Reuses the buffer: no allocation per entry.
+        self.last.entry_hash.clear();
+        self.last.entry_hash.push_str(row.entry_hash);
         None
     }
 
@@ -368,11 +369,11 @@ impl Walk {
 
 /// The hash covers the text as stored, so a row can hash correctly and still be unreadable by
 /// this build (an entry written by hand, or a kind from a newer schema).
-fn well_formed(row: &RawEntry) -> Result<(), String> {
+fn well_formed(row: &StoredEntry<'_>) -> Result<(), String> {
     row.kind
         .parse::<EntryKind>()
         .map_err(|_| format!("unknown kind {:?}", row.kind))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&row.body)
+    serde_json::from_str::<serde::de::IgnoredAny>(row.body)
         .map_err(|err| format!("body is not valid JSON: {err}"))?;
     Ok(())
 }
