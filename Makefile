@@ -7,7 +7,7 @@ SHELL := bash
 CARGO ?= cargo
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help run test bench package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test ui-deps ui e2e-deps clean
+.PHONY: help run test bench package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test system-deps-bench ui-deps ui e2e-deps clean
 
 help:
 	@echo "make run    start the desktop app (needs a display)"
@@ -20,6 +20,9 @@ system-deps:
 
 system-deps-test:
 	@scripts/ensure-system-deps.sh test
+
+system-deps-bench:
+	@scripts/ensure-system-deps.sh bench
 
 ui-deps:
 	@scripts/ensure-ui-deps.sh
@@ -72,7 +75,7 @@ test-e2e: e2e-deps ui
 # Everything issue 14 measures, in one unattended run; scripts/bench-report.py then writes the
 # figures beside their targets into BENCHMARKS.md. Results of this run only: the folder is
 # emptied first and criterion's files older than the stamp are ignored.
-bench: system-deps-test ui
+bench: system-deps-bench ui
 	rm -rf target/bench-results && mkdir -p target/bench-results && touch target/bench-results/.started
 	$(CARGO) bench --locked --package countersign-core --bench job_hash
 	$(CARGO) bench --locked --package countersign-ledger --bench ledger

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages Countersign needs, only when some are missing, so a
-# second run costs a dpkg query. Usage: ensure-system-deps.sh build|test
+# second run costs a dpkg query. Usage: ensure-system-deps.sh build|test|bench
 set -euo pipefail
 
 build_packages=(libwebkit2gtk-4.1-dev build-essential libxdo-dev libssl-dev
   libayatana-appindicator3-dev librsvg2-dev pkg-config file)
 # What `make test` drives the real app with: a virtual display, the WebKit WebDriver, a
-# private D-Bus session, a notification daemon and a Secret Service.
-test_packages=(xvfb webkit2gtk-driver dbus dunst gnome-keyring libsecret-tools x11-utils imagemagick)
+# private D-Bus session, a notification daemon, a Secret Service, and xdotool to see windows.
+test_packages=(xvfb webkit2gtk-driver dbus dunst gnome-keyring libsecret-tools x11-utils imagemagick
+  xdotool)
+# What `make bench` adds: instruction counts.
+bench_packages=(valgrind)
 
 case "${1:-build}" in
   build) wanted=("${build_packages[@]}") ;;
   test) wanted=("${build_packages[@]}" "${test_packages[@]}") ;;
-  *) echo "usage: $0 build|test" >&2; exit 2 ;;
+  bench) wanted=("${build_packages[@]}" "${test_packages[@]}" "${bench_packages[@]}") ;;
+  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
