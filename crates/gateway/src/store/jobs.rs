@@ -14,6 +14,13 @@ pub mod state {
     pub const DENIED: &str = "DENIED";
     /// An approval whose deadline passed.
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// The dispatch-time gate passed and a worker was chosen.
+    pub const SCHEDULED: &str = "SCHEDULED";
+    /// Handed to the worker.
+    pub const DISPATCHED: &str = "DISPATCHED";
+    pub const RUNNING: &str = "RUNNING";
+    pub const SUCCEEDED: &str = "SUCCEEDED";
+    pub const FAILED: &str = "FAILED";
 }
 
 /// The policy decision recorded when the job was submitted, or refreshed on drift.
@@ -334,6 +341,14 @@ pub fn pending(db: &Connection, tenant: &str) -> rusqlite::Result<Vec<JobRow>> {
          ORDER BY updated_at"
     ))?;
     let rows = stmt.query_map([tenant], read_row)?;
+    rows.collect()
+}
+
+/// Creation times (µs) of every job awaiting approval, for the age metric.
+pub fn pending_created(db: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt =
+        db.prepare_cached("SELECT created_at FROM jobs WHERE state = 'APPROVAL_REQUIRED'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
 }
 

@@ -238,8 +238,13 @@ impl Harness {
             .expect("overlay")
     }
 
-    /// How often the job was dispatched (approval must dispatch exactly once).
+    /// How often the job was dispatched (approval must dispatch exactly once), once the
+    /// dispatcher has taken its step on a job that is due.
     pub async fn dispatches(&self, job_id: &str) -> i64 {
+        self.running
+            .gateway()
+            .dispatch_settled(job_id, Duration::from_secs(10))
+            .await;
         self.running
             .gateway()
             .dispatch_count(job_id)
