@@ -446,7 +446,9 @@ impl DispatchConfig {
 
     /// The delay before retry number `attempt` (1-based): `base * 2^(attempt-1)`, capped.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32.checked_shl(attempt.saturating_sub(1)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
         self.backoff_base
             .checked_mul(factor)
             .unwrap_or(self.backoff_max)
@@ -550,7 +552,9 @@ mod tests {
         assert_eq!(config.backoff(3), Duration::from_secs(4));
         assert_eq!(config.backoff(6), Duration::from_secs(30));
         assert_eq!(config.backoff(u32::MAX), Duration::from_secs(30));
-        let total: Duration = (1..config.max_scheduling_attempts).map(|a| config.backoff(a)).sum();
+        let total: Duration = (1..config.max_scheduling_attempts)
+            .map(|a| config.backoff(a))
+            .sum();
         assert!((20 * 60..=26 * 60).contains(&total.as_secs()), "{total:?}");
     }
 

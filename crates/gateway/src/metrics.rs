@@ -152,7 +152,10 @@ impl Default for Metrics {
             "Approvals awaiting a human, by age",
             metrics.pending_approvals.clone(),
         );
-        Self { registry, ..metrics }
+        Self {
+            registry,
+            ..metrics
+        }
     }
 }
 
@@ -162,7 +165,9 @@ impl Metrics {
     }
 
     pub fn conflict(&self, kind: Conflict) {
-        self.conflicts.get_or_create(&label("kind", kind.as_str())).inc();
+        self.conflicts
+            .get_or_create(&label("kind", kind.as_str()))
+            .inc();
     }
 
     pub fn fail_open(&self, topic: &str) {

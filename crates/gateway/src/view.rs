@@ -238,7 +238,11 @@ pub fn resolved_event(job: &JobRow) -> Value {
 /// adds to the record and a `job.updated` event carries. `attempts` counts scheduling
 /// attempts that requeued it; `dispatch_decision` is the dispatch-time gate's last verdict
 /// with the snapshot it was taken under.
-fn dispatch_status(job: &JobRow, sched: Option<&Scheduling>, max_attempts: u32) -> Map<String, Value> {
+fn dispatch_status(
+    job: &JobRow,
+    sched: Option<&Scheduling>,
+    max_attempts: u32,
+) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("attempts".into(), json!(sched.map_or(0, |s| s.attempts)));
     if let Some(s) = sched {

@@ -227,7 +227,10 @@ mod tests {
         call(&b, false, 2);
         let opened = call(&b, false, 3).expect("opens");
         assert_eq!(opened.to, BreakerState::Open);
-        assert!(b.admit(3 + 29_999_999).ticket.is_none(), "still open at 29.99 s");
+        assert!(
+            b.admit(3 + 29_999_999).ticket.is_none(),
+            "still open at 29.99 s"
+        );
         let first = b.admit(3 + 30_000_000);
         assert_eq!(first.transition.map(|t| t.to), Some(BreakerState::HalfOpen));
         let second = b.admit(3 + 30_000_000).ticket.expect("probe 2");

@@ -164,7 +164,11 @@ pub struct Checked {
 }
 
 impl PolicyClient {
-    pub fn new(engine: Arc<dyn PolicyEngine>, config: &DispatchConfig, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        engine: Arc<dyn PolicyEngine>,
+        config: &DispatchConfig,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         Self {
             engine,
             breaker: breaker::Breaker::new(config.breaker.clone()),
@@ -182,11 +186,14 @@ impl PolicyClient {
                 transition: admitted.transition,
             };
         };
-        let result = match tokio::time::timeout(self.call_timeout, self.engine.evaluate(call)).await {
+        let result = match tokio::time::timeout(self.call_timeout, self.engine.evaluate(call)).await
+        {
             Ok(answer) => answer,
             Err(_) => Err(EngineError::Timeout(self.call_timeout)),
         };
-        let finished = self.breaker.finish(ticket, result.is_ok(), self.clock.now_us());
+        let finished = self
+            .breaker
+            .finish(ticket, result.is_ok(), self.clock.now_us());
         Checked {
             result,
             transition: finished.or(admitted.transition),

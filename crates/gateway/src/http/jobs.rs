@@ -50,5 +50,10 @@ pub(super) async fn get_job(
         .await?
         .filter(|(j, _)| j.tenant == caller.tenant)
         .ok_or_else(|| ApiError::legacy(StatusCode::NOT_FOUND, "job not found"))?;
-    Ok(Json(view::job_view(&job, sched.as_ref(), gw.max_scheduling_attempts())).into_response())
+    Ok(Json(view::job_view(
+        &job,
+        sched.as_ref(),
+        gw.max_scheduling_attempts(),
+    ))
+    .into_response())
 }

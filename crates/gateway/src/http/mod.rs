@@ -43,7 +43,10 @@ pub fn router(gateway: Gateway) -> Router {
             "/api/v1/admin/policy-engine",
             get(ops::engine).put(ops::set_engine),
         )
-        .route("/api/v1/admin/workers", get(ops::workers).put(ops::set_workers))
+        .route(
+            "/api/v1/admin/workers",
+            get(ops::workers).put(ops::set_workers),
+        )
         .route("/api/v1/admin/workers/redeliver", post(ops::redeliver))
         .route("/api/v1/jobs", post(jobs::submit))
         .route("/api/v1/jobs/{job_id}", get(jobs::get_job))

@@ -16,10 +16,10 @@ use super::Gateway;
 use crate::apierror::{code, ApiError};
 use crate::auth::{identities_overlap, Caller};
 use crate::error::GatewayError;
+use crate::metrics::Conflict;
 use crate::request;
 use crate::store::audit::AuditEvent;
 use crate::store::jobs::{self, state, JobRow};
-use crate::metrics::Conflict;
 use crate::store::{audit, events, scheduling};
 use crate::view;
 

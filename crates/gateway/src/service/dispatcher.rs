@@ -260,9 +260,8 @@ impl Gateway {
             .store()
             .run(move |c| {
                 let stamp = c.stamp(now);
-                let tx = c
-                    .db
-                    .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    c.db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let Some(mut job) = jobs::get(&tx, &id)? else {
                     return Ok::<_, GatewayError>(None);
                 };

@@ -57,7 +57,10 @@ enum Verdict {
         fail_open: Option<EngineError>,
         eval: Option<Evaluation>,
     },
-    Wait { reason: &'static str, engine: Option<EngineError> },
+    Wait {
+        reason: &'static str,
+        engine: Option<EngineError>,
+    },
     Deny(Evaluation),
     Reopen(Evaluation),
     Fail(&'static str),
@@ -123,7 +126,9 @@ impl Gateway {
             },
         };
         let verdict = match verdict {
-            Verdict::Dispatch { .. } if self.inner.workers.mode(&job.topic) == WorkerMode::Absent => {
+            Verdict::Dispatch { .. }
+                if self.inner.workers.mode(&job.topic) == WorkerMode::Absent =>
+            {
                 Verdict::Wait {
                     reason: WAIT_NO_WORKER,
                     engine: None,
@@ -145,7 +150,11 @@ impl Gateway {
         };
         let next = match verdict {
             Verdict::Dispatch { fail_open, eval } => {
-                let outcome = if fail_open.is_some() { "fail_open" } else { "dispatched" };
+                let outcome = if fail_open.is_some() {
+                    "fail_open"
+                } else {
+                    "dispatched"
+                };
                 let record = decision(outcome, eval.as_ref(), fail_open.as_ref());
                 let dispatched = self.dispatch_now(&job, record).await?;
                 if let (Some(sched), true) = (dispatched, fail_open.is_some()) {
@@ -173,8 +182,14 @@ impl Gateway {
                     eval.reason.clone()
                 };
                 let record = decision("denied", Some(&eval), None);
-                self.stop_as(&job, state::DENIED, &reason, Some(record), "dispatch_denied")
-                    .await?
+                self.stop_as(
+                    &job,
+                    state::DENIED,
+                    &reason,
+                    Some(record),
+                    "dispatch_denied",
+                )
+                .await?
             }
             Verdict::Reopen(eval) => {
                 let record = decision("reopened", Some(&eval), None);
@@ -263,7 +278,8 @@ impl Gateway {
                         sched.failure_reason = RETRIES_EXHAUSTED.to_owned();
                         sched.wait_reason.clear();
                         scheduling::save(tx, &sched)?;
-                        let mut event = stop_audit(job, stamp, "dispatch_failed", RETRIES_EXHAUSTED);
+                        let mut event =
+                            stop_audit(job, stamp, "dispatch_failed", RETRIES_EXHAUSTED);
                         event.extra.insert("attempts".into(), json!(sched.attempts));
                         audit::append(tx, event)?;
                         return move_to(tx, job, state::PENDING, state::FAILED, stamp);
@@ -275,7 +291,9 @@ impl Gateway {
                 }),
             )
             .await?;
-        let Some(job) = written else { return Ok(Next::Done) };
+        let Some(job) = written else {
+            return Ok(Next::Done);
+        };
         if job.state == state::FAILED {
             self.inner.metrics.outcome("failed");
             tracing::warn!(job_id = %job.id, "scheduling retries exhausted");
@@ -324,7 +342,11 @@ impl Gateway {
             )
             .await?;
         if written.is_some() {
-            self.inner.metrics.outcome(if to == state::DENIED { "denied" } else { "failed" });
+            self.inner.metrics.outcome(if to == state::DENIED {
+                "denied"
+            } else {
+                "failed"
+            });
             tracing::info!(job_id = %job.id, state = to, "stopped at dispatch");
         }
         Ok(Next::Done)
@@ -359,9 +381,8 @@ impl Gateway {
                     job.safety.approval_required = true;
                     // The approval labels belonged to the approval that no longer covers it.
                     if let Ok(mut req) = request::decode(&job.request) {
-                        req.labels.retain(|k, _| {
-                            !k.starts_with("approval_") && k != "cordum.bus_msg_id"
-                        });
+                        req.labels
+                            .retain(|k, _| !k.starts_with("approval_") && k != "cordum.bus_msg_id");
                         job.request = req.to_protojson();
                     }
                     let mut sched = sched_of(tx, job, stamp)?;
@@ -370,7 +391,9 @@ impl Gateway {
                     scheduling::save(tx, &sched)?;
                     let mut event = stop_audit(job, stamp, "approval_reopened", &job.safety.reason);
                     event.policy_version = snapshot.clone();
-                    event.extra.insert("previous_snapshot".into(), json!(previous));
+                    event
+                        .extra
+                        .insert("previous_snapshot".into(), json!(previous));
                     audit::append(tx, event)?;
                     if !move_to(tx, job, state::PENDING, state::APPROVAL_REQUIRED, stamp)? {
                         return Ok(false);

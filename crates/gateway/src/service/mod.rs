@@ -30,15 +30,15 @@ use tokio::sync::watch;
 pub(crate) use authlog::{Attempt, FailureKind};
 pub use decide::{DecisionBody, Verb};
 pub use dispatcher::{run_dispatcher, run_replayer};
+pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use gate::{RETRIES_EXHAUSTED, WAIT_ENGINE};
 pub use ops::SimulateBody;
-pub use worker::{Delivery, WORKER_FAILED};
-pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use policy::PolicyScope;
 pub use ratelimit::Slot as StreamSlot;
 pub use session::LoginBody;
 pub use streams::{fan_out_events, EventReads};
 pub use submit::SubmitOutcome;
+pub use worker::{Delivery, WORKER_FAILED};
 
 use crate::auth::AuthBook;
 use crate::clock::{rfc3339_us, Clock};

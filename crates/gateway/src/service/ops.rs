@@ -114,7 +114,10 @@ impl Gateway {
         }
         let topic = body.topic.trim();
         if topic.is_empty() {
-            return Err(ApiError::legacy(StatusCode::BAD_REQUEST, "topic is required"));
+            return Err(ApiError::legacy(
+                StatusCode::BAD_REQUEST,
+                "topic is required",
+            ));
         }
         let (policy, snapshot) = self.current_policy(tenant);
         let checked = self

@@ -93,7 +93,9 @@ impl Gateway {
                 let stamp = c.stamp(now);
                 let tx = c.db.transaction()?;
                 let job = jobs::get(&tx, &id)?.filter(|j| j.tenant == tenant);
-                let Some(job) = job else { return Ok::<_, GatewayError>(None) };
+                let Some(job) = job else {
+                    return Ok::<_, GatewayError>(None);
+                };
                 if crate::dispatch::count(&tx, &id)? == 0 {
                     return Ok(None);
                 }

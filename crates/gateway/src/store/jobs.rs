@@ -288,7 +288,8 @@ fn update_where(
          safety_reason = ?5, safety_rule_id = ?6, safety_snapshot = ?7, safety_constraints = ?8, \
          safety_job_hash = ?9, checked_at = ?10, approval_status = ?11, approval_revision = ?12, \
          approval_decision = ?13, resolved_by = ?14, resolved_at = ?15, resolution = ?16, \
-         resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19 \
+         resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19, \
+         approval_required = ?23 \
          WHERE id = ?20 AND state = ?21 AND (?22 IS NULL OR safety_snapshot = ?22)",
         params![
             job.state,
@@ -313,6 +314,7 @@ fn update_where(
             job.id,
             expected_state,
             expected_snapshot,
+            s.approval_required,
         ],
     )?;
     Ok(changed == 1)

@@ -98,7 +98,12 @@ pub fn in_flight(db: &Connection) -> rusqlite::Result<Vec<(String, i64)>> {
 }
 
 /// Records a side effect under `key`; returns whether it is new (false: it already ran).
-pub fn side_effect(db: &Connection, key: &str, job_id: &str, now_us: i64) -> rusqlite::Result<bool> {
+pub fn side_effect(
+    db: &Connection,
+    key: &str,
+    job_id: &str,
+    now_us: i64,
+) -> rusqlite::Result<bool> {
     Ok(db.execute(
         "INSERT OR IGNORE INTO side_effects (key, job_id, executed_at) VALUES (?1, ?2, ?3)",
         params![key, job_id, now_us],

@@ -253,6 +253,24 @@ impl Harness {
     }
 }
 
+/// The job's item in the pending approvals (`include_resolved=false`), or `null`.
+pub async fn pending_item(h: &Harness, job_id: &str) -> Value {
+    listed_item(h, "/api/v1/approvals?include_resolved=false", job_id).await
+}
+
+/// The job's item in the listing at `path`, or `null` when it is not listed.
+pub async fn listed_item(h: &Harness, path: &str, job_id: &str) -> Value {
+    let (status, body) = h.get(ALICE, path).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["job"]["id"] == job_id)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// An argon2id hash with tiny parameters, so tests that log in stay fast.
 pub fn cheap_hash(password: &str) -> String {
     use argon2::{Algorithm, Argon2, Params, PasswordHasher, Version};
@@ -313,11 +331,22 @@ pub struct SseEvent {
 
 /// Reads events until `count` events of kind `kind` arrived; returns all events read.
 pub async fn read_until(resp: reqwest::Response, kind: &str, count: usize) -> Vec<SseEvent> {
+    read_while(resp, |out| {
+        out.iter().filter(|e| e.kind == kind).count() < count
+    })
+    .await
+}
+
+/// Reads events while `more` says so of the events read so far; returns them.
+pub async fn read_while(
+    resp: reqwest::Response,
+    more: impl Fn(&[SseEvent]) -> bool,
+) -> Vec<SseEvent> {
     let mut stream = resp.bytes_stream();
     let mut text = String::new();
     let mut out: Vec<SseEvent> = Vec::new();
     let reading = async {
-        while out.iter().filter(|e| e.kind == kind).count() < count {
+        while more(&out) {
             let chunk = stream.next().await.expect("stream open").expect("chunk");
             text.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = text.find("\n\n") {
