@@ -28,6 +28,9 @@ async fn approved_but_undispatched_jobs_are_dispatched_once_after_a_restart() {
         wait_for(&h, id, "retried", |j| j["attempts"].as_u64() >= Some(1)).await;
         assert_eq!(dispatched(&h, id).await, 0);
     }
+    // Queued by their approvals: the replayer finds nothing the dispatcher does not hold.
+    let replayed = h.running.gateway().replay_pending().await.expect("replay");
+    assert_eq!(replayed, 0);
     // The new gateway's engine is healthy; nothing else announces these jobs to it.
     let h = h.restart_configured(|_| {}, fast).await;
     for id in &ids {
