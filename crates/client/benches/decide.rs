@@ -60,10 +60,7 @@ fn decide(c: &mut Criterion) {
                         let job = submit_to(&harness.http, &url, AGENT, context_of(bytes)).await;
                         let seen = harness.seen(&job).await;
                         let start = Instant::now();
-                        decider
-                            .approve(&seen, "bench", "")
-                            .await
-                            .expect("approved");
+                        decider.approve(&seen, "bench", "").await.expect("approved");
                         total += start.elapsed();
                     }
                     total

@@ -1,0 +1,139 @@
+//! After a decision the client reads what became of the job, from the real reference
+//! gateway: dispatched, waiting at the dispatch-time gate while the policy engine is down,
+//! denied at dispatch, or re-opened by a policy change.
+
+use std::time::Duration;
+
+use countersign_client::AfterApproval;
+use countersign_gateway::engine::EngineMode;
+
+use crate::support::{Harness, ALICE, POLICY_V2};
+
+/// Approves a fresh job as alice; returns its id.
+async fn approved(h: &Harness) -> String {
+    let job = h.submit().await;
+    let seen = h.seen(&job).await;
+    h.decider(ALICE, "alice")
+        .approve(&seen, "checked", "")
+        .await
+        .expect("approved");
+    job
+}
+
+/// Reads the status until `done` holds (at most 10 s).
+async fn status_until(
+    h: &Harness,
+    job: &str,
+    done: impl Fn(&AfterApproval) -> bool,
+) -> AfterApproval {
+    let client = h.client(ALICE);
+    let reading = async {
+        loop {
+            let status = client.after_approval(job).await.expect("read");
+            if let Some(status) = status.filter(|s| done(s)) {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), reading)
+        .await
+        .expect("status reached")
+}
+
+#[tokio::test]
+async fn an_approved_job_reads_as_dispatched() {
+    let h = Harness::start().await;
+    let job = approved(&h).await;
+    let status = h
+        .client(ALICE)
+        .after_approval_settled(&job, Duration::from_secs(5))
+        .await
+        .expect("read")
+        .expect("reported");
+    assert!(
+        matches!(status, AfterApproval::Dispatched { .. }),
+        "{status:?}"
+    );
+    assert_eq!(status.line(), "approved, dispatched");
+    // A pending job reports nothing yet.
+    let pending = h.submit().await;
+    assert_eq!(
+        h.client(ALICE)
+            .after_approval(&pending)
+            .await
+            .expect("read"),
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_outage_reads_as_waiting_then_dispatched() {
+    let h = Harness::start().await;
+    let gateway = h.running().gateway().clone();
+    gateway.set_engine_mode(EngineMode::Down);
+    let job = approved(&h).await;
+    let status = h
+        .client(ALICE)
+        .after_approval_settled(&job, Duration::from_secs(5))
+        .await
+        .expect("read")
+        .expect("reported");
+    assert_eq!(
+        status,
+        AfterApproval::Waiting {
+            reason: "policy engine unavailable".into(),
+            fail_mode: Some("closed".into()),
+            attempts: Some(1),
+            max_attempts: Some(50),
+        }
+    );
+    assert_eq!(
+        status.line(),
+        "approved, waiting: policy engine unavailable (closed mode), attempt 1 of 50"
+    );
+    gateway.set_engine_mode(EngineMode::Healthy);
+    status_until(&h, &job, |s| matches!(s, AfterApproval::Dispatched { .. })).await;
+}
+
+#[tokio::test]
+async fn a_policy_change_before_dispatch_denies_or_reopens() {
+    let h = Harness::start().await;
+    let gateway = h.running().gateway().clone();
+    gateway.set_engine_mode(EngineMode::Down);
+    let denied = approved(&h).await;
+    let deny = POLICY_V2
+        .replace("decision: require_human", "decision: deny")
+        .replace("Payments still need a human.", "Payments are frozen.");
+    gateway
+        .publish_policy(&deny, "test")
+        .await
+        .expect("publish");
+    gateway.set_engine_mode(EngineMode::Healthy);
+    let status = status_until(&h, &denied, |s| !matches!(s, AfterApproval::Waiting { .. })).await;
+    assert_eq!(
+        status.line(),
+        "approved, then denied at dispatch: Payments are frozen."
+    );
+
+    gateway
+        .publish_policy(crate::support::POLICY, "test")
+        .await
+        .expect("publish");
+    gateway.set_engine_mode(EngineMode::Down);
+    let reopened = approved(&h).await;
+    gateway
+        .publish_policy(POLICY_V2, "test")
+        .await
+        .expect("publish");
+    gateway.set_engine_mode(EngineMode::Healthy);
+    let status = status_until(&h, &reopened, |s| {
+        !matches!(s, AfterApproval::Waiting { .. })
+    })
+    .await;
+    assert_eq!(status, AfterApproval::Reopened);
+    assert_eq!(
+        status.line(),
+        "approval re-opened: the policy changed before dispatch"
+    );
+}
