@@ -20,6 +20,15 @@ async fn approved(h: &Harness) -> String {
     job
 }
 
+/// The status once the dispatcher took its first look.
+async fn settled(h: &Harness, job: &str) -> AfterApproval {
+    h.client(ALICE)
+        .after_approval_settled(job, Duration::from_secs(5))
+        .await
+        .expect("read")
+        .expect("reported")
+}
+
 /// Reads the status until `done` holds (at most 10 s).
 async fn status_until(
     h: &Harness,
@@ -45,12 +54,7 @@ async fn status_until(
 async fn an_approved_job_reads_as_dispatched() {
     let h = Harness::start().await;
     let job = approved(&h).await;
-    let status = h
-        .client(ALICE)
-        .after_approval_settled(&job, Duration::from_secs(5))
-        .await
-        .expect("read")
-        .expect("reported");
+    let status = settled(&h, &job).await;
     assert!(
         matches!(status, AfterApproval::Dispatched { .. }),
         "{status:?}"
@@ -73,12 +77,7 @@ async fn an_outage_reads_as_waiting_then_dispatched() {
     let gateway = h.running().gateway().clone();
     gateway.set_engine_mode(EngineMode::Down);
     let job = approved(&h).await;
-    let status = h
-        .client(ALICE)
-        .after_approval_settled(&job, Duration::from_secs(5))
-        .await
-        .expect("read")
-        .expect("reported");
+    let status = settled(&h, &job).await;
     assert_eq!(
         status,
         AfterApproval::Waiting {

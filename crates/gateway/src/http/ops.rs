@@ -66,6 +66,16 @@ fn require_controls(gw: &Gateway, caller: &Caller) -> Result<(), ApiError> {
     }
 }
 
+/// A switch's `mode`, which a body must name (an unknown one already failed to parse).
+fn required_mode<T>(mode: Option<T>, choices: &str) -> Result<T, ApiError> {
+    mode.ok_or_else(|| {
+        ApiError::legacy(
+            StatusCode::BAD_REQUEST,
+            format!("mode is required ({choices})"),
+        )
+    })
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub(super) struct EngineBody {
@@ -87,12 +97,7 @@ pub(super) async fn set_engine(
 ) -> Result<Json<Value>, ApiError> {
     require_controls(&gw, &caller)?;
     let body: EngineBody = json_body(body, false)?;
-    let mode = body.mode.ok_or_else(|| {
-        ApiError::legacy(
-            StatusCode::BAD_REQUEST,
-            "mode is required (healthy, slow, failing or down)",
-        )
-    })?;
+    let mode = required_mode(body.mode, "healthy, slow, failing or down")?;
     gw.set_engine_mode(mode);
     Ok(Json(gw.engine_status()))
 }
@@ -119,12 +124,7 @@ pub(super) async fn set_workers(
 ) -> Result<Json<Value>, ApiError> {
     require_controls(&gw, &caller)?;
     let body: WorkerBody = json_body(body, false)?;
-    let mode = body.mode.ok_or_else(|| {
-        ApiError::legacy(
-            StatusCode::BAD_REQUEST,
-            "mode is required (accept, fail or absent)",
-        )
-    })?;
+    let mode = required_mode(body.mode, "accept, fail or absent")?;
     let topic = body.topic.unwrap_or_else(|| ANY_TOPIC.to_owned());
     let topic = topic.trim();
     if topic.is_empty() || topic.len() > 256 {

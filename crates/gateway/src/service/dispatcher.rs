@@ -247,12 +247,13 @@ pub(super) type Progress = Box<
 impl Gateway {
     /// Re-reads the job in one immediate transaction and lets `write` change it (it returns
     /// false to change nothing: the job moved on meanwhile). A change is announced as
-    /// `job.updated` with the job's status, in the same transaction. Returns the job as written.
+    /// `job.updated` with the job's status, in the same transaction. Returns the job and its
+    /// scheduling record as written.
     pub(super) async fn commit_progress(
         &self,
         job_id: &str,
         write: Progress,
-    ) -> Result<Option<jobs::JobRow>, GatewayError> {
+    ) -> Result<Option<(jobs::JobRow, Option<scheduling::Scheduling>)>, GatewayError> {
         let id = job_id.to_owned();
         let now = self.now_us();
         let max_attempts = self.inner.dispatch.max_scheduling_attempts;
@@ -278,12 +279,12 @@ impl Gateway {
                     now,
                 )?;
                 tx.commit()?;
-                Ok(Some((job, event_id)))
+                Ok(Some((job, sched, event_id)))
             })
             .await?;
-        Ok(written.map(|(job, event_id)| {
+        Ok(written.map(|(job, sched, event_id)| {
             self.notify_events(Some(event_id));
-            job
+            (job, sched)
         }))
     }
 }

@@ -223,32 +223,22 @@ impl Gateway {
             dispatch::Source::Submit
         };
         let written = self
-            .commit_progress(
+            .commit_pending(
                 &job.id,
-                Box::new(move |tx, job, stamp| {
-                    if !move_to(tx, job, state::PENDING, state::SCHEDULED, stamp)? {
-                        return Ok(false);
-                    }
-                    let mut sched = sched_of(tx, job, stamp)?;
+                Box::new(move |tx, job, sched, stamp| {
                     sched.wait_reason.clear();
                     sched.decision = Some(record);
-                    scheduling::save(tx, &sched)?;
                     dispatch::record(tx, &job.id, &job.tenant, &job.topic, source, stamp)?;
-                    Ok(true)
+                    move_to(tx, job, state::PENDING, state::SCHEDULED, stamp)
                 }),
             )
             .await?;
-        let Some(job) = written else { return Ok(None) };
-        let id = job.id.clone();
-        let sched = self
-            .store()
-            .run(move |c| Ok::<_, GatewayError>(scheduling::get(&c.db, &id)?))
-            .await?;
-        if let Some(s) = &sched {
-            let waited_us = self.now_us().saturating_sub(s.ready_at);
-            self.inner.metrics.dispatched_after(waited_us as f64 / 1e6);
-        }
-        Ok(sched)
+        let Some((_, sched)) = written else {
+            return Ok(None);
+        };
+        let waited_us = self.now_us().saturating_sub(sched.ready_at);
+        self.inner.metrics.dispatched_after(waited_us as f64 / 1e6);
+        Ok(Some(sched))
     }
 
     /// Counts an attempt and schedules the next, or fails the job at the cap.
@@ -263,13 +253,9 @@ impl Gateway {
         let config = self.inner.dispatch.clone();
         let now = self.now_us();
         let written = self
-            .commit_progress(
+            .commit_pending(
                 &job.id,
-                Box::new(move |tx, job, stamp| {
-                    if job.state != state::PENDING {
-                        return Ok(false);
-                    }
-                    let mut sched = sched_of(tx, job, stamp)?;
+                Box::new(move |tx, job, sched, stamp| {
                     sched.attempts = sched.attempts.saturating_add(1);
                     sched.wait_reason = reason.to_owned();
                     sched.fail_mode = fail_mode.map(|m| m.as_str().to_owned()).unwrap_or_default();
@@ -277,7 +263,6 @@ impl Gateway {
                     if sched.attempts >= max {
                         sched.failure_reason = RETRIES_EXHAUSTED.to_owned();
                         sched.wait_reason.clear();
-                        scheduling::save(tx, &sched)?;
                         let mut event =
                             stop_audit(job, stamp, "dispatch_failed", RETRIES_EXHAUSTED);
                         event.extra.insert("attempts".into(), json!(sched.attempts));
@@ -286,12 +271,11 @@ impl Gateway {
                     }
                     sched.next_attempt_at =
                         now.saturating_add(micros(config.backoff(sched.attempts)));
-                    scheduling::save(tx, &sched)?;
                     move_to(tx, job, state::PENDING, state::PENDING, stamp)
                 }),
             )
             .await?;
-        let Some(job) = written else {
+        let Some((job, sched)) = written else {
             return Ok(Next::Done);
         };
         if job.state == state::FAILED {
@@ -300,13 +284,7 @@ impl Gateway {
             return Ok(Next::Done);
         }
         self.inner.metrics.retried(reason);
-        let id = job.id.clone();
-        let due = self
-            .store()
-            .run(move |c| Ok::<_, GatewayError>(scheduling::get(&c.db, &id)?))
-            .await?
-            .map_or(now, |s| s.next_attempt_at);
-        Ok(Next::RetryAt(due))
+        Ok(Next::RetryAt(sched.next_attempt_at))
     }
 
     /// A job the gate cannot run at all (its stored request is unreadable).
@@ -326,16 +304,14 @@ impl Gateway {
     ) -> Result<Next, GatewayError> {
         let reason = reason.to_owned();
         let written = self
-            .commit_progress(
+            .commit_pending(
                 &job.id,
-                Box::new(move |tx, job, stamp| {
-                    let mut sched = sched_of(tx, job, stamp)?;
+                Box::new(move |tx, job, sched, stamp| {
                     sched.failure_reason.clone_from(&reason);
                     sched.wait_reason.clear();
                     if record.is_some() {
                         sched.decision = record;
                     }
-                    scheduling::save(tx, &sched)?;
                     audit::append(tx, stop_audit(job, stamp, action, &reason))?;
                     move_to(tx, job, state::PENDING, to, stamp)
                 }),
@@ -364,12 +340,9 @@ impl Gateway {
     ) -> Result<(), GatewayError> {
         let snapshot = snapshot.to_owned();
         let written = self
-            .commit_progress(
+            .commit_pending(
                 &job.id,
-                Box::new(move |tx, job, stamp| {
-                    if job.state != state::PENDING {
-                        return Ok(false);
-                    }
+                Box::new(move |tx, job, sched, stamp| {
                     let previous = job.approval.snapshot.clone();
                     // Counts the change in the revision, as a re-evaluation does.
                     record_verdict(job, eval, &snapshot, stamp);
@@ -385,10 +358,8 @@ impl Gateway {
                             .retain(|k, _| !k.starts_with("approval_") && k != "cordum.bus_msg_id");
                         job.request = req.to_protojson();
                     }
-                    let mut sched = sched_of(tx, job, stamp)?;
                     sched.wait_reason.clear();
                     sched.decision = Some(record);
-                    scheduling::save(tx, &sched)?;
                     let mut event = stop_audit(job, stamp, "approval_reopened", &job.safety.reason);
                     event.policy_version = snapshot.clone();
                     event
@@ -417,20 +388,63 @@ impl Gateway {
     }
 }
 
-/// The job's scheduling record, or a fresh one (a job from a database older than the
-/// dispatcher, or made dispatchable by an older gateway).
-fn sched_of(
+/// A change of a job the gate still holds (`PENDING`), with its scheduling record to update.
+type PendingWrite = Box<
+    dyn FnOnce(
+            &rusqlite::Transaction<'_>,
+            &mut JobRow,
+            &mut Scheduling,
+            i64,
+        ) -> Result<bool, GatewayError>
+        + Send,
+>;
+
+impl Gateway {
+    /// [`Gateway::commit_progress`] for a job still `PENDING`: `write` changes the job and its
+    /// scheduling record, which is saved with it.
+    async fn commit_pending(
+        &self,
+        job_id: &str,
+        write: PendingWrite,
+    ) -> Result<Option<(JobRow, Scheduling)>, GatewayError> {
+        let written = self
+            .commit_progress(
+                job_id,
+                Box::new(move |tx, job, stamp| {
+                    let Some(mut sched) = pending_sched(tx, job, stamp)? else {
+                        return Ok(false);
+                    };
+                    if !write(tx, job, &mut sched, stamp)? {
+                        return Ok(false);
+                    }
+                    scheduling::save(tx, &sched)?;
+                    Ok(true)
+                }),
+            )
+            .await?;
+        Ok(written.and_then(|(job, sched)| Some((job, sched?))))
+    }
+}
+
+/// The scheduling record of a job still `PENDING` (the gate's to move), or a fresh one for a
+/// job from a database older than the dispatcher; `None` once the job moved on.
+fn pending_sched(
     tx: &rusqlite::Transaction<'_>,
     job: &JobRow,
     now_us: i64,
-) -> Result<Scheduling, GatewayError> {
-    Ok(scheduling::get(tx, &job.id)?.unwrap_or_else(|| Scheduling {
-        job_id: job.id.clone(),
-        tenant: job.tenant.clone(),
-        ready_at: job.updated_at.min(now_us),
-        next_attempt_at: now_us,
-        ..Scheduling::default()
-    }))
+) -> Result<Option<Scheduling>, GatewayError> {
+    if job.state != state::PENDING {
+        return Ok(None);
+    }
+    Ok(Some(scheduling::get(tx, &job.id)?.unwrap_or_else(|| {
+        Scheduling {
+            job_id: job.id.clone(),
+            tenant: job.tenant.clone(),
+            ready_at: job.updated_at.min(now_us),
+            next_attempt_at: now_us,
+            ..Scheduling::default()
+        }
+    })))
 }
 
 fn stop_audit(job: &JobRow, now_us: i64, action: &str, reason: &str) -> audit::AuditEvent {

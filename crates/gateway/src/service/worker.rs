@@ -71,7 +71,7 @@ impl Gateway {
                 }),
             )
             .await?;
-        if let Some(job) = written {
+        if let Some((job, _)) = written {
             self.inner.metrics.delivered(job.state == state::SUCCEEDED);
         }
         Ok(true)

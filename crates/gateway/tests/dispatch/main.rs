@@ -132,6 +132,23 @@ async fn metric(h: &Harness, sample: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Asserts that a sample reaches `expected` within 5 s: counters of what follows a commit
+/// (a delivery, a job's end) move just after the state a test waits for is visible.
+async fn metric_reaches(h: &Harness, sample: &str, expected: f64) {
+    let start = std::time::Instant::now();
+    loop {
+        let value = metric(h, sample).await;
+        if value == expected {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{sample} is {value}, not {expected}"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 async fn health(h: &Harness) -> Value {
     let (s, body) = h
         .send(reqwest::Method::GET, None, "/health?detail=true", None)

@@ -84,10 +84,7 @@ async fn a_job_delivered_twice_executes_once() {
     let h = fast_harness().await;
     let id = approved_payment(&h).await;
     wait_state(&h, &id, "SUCCEEDED").await;
-    assert_eq!(
-        metric(&h, "countersign_worker_side_effects_total").await,
-        1.0
-    );
+    metric_reaches(&h, "countersign_worker_side_effects_total", 1.0).await;
     for _ in 0..2 {
         let (s, body) = redeliver(&h, &id).await;
         assert_eq!(s, 200, "{body}");
