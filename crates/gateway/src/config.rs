@@ -405,7 +405,9 @@ pub struct DispatchConfig {
     /// How often the dispatcher looks for jobs whose retry is due (it is also woken at once
     /// by approvals and allowed submits).
     pub tick: Duration,
-    /// Whether admins may switch the simulated policy engine and workers over HTTP.
+    /// Whether admins may switch the simulated policy engine and workers over HTTP. Off by
+    /// default: the switches are gateway-wide, so one tenant's admin could stall every
+    /// tenant's dispatch. The demo and the tests turn them on.
     pub simulation_controls: bool,
 }
 
@@ -429,7 +431,7 @@ impl Default for DispatchConfig {
             breaker: BreakerConfig::default(),
             replay_every: Duration::from_secs(10),
             tick: Duration::from_millis(250),
-            simulation_controls: true,
+            simulation_controls: false,
         }
     }
 }

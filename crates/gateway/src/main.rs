@@ -37,6 +37,10 @@ struct Args {
     /// production: closed).
     #[arg(long, value_parser = parse_fail_mode, default_value = "closed")]
     policy_check_fail_mode: FailMode,
+    /// Let admins switch the simulated policy engine and workers over HTTP
+    /// (`/api/v1/admin/policy-engine`, `/api/v1/admin/workers`); on with --demo.
+    #[arg(long)]
+    simulation_controls: bool,
 }
 
 #[tokio::main]
@@ -69,6 +73,7 @@ async fn main() -> anyhow::Result<()> {
     config.tenant_policy_files = args.tenant_policy.iter().cloned().collect();
     config.credentials = credentials;
     config.dispatch.policy_check_fail_mode = args.policy_check_fail_mode;
+    config.dispatch.simulation_controls = args.simulation_controls || args.demo;
     let running = start(config).await?;
 
     let _demo = match &demo_keys {

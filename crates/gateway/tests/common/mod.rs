@@ -86,6 +86,7 @@ impl Harness {
             dir.path().join("gw.db"),
         );
         config.credentials = credentials();
+        config.dispatch.simulation_controls = true;
         adjust(&mut config);
         let running = start(config).await.expect("gateway starts");
         running
@@ -116,6 +117,7 @@ impl Harness {
         while_down(&rusqlite::Connection::open(&path).expect("open the file"));
         let mut config = GatewayConfig::new("127.0.0.1:0".parse().expect("addr"), path);
         config.credentials = credentials();
+        config.dispatch.simulation_controls = true;
         adjust(&mut config);
         let running = start(config).await.expect("gateway restarts");
         Self::serving(running, dir)
