@@ -107,7 +107,7 @@ impl Breaker {
     }
 
     fn open_for_us(&self) -> i64 {
-        i64::try_from(self.config.open_for.as_micros()).unwrap_or(i64::MAX)
+        crate::clock::duration_us(self.config.open_for)
     }
 
     pub(super) fn admit(&self, now_us: i64) -> Admitted {

@@ -136,8 +136,7 @@ pub async fn run_dispatcher(gateway: Gateway) {
                 Err(e) => {
                     // A storage failure: try again after the longest backoff rather than spin.
                     tracing::error!(error = %e, %job_id, "dispatch attempt failed");
-                    let pause = gateway.inner.dispatch.backoff(u32::MAX);
-                    Next::RetryAt(gateway.now_us().saturating_add(micros(pause)))
+                    Next::RetryAt(gateway.retry_time(u32::MAX))
                 }
             };
             gateway.inner.queue.finish(&job_id, next);
@@ -160,10 +159,6 @@ pub async fn run_replayer(gateway: Gateway) {
             _ = closing.changed() => return,
         }
     }
-}
-
-pub(super) fn micros(d: std::time::Duration) -> i64 {
-    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 impl Gateway {

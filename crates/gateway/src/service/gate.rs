@@ -23,9 +23,10 @@
 use countersign_core::snapshot::same_policy;
 use serde_json::{json, Value};
 
-use super::dispatcher::{micros, move_to, Next};
+use super::dispatcher::{move_to, Next};
 use super::reevaluate::record_verdict;
 use super::Gateway;
+use crate::clock::duration_us;
 use crate::config::FailMode;
 use crate::dispatch;
 use crate::engine::{EngineCall, EngineError};
@@ -157,12 +158,14 @@ impl Gateway {
                 };
                 let record = decision(outcome, eval.as_ref(), fail_open.as_ref());
                 let dispatched = self.dispatch_now(&job, record).await?;
-                if let (Some(sched), true) = (dispatched, fail_open.is_some()) {
-                    self.inner.metrics.fail_open(&job.topic);
-                    tracing::warn!(job_id = %job.id, topic = %job.topic, attempts = sched.attempts, "dispatched fail-open without a policy check");
-                }
                 drop(stable);
-                self.inner.metrics.outcome(outcome);
+                if let Some(sched) = dispatched {
+                    self.inner.metrics.outcome(outcome);
+                    if fail_open.is_some() {
+                        self.inner.metrics.fail_open(&job.topic);
+                        tracing::warn!(job_id = %job.id, topic = %job.topic, attempts = sched.attempts, "dispatched fail-open without a policy check");
+                    }
+                }
                 // Straight to the worker: the dispatch is committed, delivery is idempotent.
                 if self.deliver(&job).await? {
                     Next::Done
@@ -205,9 +208,10 @@ impl Gateway {
         Ok(next)
     }
 
-    fn retry_time(&self, attempt: u32) -> i64 {
+    /// When retry number `attempt` is due.
+    pub(super) fn retry_time(&self, attempt: u32) -> i64 {
         self.now_us()
-            .saturating_add(micros(self.inner.dispatch.backoff(attempt)))
+            .saturating_add(duration_us(self.inner.dispatch.backoff(attempt)))
     }
 
     /// `PENDING` → `SCHEDULED` with the dispatch recorded (once: `dispatches` is keyed on
@@ -270,7 +274,7 @@ impl Gateway {
                         return move_to(tx, job, state::PENDING, state::FAILED, stamp);
                     }
                     sched.next_attempt_at =
-                        now.saturating_add(micros(config.backoff(sched.attempts)));
+                        now.saturating_add(duration_us(config.backoff(sched.attempts)));
                     move_to(tx, job, state::PENDING, state::PENDING, stamp)
                 }),
             )
