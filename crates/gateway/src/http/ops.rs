@@ -127,8 +127,9 @@ pub(super) async fn set_workers(
     let mode = required_mode(body.mode, "accept, fail or absent")?;
     let topic = body.topic.unwrap_or_else(|| ANY_TOPIC.to_owned());
     let topic = topic.trim();
-    if topic.is_empty() || topic.len() > 256 {
-        return Err(ApiError::legacy(StatusCode::BAD_REQUEST, "invalid topic"));
+    if topic != ANY_TOPIC {
+        crate::request::check_topic(topic)
+            .map_err(|msg| ApiError::legacy(StatusCode::BAD_REQUEST, msg))?;
     }
     gw.set_worker_mode(topic, mode);
     Ok(Json(json!({ "workers": gw.worker_modes() })))

@@ -119,6 +119,8 @@ impl Gateway {
                 "topic is required",
             ));
         }
+        crate::request::check_topic(topic)
+            .map_err(|msg| ApiError::legacy(StatusCode::BAD_REQUEST, msg))?;
         let (policy, snapshot) = self.current_policy(tenant);
         let checked = self
             .inner

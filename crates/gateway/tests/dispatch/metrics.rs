@@ -98,6 +98,10 @@ async fn simulate_answers_what_the_current_policy_decides() {
     assert_eq!(s, 403);
     let (s, _) = ask(AGENT, json!({"labels": {}})).await;
     assert_eq!(s, 400);
+    let (s, body) = ask(AGENT, json!({"topic": "a b\u{1b}"})).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) = ask(AGENT, json!({"topic": "t", "labels": {"env": 7}})).await;
+    assert_eq!(s, 400, "labels are text");
     engine(&h, "down").await;
     let (s, body) = ask(AGENT, json!({"topic": "knowledge.read"})).await;
     assert_eq!(
