@@ -234,6 +234,13 @@ async fn demo_mode_serves_simulated_traffic() {
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_owned)
         .expect("reviewer key printed");
+    let admin = printed
+        .iter()
+        .filter(|l| l.contains("role admin"))
+        .find_map(|l| l.strip_prefix("reviewer key:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .expect("admin key printed");
     let password = printed
         .iter()
         .find_map(|l| l.strip_prefix("demo login:"))
@@ -273,5 +280,17 @@ async fn demo_mode_serves_simulated_traffic() {
     )
     .await;
     assert_eq!(resp.status(), 200);
+    // The demo serves the simulation switches, for taking its policy engine down by hand.
+    let (s, engine) = call(
+        http.put(format!("{base}/api/v1/admin/policy-engine"))
+            .header("X-API-Key", &admin)
+            .json(&json!({"mode": "slow"})),
+    )
+    .await;
+    assert_eq!(
+        (s, engine["mode"].as_str()),
+        (200, Some("slow")),
+        "{engine}"
+    );
     terminate(child);
 }
