@@ -130,6 +130,16 @@ impl Gateway {
         self.resolve(job, caller, verb, body, audits).await
     }
 
+    /// Counts an approve refused for drift by its kind (the SLI of seed 000's next steps).
+    fn count_conflict(&self, refusal: &ApiError) {
+        let kind = match refusal.body.get("code").and_then(Value::as_str) {
+            Some(code::STALE_SNAPSHOT) => Conflict::Snapshot,
+            Some(code::STALE_REQUEST) => Conflict::Hash,
+            _ => return,
+        };
+        self.metrics().conflict(kind);
+    }
+
     /// Snapshot drift: if the base changed, re-evaluate as the original requester; a verdict
     /// that still lets the approval proceed refreshes the safety record (returned as an audit
     /// event), anything else is a stale-snapshot conflict. A publish already re-evaluates every
@@ -264,18 +274,6 @@ impl Gateway {
             Verb::Approve => json!({ "job_id": job.id, "trace_id": job.trace_id }),
             Verb::Reject => json!({ "job_id": job.id }),
         })
-    }
-}
-
-impl Gateway {
-    /// Counts an approve refused for drift by its kind (the SLI of seed 000's next steps).
-    fn count_conflict(&self, refusal: &ApiError) {
-        let kind = match refusal.body.get("code").and_then(Value::as_str) {
-            Some(code::STALE_SNAPSHOT) => Conflict::Snapshot,
-            Some(code::STALE_REQUEST) => Conflict::Hash,
-            _ => return,
-        };
-        self.metrics().conflict(kind);
     }
 }
 
