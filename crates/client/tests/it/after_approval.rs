@@ -1,10 +1,11 @@
 //! After a decision the client reads what became of the job, from the real reference
 //! gateway: dispatched, waiting at the dispatch-time gate while the policy engine is down,
-//! denied at dispatch, or re-opened by a policy change.
+//! denied at dispatch, or re-opened by a policy change (which the queue watch announces).
 
 use std::time::Duration;
 
-use countersign_client::AfterApproval;
+use countersign_client::watch::ItemChange;
+use countersign_client::{AfterApproval, QueueWatch, WatchEvent};
 use countersign_gateway::engine::EngineMode;
 
 use crate::support::{Harness, ALICE, POLICY_V2};
@@ -12,12 +13,16 @@ use crate::support::{Harness, ALICE, POLICY_V2};
 /// Approves a fresh job as alice; returns its id.
 async fn approved(h: &Harness) -> String {
     let job = h.submit().await;
-    let seen = h.seen(&job).await;
+    approve(h, &job).await;
+    job
+}
+
+async fn approve(h: &Harness, job: &str) {
+    let seen = h.seen(job).await;
     h.decider(ALICE, "alice")
         .approve(&seen, "checked", "")
         .await
         .expect("approved");
-    job
 }
 
 /// The status once the dispatcher took its first look.
@@ -135,4 +140,74 @@ async fn a_policy_change_before_dispatch_denies_or_reopens() {
         status.line(),
         "approval re-opened: the policy changed before dispatch"
     );
+}
+
+/// Waits for the watch's first event about `job` that `pick` accepts; returns what it picked.
+async fn watched<T>(
+    watch: &mut QueueWatch,
+    job: &str,
+    pick: impl Fn(WatchEvent) -> Option<T>,
+) -> T {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(30), watch.next()).await {
+            Ok(Some(event)) => {
+                if let Some(picked) = pick(event) {
+                    return picked;
+                }
+            }
+            other => panic!("nothing expected about {job}: {other:?}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_watch_announces_a_reopened_approval() {
+    let h = Harness::start().await;
+    let gateway = h.running().gateway().clone();
+    let mut streamed = QueueWatch::spawn(
+        h.client(ALICE),
+        h.ledger("streamed"),
+        crate::watch::config(true),
+    );
+    let mut polled = QueueWatch::spawn(
+        h.client(ALICE),
+        h.ledger("polled"),
+        crate::watch::config(false),
+    );
+    gateway.set_engine_mode(EngineMode::Down);
+    let job = h.submit().await;
+    // Both watches see it arrive and leave, as a reviewer's would.
+    for watch in [&mut streamed, &mut polled] {
+        watched(watch, &job, |e| match e {
+            WatchEvent::Arrived(item) => (item.job.id == job).then_some(()),
+            _ => None,
+        })
+        .await;
+    }
+    approve(&h, &job).await;
+    for watch in [&mut streamed, &mut polled] {
+        watched(watch, &job, |e| match e {
+            WatchEvent::Resolved { job_id, .. } => (job_id == job).then_some(()),
+            _ => None,
+        })
+        .await;
+    }
+    gateway
+        .publish_policy(POLICY_V2, "test")
+        .await
+        .expect("publish");
+    gateway.set_engine_mode(EngineMode::Healthy);
+    status_until(&h, &job, |s| *s == AfterApproval::Reopened).await;
+    for watch in [&mut streamed, &mut polled] {
+        let changes = watched(watch, &job, |e| match e {
+            WatchEvent::Changed { item, changes } => (item.job.id == job).then_some(changes),
+            WatchEvent::Arrived(item) if item.job.id == job => panic!("announced as new"),
+            _ => None,
+        })
+        .await;
+        assert!(changes.contains(&ItemChange::State), "{changes:?}");
+        assert!(watch.pending().iter().any(|i| i.job.id == job));
+    }
+    streamed.stop().await;
+    polled.stop().await;
 }
