@@ -15,6 +15,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
+use crate::after_approval::AfterApproval;
 use crate::body::{
     error_message, read_error_body, read_within, DOCUMENT_BODY_BYTES, LIST_BODY_BYTES,
     SMALL_BODY_BYTES,
@@ -80,7 +81,7 @@ pub struct SessionInfo {
     pub roles: Vec<String>,
 }
 
-/// The parts of `GET /api/v1/jobs/{id}` reconciliation needs.
+/// The parts of `GET /api/v1/jobs/{id}` reconciliation and the reviewer need.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct JobStatus {
     pub id: String,
@@ -90,6 +91,8 @@ pub struct JobStatus {
     /// The snapshot the approval was granted under (`approval_policy_snapshot`).
     pub approval_policy_snapshot: String,
     pub rejected_by: String,
+    /// What followed the approval, where the gateway reports it.
+    pub after_approval: Option<AfterApproval>,
 }
 
 /// `GET /api/v1/approvals/{id}/request` (extension).
@@ -394,6 +397,7 @@ impl GatewayClient {
             approval_job_hash: text("approval_job_hash"),
             approval_policy_snapshot: text("approval_policy_snapshot"),
             rejected_by: text("rejected_by"),
+            after_approval: AfterApproval::from_job(&body),
         })
     }
 

@@ -46,6 +46,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod after_approval;
 pub mod audit;
 mod body;
 pub mod decide;
@@ -66,6 +67,7 @@ use std::sync::Arc;
 
 use countersign_ledger::{Ledger, LedgerError};
 
+pub use after_approval::AfterApproval;
 pub use decide::{Decider, DecisionReport, Recovered, RetryPolicy, Settlement};
 pub use error::{ClientError, Result};
 pub use generation::{Capabilities, Generation};

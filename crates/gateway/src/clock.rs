@@ -39,7 +39,7 @@ impl ManualClock {
 
     /// Moves the clock forward.
     pub fn advance(&self, by: std::time::Duration) {
-        let us = i64::try_from(by.as_micros()).unwrap_or(i64::MAX);
+        let us = duration_us(by);
         self.now_us
             .fetch_update(
                 std::sync::atomic::Ordering::SeqCst,
@@ -54,6 +54,11 @@ impl Clock for ManualClock {
     fn now_us(&self) -> i64 {
         self.now_us.load(std::sync::atomic::Ordering::SeqCst)
     }
+}
+
+/// A duration in the clock's unit, saturating (no configured duration comes near it).
+pub fn duration_us(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
 }
 
 /// Formats microseconds since the epoch as RFC 3339 in UTC with microsecond precision,

@@ -339,6 +339,125 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// What the dispatch-time gate does when the policy engine cannot answer
+/// (`policy_check_fail_mode`, Cordum's `POLICY_CHECK_FAIL_MODE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailMode {
+    /// Requeue with backoff: nothing is dispatched unchecked.
+    Closed,
+    /// Dispatch without the check and count it (`cordum_scheduler_input_fail_open_total`).
+    Open,
+}
+
+impl FailMode {
+    /// The mode's name as configured and reported.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Closed => "closed",
+            Self::Open => "open",
+        }
+    }
+}
+
+/// The circuit breaker on policy-engine calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Consecutive failed calls that open it.
+    pub failures: u32,
+    /// How long it stays open before letting probes through.
+    pub open_for: Duration,
+    /// Calls admitted while half-open; this many successes in a row close it again.
+    pub half_open_probes: u32,
+}
+
+impl Default for BreakerConfig {
+    fn default() -> Self {
+        Self {
+            failures: 3,
+            open_for: Duration::from_secs(30),
+            half_open_probes: 3,
+        }
+    }
+}
+
+/// The dispatch-time gate, its policy-engine client and the scheduler's retries (seed 003's
+/// values are the defaults).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchConfig {
+    /// The fail mode of jobs whose `env` label has no entry in [`Self::fail_mode_by_env`].
+    pub policy_check_fail_mode: FailMode,
+    /// Fail modes by the job's `env` label (seed 004: `development` stays non-blocking,
+    /// `staging` and `production` fail closed); these win over the default.
+    pub fail_mode_by_env: BTreeMap<String, FailMode>,
+    /// Scheduling attempts before a job fails with `scheduling_retries_exhausted`.
+    pub max_scheduling_attempts: u32,
+    /// The first retry's delay; each further retry doubles it, up to [`Self::backoff_max`].
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// How long the gateway waits for one policy-engine answer (the safety client's 2 s).
+    pub call_timeout: Duration,
+    /// How long the engine itself works on one call before giving up (its 3 s defence).
+    pub engine_timeout: Duration,
+    pub breaker: BreakerConfig,
+    /// How often the pending replayer looks for dispatchable jobs the dispatcher does not hold.
+    pub replay_every: Duration,
+    /// How often the dispatcher looks for jobs whose retry is due (it is also woken at once
+    /// by approvals and allowed submits).
+    pub tick: Duration,
+    /// Whether admins may switch the simulated policy engine and workers over HTTP. Off by
+    /// default: the switches are gateway-wide, so one tenant's admin could stall every
+    /// tenant's dispatch. The demo and the tests turn them on.
+    pub simulation_controls: bool,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        Self {
+            policy_check_fail_mode: FailMode::Closed,
+            fail_mode_by_env: [
+                ("development", FailMode::Open),
+                ("staging", FailMode::Closed),
+                ("production", FailMode::Closed),
+            ]
+            .into_iter()
+            .map(|(env, mode)| (env.to_owned(), mode))
+            .collect(),
+            max_scheduling_attempts: 50,
+            backoff_base: Duration::from_secs(1),
+            backoff_max: Duration::from_secs(30),
+            call_timeout: Duration::from_secs(2),
+            engine_timeout: Duration::from_secs(3),
+            breaker: BreakerConfig::default(),
+            replay_every: Duration::from_secs(10),
+            tick: Duration::from_millis(250),
+            simulation_controls: false,
+        }
+    }
+}
+
+impl DispatchConfig {
+    /// The fail mode of a job with these policy labels.
+    pub fn fail_mode_for(&self, labels: &BTreeMap<String, String>) -> FailMode {
+        labels
+            .get("env")
+            .and_then(|env| self.fail_mode_by_env.get(env.trim()))
+            .copied()
+            .unwrap_or(self.policy_check_fail_mode)
+    }
+
+    /// The delay before retry number `attempt` (1-based): `base * 2^(attempt-1)`, capped.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 1u32
+            .checked_shl(attempt.saturating_sub(1))
+            .unwrap_or(u32::MAX);
+        self.backoff_base
+            .checked_mul(factor)
+            .unwrap_or(self.backoff_max)
+            .min(self.backoff_max)
+    }
+}
+
 /// Everything [`crate::start`] needs.
 #[derive(Debug, Clone)]
 pub struct GatewayConfig {
@@ -372,6 +491,8 @@ pub struct GatewayConfig {
     pub stream_limits: StreamLimits,
     /// HTTP connection bounds.
     pub connection_limits: ConnectionLimits,
+    /// The dispatch-time gate and the scheduler.
+    pub dispatch: DispatchConfig,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -394,6 +515,7 @@ impl GatewayConfig {
             cookies: CookiePolicy::default(),
             stream_limits: StreamLimits::default(),
             connection_limits: ConnectionLimits::default(),
+            dispatch: DispatchConfig::default(),
             clock: Arc::new(SystemClock),
         }
     }
@@ -411,6 +533,31 @@ mod tests {
         assert_eq!(c.keys[1].role, Role::Operator);
         assert!(Credentials::from_env_value("default:k1:agent").is_err());
         assert!(Credentials::from_env_value("default:k1:king:bob").is_err());
+    }
+
+    #[test]
+    fn environment_labels_override_the_default_fail_mode() {
+        let mut config = DispatchConfig::default();
+        let env = |e: &str| BTreeMap::from([("env".to_owned(), e.to_owned())]);
+        assert_eq!(config.fail_mode_for(&env("development")), FailMode::Open);
+        assert_eq!(config.fail_mode_for(&env("production")), FailMode::Closed);
+        assert_eq!(config.fail_mode_for(&BTreeMap::new()), FailMode::Closed);
+        config.policy_check_fail_mode = FailMode::Open;
+        assert_eq!(config.fail_mode_for(&env("staging")), FailMode::Closed);
+        assert_eq!(config.fail_mode_for(&env("qa")), FailMode::Open);
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_fifty_attempts_take_about_25_minutes() {
+        let config = DispatchConfig::default();
+        assert_eq!(config.backoff(1), Duration::from_secs(1));
+        assert_eq!(config.backoff(3), Duration::from_secs(4));
+        assert_eq!(config.backoff(6), Duration::from_secs(30));
+        assert_eq!(config.backoff(u32::MAX), Duration::from_secs(30));
+        let total: Duration = (1..config.max_scheduling_attempts)
+            .map(|a| config.backoff(a))
+            .sum();
+        assert!((20 * 60..=26 * 60).contains(&total.as_secs()), "{total:?}");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! The in-process dispatcher. Cordum publishes an approved job to its bus; this gateway
-//! records the dispatch in the `dispatches` table inside the same transaction as the state
-//! change. `job_id` is the primary key, so a second dispatch of the same job fails the whole
-//! transaction instead of running the job twice: that is how exactly-once is enforced and
-//! how tests prove it.
+//! The dispatch record. Cordum publishes a job to its bus once its gates pass; this gateway's
+//! dispatcher (`service::dispatcher`, `service::gate`) records the dispatch in the
+//! `dispatches` table inside the same transaction that moves the job from `PENDING` to
+//! `SCHEDULED`. `job_id` is the primary key, so a second dispatch of the same job fails the
+//! whole transaction instead of running the job twice: that is how exactly-once is enforced
+//! and how tests prove it.
 
 use rusqlite::{params, Connection};
 

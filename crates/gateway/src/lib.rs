@@ -25,14 +25,17 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod dispatch;
+pub mod engine;
 pub mod error;
 pub mod http;
+pub mod metrics;
 pub mod policy;
 pub mod request;
 mod serve;
 pub mod service;
 pub mod store;
 pub mod view;
+pub mod workers;
 
 use std::net::SocketAddr;
 
@@ -40,8 +43,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use config::{
-    ApiKeyConfig, AuthLimits, ConnectionLimits, CookiePolicy, Credentials, GatewayConfig, Role,
-    StreamLimits, SubmitLimits, UserConfig,
+    ApiKeyConfig, AuthLimits, BreakerConfig, ConnectionLimits, CookiePolicy, Credentials,
+    DispatchConfig, FailMode, GatewayConfig, Role, StreamLimits, SubmitLimits, UserConfig,
 };
 pub use demo::{DemoConfig, DemoTraffic};
 pub use error::GatewayError;
@@ -56,7 +59,7 @@ pub struct RunningGateway {
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<std::io::Result<()>>>,
     connections: serve::ConnectionGauge,
-    /// Policy file watchers and the expiry sweep.
+    /// Policy file watchers, the expiry sweep, the dispatcher and the pending replayer.
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -98,6 +101,9 @@ pub async fn start(config: GatewayConfig) -> Result<RunningGateway, GatewayError
         gateway.clone(),
         config.expiry_sweep,
     )));
+    tasks.push(tokio::spawn(service::run_dispatcher(gateway.clone())));
+    // Its first pass is the start-up replay of jobs a previous run left in flight.
+    tasks.push(tokio::spawn(service::run_replayer(gateway.clone())));
     tracing::info!(%addr, data = %config.data.display(), "gateway started");
     Ok(RunningGateway {
         addr,

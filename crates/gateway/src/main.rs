@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::Parser;
 use countersign_gateway::config::{Credentials, API_KEYS_ENV};
 use countersign_gateway::demo::{DemoAgents, DemoCredentials, DEMO_TENANT};
-use countersign_gateway::{start, DemoConfig, DemoTraffic, GatewayConfig};
+use countersign_gateway::{start, DemoConfig, DemoTraffic, FailMode, GatewayConfig};
 
 /// A reference control plane speaking Cordum's approval API, backed by SQLite.
 #[derive(Debug, Parser)]
@@ -32,6 +32,15 @@ struct Args {
     /// Create demo credentials and run simulated agents.
     #[arg(long)]
     demo: bool,
+    /// What the dispatch-time gate does while the policy engine is unavailable, for jobs
+    /// whose `env` label has no fail mode of its own (development: open; staging,
+    /// production: closed).
+    #[arg(long, value_parser = parse_fail_mode, default_value = "closed")]
+    policy_check_fail_mode: FailMode,
+    /// Let admins switch the simulated policy engine and workers over HTTP
+    /// (`/api/v1/admin/policy-engine`, `/api/v1/admin/workers`); on with --demo.
+    #[arg(long)]
+    simulation_controls: bool,
 }
 
 #[tokio::main]
@@ -63,6 +72,8 @@ async fn main() -> anyhow::Result<()> {
     config.policy_file = args.policy.clone();
     config.tenant_policy_files = args.tenant_policy.iter().cloned().collect();
     config.credentials = credentials;
+    config.dispatch.policy_check_fail_mode = args.policy_check_fail_mode;
+    config.dispatch.simulation_controls = args.simulation_controls || args.demo;
     let running = start(config).await?;
 
     let _demo = match &demo_keys {
@@ -85,6 +96,14 @@ async fn main() -> anyhow::Result<()> {
     tracing::info!("shutting down");
     running.shutdown().await?;
     Ok(())
+}
+
+fn parse_fail_mode(text: &str) -> Result<FailMode, String> {
+    match text.trim() {
+        "closed" => Ok(FailMode::Closed),
+        "open" => Ok(FailMode::Open),
+        other => Err(format!("expected closed or open, got {other:?}")),
+    }
 }
 
 fn parse_tenant_policy(text: &str) -> Result<(String, PathBuf), String> {

@@ -66,14 +66,7 @@ impl SubmitBody {
             ));
         }
         if let Some(topic) = &self.topic {
-            let valid_chars = topic
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
-            if topic.is_empty() || topic.chars().count() > MAX_TOPIC_CHARS || !valid_chars {
-                return Err(format!(
-                    "invalid topic: 1 to {MAX_TOPIC_CHARS} characters of [A-Za-z0-9._:-]"
-                ));
-            }
+            check_topic(topic)?;
         }
         self.validate_labels(limits)?;
         self.validate_fields(limits)?;
@@ -328,6 +321,20 @@ pub fn json_depth(value: &Value) -> usize {
         stack.extend(children.map(|c| (c, inner)));
     }
     deepest
+}
+
+/// A topic as submit accepts it (and simulate and the worker switch, so that a topic they
+/// name is one a job can have): 1 to 256 characters of `[A-Za-z0-9._:-]`.
+pub fn check_topic(topic: &str) -> Result<(), String> {
+    let valid_chars = topic
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'));
+    if topic.is_empty() || topic.chars().count() > MAX_TOPIC_CHARS || !valid_chars {
+        return Err(format!(
+            "invalid topic: 1 to {MAX_TOPIC_CHARS} characters of [A-Za-z0-9._:-]"
+        ));
+    }
+    Ok(())
 }
 
 /// The payload a job's `context_ptr` names: the prompt and the submitted context in the

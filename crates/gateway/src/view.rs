@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 use crate::policy::Policy;
 use crate::request;
 use crate::store::jobs::{state, JobRow};
+use crate::store::scheduling::Scheduling;
 
 /// The approval status (and actionability) of an item a policy change refused.
 pub const INVALIDATED: &str = "invalidated";
@@ -233,8 +234,47 @@ pub fn resolved_event(job: &JobRow) -> Value {
     })
 }
 
-/// The job record of `GET /api/v1/jobs/{id}` (the v0.9 transcript's shape).
-pub fn job_view(job: &JobRow) -> Value {
+/// What became of a job after it was allowed or approved: the fields `GET /api/v1/jobs/{id}`
+/// adds to the record and a `job.updated` event carries. `attempts` counts scheduling
+/// attempts that requeued it; `dispatch_decision` is the dispatch-time gate's last verdict
+/// with the snapshot it was taken under.
+fn dispatch_status(
+    job: &JobRow,
+    sched: Option<&Scheduling>,
+    max_attempts: u32,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("attempts".into(), json!(sched.map_or(0, |s| s.attempts)));
+    if let Some(s) = sched {
+        m.insert("max_attempts".into(), json!(max_attempts));
+        put_nonempty(&mut m, "failure_reason", &s.failure_reason);
+        if job.state == state::PENDING {
+            put_nonempty(&mut m, "wait_reason", &s.wait_reason);
+            put_nonempty(&mut m, "fail_mode", &s.fail_mode);
+            if s.attempts > 0 {
+                m.insert("next_attempt_at".into(), json!(s.next_attempt_at));
+            }
+        }
+        if let Some(d) = &s.decision {
+            m.insert("dispatch_decision".into(), d.clone());
+        }
+    }
+    m
+}
+
+/// The data of a `job.updated` event.
+pub fn job_update(job: &JobRow, sched: Option<&Scheduling>, max_attempts: u32) -> Value {
+    let mut m = dispatch_status(job, sched, max_attempts);
+    m.insert("job_id".into(), json!(job.id));
+    m.insert("state".into(), json!(job.state));
+    m.insert("topic".into(), json!(job.topic));
+    m.insert("updated_at".into(), json!(job.updated_at));
+    Value::Object(m)
+}
+
+/// The job record of `GET /api/v1/jobs/{id}` (the v0.9 transcript's shape, plus the
+/// dispatch status).
+pub fn job_view(job: &JobRow, sched: Option<&Scheduling>, max_attempts: u32) -> Value {
     let req = request::decode(&job.request).ok();
     let labels = req.as_ref().map(|r| r.labels.clone()).unwrap_or_default();
     let mut m = Map::new();
@@ -251,7 +291,7 @@ pub fn job_view(job: &JobRow) -> Value {
     m.insert("pack_id".into(), json!(job.pack_id));
     m.insert("risk_tags".into(), json!(job.risk_tags));
     m.insert("requires".into(), json!(job.requires));
-    m.insert("attempts".into(), json!(0));
+    m.extend(dispatch_status(job, sched, max_attempts));
     m.insert("updated_at".into(), json!(job.updated_at));
     // Where v0.9 keeps the prompt: here the payload the content-addressed pointer names, so
     // every client shows the same input whether or not it reads the raw bytes too.

@@ -286,6 +286,8 @@ async fn sse_delivers_every_approval_once_across_a_reconnect() {
     h.approve(ALICE, &submitted[0], json!({})).await;
     let snapshot = h.overlay(json!({"x": 1})).await;
     let tail = read_until(open_stream(&h, Some(last)).await, "policy.snapshot", 1).await;
+    // The approved job's dispatch is announced as `job.updated` (tests/dispatch covers it).
+    let tail: Vec<&SseEvent> = tail.iter().filter(|e| e.kind != "job.updated").collect();
     let kinds: Vec<&str> = tail.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(kinds, ["approval.resolved", "policy.snapshot"]);
     assert_eq!(tail[0].data["job_id"], submitted[0].as_str());
@@ -343,8 +345,13 @@ async fn policy_file_changes_are_picked_up_and_invalid_files_ignored() {
     assert_error(&got, 403, None, "policy denied");
 }
 
-/// A driver with a fixed seed acting as `AGENT`, its policy installed.
+/// A driver with a fixed seed acting as `AGENT`, its policy installed, without outages.
 async fn seeded_driver(h: &Harness) -> DemoDriver {
+    seeded_driver_with(h, 0).await
+}
+
+/// The same with an outage every `outage_every` steps, two steps long.
+async fn seeded_driver_with(h: &Harness, outage_every: u64) -> DemoDriver {
     let gw = h.running.gateway().clone();
     let agent = gw.auth().api_key(AGENT).expect("agent");
     let config = DemoConfig {
@@ -352,6 +359,8 @@ async fn seeded_driver(h: &Harness) -> DemoDriver {
         publish_every: 9,
         mutate_every: 5,
         tamper_payload_every: 7,
+        outage_every,
+        outage_steps: 2,
         ..DemoConfig::default()
     };
     let driver = DemoDriver::new(gw, DemoAgents::single(agent), config);
@@ -362,7 +371,7 @@ async fn seeded_driver(h: &Harness) -> DemoDriver {
 #[tokio::test]
 async fn demo_driver_submits_publishes_and_mutates() {
     let h = Harness::start().await;
-    let mut driver = seeded_driver(&h).await;
+    let mut driver = seeded_driver_with(&h, 11).await;
     let mut steps = Vec::new();
     for _ in 0..30 {
         steps.push(driver.step().await.expect("step"));
@@ -374,6 +383,22 @@ async fn demo_driver_submits_publishes_and_mutates() {
     assert!(steps
         .iter()
         .any(|s| matches!(s, DemoStep::PayloadTampered { .. })));
+    // Outages begin and end (steps 11 to 13 and 22 to 24), and the engine is healthy after.
+    let outage = |s: &DemoStep| matches!(s, DemoStep::OutageStarted | DemoStep::OutageEnded);
+    let outages: Vec<&DemoStep> = steps.iter().filter(|s| outage(s)).collect();
+    assert_eq!(
+        outages,
+        [
+            &DemoStep::OutageStarted,
+            &DemoStep::OutageEnded,
+            &DemoStep::OutageStarted,
+            &DemoStep::OutageEnded
+        ]
+    );
+    assert_eq!(
+        h.running.gateway().engine_mode(),
+        countersign_gateway::engine::EngineMode::Healthy
+    );
     assert!(steps
         .iter()
         .any(|s| matches!(s, DemoStep::Submitted { status: 200, .. })));
@@ -382,7 +407,7 @@ async fn demo_driver_submits_publishes_and_mutates() {
     ));
     // Same seed, same sequence of topics.
     let fresh = Harness::start().await;
-    let mut twin = seeded_driver(&fresh).await;
+    let mut twin = seeded_driver_with(&fresh, 11).await;
     for step in steps.iter().take(4) {
         let other = twin.step().await.expect("step");
         if let (DemoStep::Submitted { topic: a, .. }, DemoStep::Submitted { topic: b, .. }) =

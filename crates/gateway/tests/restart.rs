@@ -157,8 +157,18 @@ async fn kill_dash_nine_mid_load_loses_nothing() {
         let (s, job) = get(format!("/api/v1/jobs/{id}")).await;
         assert_eq!(s, 200, "acknowledged job {id} lost");
         let state = job["state"].as_str().expect("state");
+        // Approved ones may be anywhere between PENDING and SUCCEEDED when the kill came.
         assert!(
-            ["APPROVAL_REQUIRED", "PENDING", "DENIED"].contains(&state),
+            [
+                "APPROVAL_REQUIRED",
+                "PENDING",
+                "SCHEDULED",
+                "DISPATCHED",
+                "RUNNING",
+                "SUCCEEDED",
+                "DENIED"
+            ]
+            .contains(&state),
             "{job}"
         );
     }
@@ -171,12 +181,21 @@ async fn kill_dash_nine_mid_load_loses_nothing() {
         )
         .expect("count")
     };
+    // The restarted gateway's replayer finishes every approved job, each dispatched once.
     for id in &acked.approved {
-        let (_, job) = get(format!("/api/v1/jobs/{id}")).await;
-        assert_eq!(
-            (job["state"].as_str(), job["approval_by"].as_str()),
-            (Some("PENDING"), Some("alice"))
-        );
+        let finished = async {
+            loop {
+                let (_, job) = get(format!("/api/v1/jobs/{id}")).await;
+                if job["state"] == "SUCCEEDED" {
+                    return job;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        let job = tokio::time::timeout(Duration::from_secs(30), finished)
+            .await
+            .expect("approved job dispatched after the restart");
+        assert_eq!(job["approval_by"], "alice");
         assert_eq!(dispatches(id), 1);
     }
     for id in &acked.rejected {
@@ -215,6 +234,13 @@ async fn demo_mode_serves_simulated_traffic() {
         .and_then(|rest| rest.split_whitespace().next())
         .map(str::to_owned)
         .expect("reviewer key printed");
+    let admin = printed
+        .iter()
+        .filter(|l| l.contains("role admin"))
+        .find_map(|l| l.strip_prefix("reviewer key:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(str::to_owned)
+        .expect("admin key printed");
     let password = printed
         .iter()
         .find_map(|l| l.strip_prefix("demo login:"))
@@ -254,5 +280,17 @@ async fn demo_mode_serves_simulated_traffic() {
     )
     .await;
     assert_eq!(resp.status(), 200);
+    // The demo serves the simulation switches, for taking its policy engine down by hand.
+    let (s, engine) = call(
+        http.put(format!("{base}/api/v1/admin/policy-engine"))
+            .header("X-API-Key", &admin)
+            .json(&json!({"mode": "slow"})),
+    )
+    .await;
+    assert_eq!(
+        (s, engine["mode"].as_str()),
+        (200, Some("slow")),
+        "{engine}"
+    );
     terminate(child);
 }

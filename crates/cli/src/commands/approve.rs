@@ -9,7 +9,11 @@
 
 use anyhow::anyhow;
 use clap::Args;
-use countersign_client::{Decider, DecisionReport, GatewayClient, RetryPolicy, Settlement};
+use std::time::Duration;
+
+use countersign_client::{
+    AfterApproval, Decider, DecisionReport, GatewayClient, RetryPolicy, Settlement,
+};
 use countersign_core::approval::GATE_TYPE_WORKFLOW_APPROVAL;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
@@ -93,12 +97,39 @@ async fn decide(
     if let Some(error) = mismatch_error(&report) {
         return Err(error);
     }
+    let after = match action {
+        DecisionAction::Approve => after_approval(out, &session.client, job).await,
+        DecisionAction::Reject => None,
+    };
     if out.is_json() {
-        out.json(&json!({ "decision": report, "recovered": recovered }));
+        out.json(&json!({ "decision": report, "recovered": recovered, "after_approval": after }));
     } else {
         out.line(&describe(&report));
+        if let Some(after) = &after {
+            out.line(&sanitize_for_terminal(&after.line()));
+        }
     }
     Ok(())
+}
+
+/// How long `approve` waits for the gateway's dispatcher to take its first look.
+pub(super) const SETTLE: Duration = Duration::from_secs(3);
+
+/// What became of the approved job. The decision is already settled: a failure to read this
+/// is a note, never the command's failure.
+async fn after_approval(out: &Output, client: &GatewayClient, job: &str) -> Option<AfterApproval> {
+    match client.after_approval_settled(job, SETTLE).await {
+        Ok(after) => after,
+        Err(error) => {
+            if !out.is_json() {
+                out.note(&format!(
+                    "what became of the job could not be read: {}",
+                    error.code()
+                ));
+            }
+            None
+        }
+    }
 }
 
 /// An approval the gateway applied to another request or policy than the one reviewed is the

@@ -3,6 +3,10 @@
 //! recomputed from the full request and the payload checked against its pointer when the
 //! gateway serves them).
 //!
+//! A job that is no longer pending shows what became of it after its approval, in one line
+//! ("approved, dispatched", "approved, waiting: …", "approved, then denied at dispatch: …"),
+//! where the gateway reports it; an item the policy re-opened says so above its card.
+//!
 //! What is shown is recorded in the ledger: the item (`item_seen`, once per job hash), the
 //! request it was checked against, and the verdict with the item's identity and content as
 //! seen. A later `approve` binds to that record, so it approves exactly what this command
@@ -12,7 +16,7 @@ use anyhow::anyhow;
 use clap::Args;
 use std::collections::BTreeMap;
 
-use countersign_client::Review;
+use countersign_client::{AfterApproval, Review};
 use countersign_core::approval::ApprovalCard;
 use countersign_core::verify::{verify, Verdict, VerifyInput};
 use countersign_ledger::{ItemSighting, NewEntry};
@@ -30,12 +34,9 @@ pub struct ShowArgs {
 pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<(), CliError> {
     let session = context::connect(flag)?;
     let client = &session.client;
-    let review = client.review(&args.job).await?.ok_or_else(|| {
-        CliError::new(
-            "not_found",
-            anyhow!("job {:?} is not pending approval", args.job),
-        )
-    })?;
+    let Some(review) = client.review(&args.job).await? else {
+        return show_after_approval(out, client, &args.job).await;
+    };
     let (snapshots, request) =
         tokio::join!(client.policy_snapshots(), client.job_request(&args.job));
     let (snapshots, request) = (snapshots?, request?);
@@ -60,6 +61,13 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<()
     ledger.append(NewEntry::verdict(&seen, &verdict)?)?;
 
     let card = ApprovalCard::from(item);
+    // Only a re-opened item has something to say here; anything else pending has no "after".
+    let reopened = client
+        .after_approval(&args.job)
+        .await
+        .ok()
+        .flatten()
+        .filter(|a| *a == AfterApproval::Reopened);
     if out.is_json() {
         out.json(&json!({
             "item": item,
@@ -69,9 +77,40 @@ pub async fn run(out: &Output, flag: Option<&str>, args: &ShowArgs) -> Result<()
             "verdict_level": verdict.level(),
             "verdict_message": verdict.message(),
             "current_snapshot": snapshots.first(),
+            "after_approval": reopened,
         }));
     } else {
+        if let Some(reopened) = &reopened {
+            out.line(&reopened.line());
+        }
         out.line(&render(&review, &card, &verdict, snapshots.first()));
+    }
+    Ok(())
+}
+
+/// A job that is not pending: what became of it after its approval, or `not_found` when the
+/// gateway reports nothing (a rejected job, or a gateway without the status).
+async fn show_after_approval(
+    out: &Output,
+    client: &countersign_client::GatewayClient,
+    job: &str,
+) -> Result<(), CliError> {
+    // The item was just read, so the gateway answers: an unreadable status is "not reported".
+    let after = client
+        .after_approval_settled(job, super::approve::SETTLE)
+        .await
+        .ok()
+        .flatten();
+    let Some(after) = after else {
+        return Err(CliError::new(
+            "not_found",
+            anyhow!("job {job:?} is not pending approval"),
+        ));
+    };
+    if out.is_json() {
+        out.json(&json!({ "job_id": job, "after_approval": after, "line": after.line() }));
+    } else {
+        out.line(&sanitize_for_terminal(&after.line()));
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ use countersign_core::outcome::{DecisionAction, GatewayOutcome};
 use countersign_core::snapshot::same_policy;
 use countersign_ledger::DecisionIntent;
 
+use crate::after_approval::AfterApproval;
 use crate::error::{ClientError, Result};
 use crate::http::JobStatus;
 
@@ -35,7 +36,12 @@ const AWAITING: &str = "APPROVAL_REQUIRED";
 const DENIED: &str = "DENIED";
 
 fn rejected(job: &JobStatus) -> bool {
-    job.state.trim() == DENIED || !job.rejected_by.is_empty()
+    // A job the policy denied at dispatch was approved first: `DENIED` there is no reject.
+    let denied_at_dispatch = matches!(
+        job.after_approval,
+        Some(AfterApproval::DeniedAtDispatch { .. })
+    );
+    (job.state.trim() == DENIED && !denied_at_dispatch) || !job.rejected_by.is_empty()
 }
 
 /// Whether the record carries evidence that some approval was granted.
@@ -232,6 +238,21 @@ mod tests {
         );
         let named = job("DENIED", "bob", "carol");
         assert_eq!(resolver(&named).as_deref(), Some("carol"));
+    }
+
+    #[test]
+    fn an_approval_denied_at_dispatch_landed_and_is_no_reject() {
+        let record = JobStatus {
+            after_approval: Some(AfterApproval::DeniedAtDispatch {
+                reason: "Payments are frozen.".into(),
+            }),
+            ..job("DENIED", "alice", "")
+        };
+        assert_eq!(resolution_status(&record).as_deref(), Some("approved"));
+        assert_eq!(
+            reconcile(&intent(DecisionAction::Approve), &record).expect("read"),
+            Reconciled::Landed { by: "alice".into() }
+        );
     }
 
     #[test]

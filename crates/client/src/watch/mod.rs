@@ -133,6 +133,7 @@ impl QueueWatch {
             resync_due: false,
             polled_snapshot: None,
             budget: Budget::default(),
+            departed: view::Departed::default(),
         };
         Self {
             events,
@@ -206,6 +207,8 @@ struct Task {
     polled_snapshot: Option<String>,
     /// What the stream may still add to the view.
     budget: Budget,
+    /// Jobs that left the queue while watched (see [`view::Departed`]).
+    departed: view::Departed,
 }
 
 /// How far a stream session got.
@@ -299,9 +302,8 @@ impl Task {
         )
         .await?;
         let (items, complete) = listed.map_err(|e| self.failed(&e))?;
-        let mut events = view::apply(&self.shared, &self.ledger, items, complete)
-            .await
-            .map_err(|e| self.failed(&e))?;
+        let applied = self.apply(items, complete).await;
+        let mut events = applied.map_err(|e| self.failed(&e))?;
         name_resolvers(client, &mut events).await;
         self.emit(events);
         self.budget.rebuild(&view::read(&self.shared));
@@ -435,13 +437,23 @@ impl Task {
         }]);
     }
 
+    async fn apply(&mut self, items: Vec<ApprovalItem>, complete: bool) -> Result<Vec<WatchEvent>> {
+        view::apply(
+            &self.shared,
+            &self.ledger,
+            items,
+            complete,
+            &mut self.departed,
+        )
+        .await
+    }
+
     /// Applies one stream event whose data was `size` bytes.
     async fn apply_event(&mut self, event: StreamEvent, size: usize) -> Result<()> {
         match event {
             StreamEvent::Item(item) => match self.budget.admit(&self.config, &item, size) {
                 Admit::Yes => {
-                    let events =
-                        view::apply(&self.shared, &self.ledger, vec![*item], false).await?;
+                    let events = self.apply(vec![*item], false).await?;
                     self.emit(events);
                 }
                 // Neither held nor recorded; the next full list (bounded) shows what is real.
@@ -460,7 +472,7 @@ impl Task {
             },
             StreamEvent::Resolved { job_id, by, status } => {
                 self.budget.forget(&job_id);
-                let event = view::resolve(&self.shared, &job_id, by, status);
+                let event = view::resolve(&self.shared, &job_id, by, status, &mut self.departed);
                 self.emit(event.into_iter().collect());
             }
             StreamEvent::Policy(snapshot) => {

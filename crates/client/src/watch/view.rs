@@ -7,8 +7,13 @@
 //! between loses a notification (the item is still in [`super::QueueWatch::pending`]) rather
 //! than announcing an item twice. The view itself changes only after the ledger write: if the
 //! write fails, the next list finds the same differences again and reports them then.
+//!
+//! One exception to "joins silently": a job that left the queue while watched and comes back
+//! under the same hash (the gateway re-opened its approval because the policy changed before
+//! dispatch) is announced as "changed" (state): the reviewer's earlier decision no longer
+//! covers it.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use countersign_core::approval::ApprovalItem;
@@ -62,6 +67,39 @@ fn changes(old: &ApprovalItem, new: &ApprovalItem) -> Vec<ItemChange> {
     changed
 }
 
+/// Jobs that left the view (resolved) while watched, so that one coming back is announced.
+/// Bounded: past [`DEPARTED_MAX`] the oldest are forgotten, and such a job, should it come
+/// back, joins silently as before.
+#[derive(Debug, Default)]
+pub(crate) struct Departed {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
+}
+
+const DEPARTED_MAX: usize = 4096;
+
+impl Departed {
+    fn note(&mut self, job_id: &str) {
+        if self.ids.insert(job_id.to_owned()) {
+            self.order.push_back(job_id.to_owned());
+        }
+        while self.order.len() > DEPARTED_MAX {
+            if let Some(oldest) = self.order.pop_front() {
+                self.ids.remove(&oldest);
+            }
+        }
+    }
+
+    /// Whether the job had departed; it is forgotten either way (it is back).
+    fn take(&mut self, job_id: &str) -> bool {
+        if !self.ids.remove(job_id) {
+            return false;
+        }
+        self.order.retain(|id| id != job_id);
+        true
+    }
+}
+
 /// What the ledger says about an item new to the view.
 enum Seen {
     /// Never seen in any form.
@@ -79,6 +117,7 @@ pub(crate) async fn apply(
     ledger: &Arc<Ledger>,
     items: Vec<ApprovalItem>,
     complete: bool,
+    departed: &mut Departed,
 ) -> Result<Vec<WatchEvent>> {
     let items: Vec<ApprovalItem> = items.into_iter().filter(ApprovalItem::is_pending).collect();
     let mut fresh = Vec::new();
@@ -138,6 +177,10 @@ pub(crate) async fn apply(
                     item: Box::new(item),
                     changes: vec![ItemChange::JobHash],
                 }),
+                Seen::Known if departed.take(&item.job.id) => events.push(WatchEvent::Changed {
+                    item: Box::new(item),
+                    changes: vec![ItemChange::State],
+                }),
                 Seen::Known => {}
             }
         }
@@ -158,6 +201,7 @@ pub(crate) async fn apply(
                 .collect();
             for job_id in gone {
                 view.remove(&job_id);
+                departed.note(&job_id);
                 events.push(WatchEvent::Resolved {
                     job_id,
                     by: None,
@@ -175,8 +219,13 @@ pub(crate) fn resolve(
     job_id: &str,
     by: Option<String>,
     status: Option<String>,
+    departed: &mut Departed,
 ) -> Option<WatchEvent> {
-    write(shared).remove(job_id).map(|_| WatchEvent::Resolved {
+    let removed = write(shared).remove(job_id);
+    if removed.is_some() {
+        departed.note(job_id);
+    }
+    removed.map(|_| WatchEvent::Resolved {
         job_id: job_id.to_owned(),
         by,
         status,
@@ -227,16 +276,38 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
         let view = Shared::default();
-        let apply = |items, complete| apply(&view, &ledger, items, complete);
+        let mut departed = Departed::default();
 
-        let events = apply(vec![item("a", "h1", 1), item("b", "h1", 1)], true).await;
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h1", 1), item("b", "h1", 1)],
+            true,
+            &mut departed,
+        )
+        .await;
         assert_eq!(kinds(&events.expect("apply")), ["arrived a", "arrived b"]);
-        let events = apply(vec![item("a", "h1", 1)], false).await.expect("apply");
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h1", 1)],
+            false,
+            &mut departed,
+        )
+        .await
+        .expect("apply");
         assert!(events.is_empty(), "a repeat is silent");
 
         let mut refreshed = item("a", "h1", 2);
         refreshed.policy_snapshot = "s2".into();
-        let events = apply(vec![refreshed, item("b", "h2", 1)], true).await;
+        let events = apply(
+            &view,
+            &ledger,
+            vec![refreshed, item("b", "h2", 1)],
+            true,
+            &mut departed,
+        )
+        .await;
         assert_eq!(
             kinds(&events.expect("apply")),
             [
@@ -246,7 +317,14 @@ mod tests {
         );
         let mut resolved = item("b", "h2", 3);
         resolved.resolved_by = "bob".into();
-        let events = apply(vec![item("a", "h1", 2), resolved], true).await;
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h1", 2), resolved],
+            true,
+            &mut departed,
+        )
+        .await;
         assert_eq!(
             kinds(&events.expect("apply")),
             ["changed a [PolicySnapshot]", "resolved b"]
@@ -254,16 +332,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_job_that_left_and_came_back_is_a_change() {
+        let dir = tempfile::tempdir().expect("dir");
+        let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
+        let view = Shared::default();
+        let mut departed = Departed::default();
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h1", 1)],
+            true,
+            &mut departed,
+        )
+        .await;
+        assert_eq!(kinds(&events.expect("apply")), ["arrived a"]);
+        let gone = resolve(&view, "a", Some("alice".into()), None, &mut departed);
+        assert!(gone.is_some());
+        // Re-opened under a new snapshot, same hash: announced, once.
+        let mut back = item("a", "h1", 3);
+        back.policy_snapshot = "s2".into();
+        let events = apply(&view, &ledger, vec![back.clone()], false, &mut departed).await;
+        assert_eq!(kinds(&events.expect("apply")), ["changed a [State]"]);
+        let events = apply(&view, &ledger, vec![back], true, &mut departed).await;
+        assert!(events.expect("apply").is_empty());
+        // A job this view never saw leave joins silently, as after a restart.
+        let other = Shared::default();
+        let events = apply(
+            &other,
+            &ledger,
+            vec![item("a", "h1", 3)],
+            true,
+            &mut departed,
+        )
+        .await;
+        assert!(events.expect("apply").is_empty());
+    }
+
+    #[tokio::test]
     async fn a_failed_ledger_write_leaves_the_change_to_be_found_again() {
         let dir = tempfile::tempdir().expect("dir");
         let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
         let view = Shared::default();
-        let events = apply(&view, &ledger, vec![item("a", "h1", 1)], true).await;
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h1", 1)],
+            true,
+            &mut Departed::default(),
+        )
+        .await;
         assert_eq!(kinds(&events.expect("apply")), ["arrived a"]);
 
         // The ledger refuses the batch (an id it cannot file), as it would a busy database.
         let batch = vec![item("a", "h2", 2), item(" ", "h1", 1)];
-        apply(&view, &ledger, batch, true)
+        apply(&view, &ledger, batch, true, &mut Departed::default())
             .await
             .expect_err("the ledger refuses a blank job id");
         assert_eq!(
@@ -272,7 +394,14 @@ mod tests {
         );
         assert_eq!(read(&view).len(), 1);
 
-        let events = apply(&view, &ledger, vec![item("a", "h2", 2)], true).await;
+        let events = apply(
+            &view,
+            &ledger,
+            vec![item("a", "h2", 2)],
+            true,
+            &mut Departed::default(),
+        )
+        .await;
         assert_eq!(
             kinds(&events.expect("apply")),
             ["changed a [JobHash, Revision]"]
@@ -284,15 +413,36 @@ mod tests {
         let dir = tempfile::tempdir().expect("dir");
         let ledger = Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
         let first = Shared::default();
-        let events = apply(&first, &ledger, vec![item("a", "h1", 1)], true).await;
+        let events = apply(
+            &first,
+            &ledger,
+            vec![item("a", "h1", 1)],
+            true,
+            &mut Departed::default(),
+        )
+        .await;
         assert_eq!(kinds(&events.expect("apply")), ["arrived a"]);
 
         // A new view over the same ledger: known items join silently, a new hash is a change.
         let second = Shared::default();
-        let events = apply(&second, &ledger, vec![item("a", "h1", 1)], true).await;
+        let events = apply(
+            &second,
+            &ledger,
+            vec![item("a", "h1", 1)],
+            true,
+            &mut Departed::default(),
+        )
+        .await;
         assert!(events.expect("apply").is_empty());
         let third = Shared::default();
-        let events = apply(&third, &ledger, vec![item("a", "h9", 1)], true).await;
+        let events = apply(
+            &third,
+            &ledger,
+            vec![item("a", "h9", 1)],
+            true,
+            &mut Departed::default(),
+        )
+        .await;
         assert_eq!(kinds(&events.expect("apply")), ["changed a [JobHash]"]);
         assert_eq!(read(&third).len(), 1);
     }

@@ -1,6 +1,7 @@
 //! Integration tests against the reference gateway embedded on 127.0.0.1:0, with real ledger
 //! files in temp dirs. One binary, so the gateway and client compile once.
 
+mod after_approval;
 mod auth;
 mod decide;
 mod drift;

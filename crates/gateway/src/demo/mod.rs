@@ -1,6 +1,8 @@
 //! Demo traffic: simulated agents that submit a realistic mix of jobs through the same code
 //! path as `POST /api/v1/jobs`, now and then publish a changed policy (so pending approvals
-//! are re-evaluated: refreshed or invalidated) and tamper with a pending request (so `approval_stale_request` can be seen).
+//! are re-evaluated: refreshed or invalidated), tamper with a pending request (so `approval_stale_request` can be seen), and
+//! now and then take the policy engine down for a few steps, so approvals made meanwhile are
+//! seen waiting at the dispatch-time gate and then dispatched.
 //!
 //! Randomness comes from a seeded generator and time from the gateway's clock, so a test can
 //! drive [`DemoDriver::step`] deterministically; [`DemoTraffic::spawn`] runs it on a timer.
@@ -11,6 +13,7 @@ use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 use tokio::task::JoinHandle;
 
+use crate::engine::EngineMode;
 use crate::error::GatewayError;
 use crate::service::Gateway;
 
@@ -76,6 +79,10 @@ pub struct DemoConfig {
     /// Every this many steps the payload behind a pending request is replaced (0: never), so a
     /// content refusal can be seen: the job hash stays, what the card shows does not.
     pub tamper_payload_every: u64,
+    /// Every this many steps the policy engine goes down (0: never) ...
+    pub outage_every: u64,
+    /// ... for this many steps; jobs approved meanwhile wait (closed mode) and then dispatch.
+    pub outage_steps: u64,
     /// Steps taken at the start with only [`WARMUP_INTERVAL`] between them, so a reviewer who
     /// opens the demo has something to look at within a second or two.
     pub warmup_steps: u64,
@@ -95,6 +102,9 @@ impl Default for DemoConfig {
             publish_every: 15,
             mutate_every: 11,
             tamper_payload_every: 13,
+            // About every 2.5 minutes, for about 25 seconds.
+            outage_every: 19,
+            outage_steps: 3,
             warmup_steps: 4,
         }
     }
@@ -111,6 +121,10 @@ pub enum DemoStep {
     Mutated { job_id: String },
     /// The payload behind a pending request was replaced.
     PayloadTampered { job_id: String },
+    /// The policy engine went down.
+    OutageStarted,
+    /// The policy engine is healthy again; waiting jobs dispatch on their next attempt.
+    OutageEnded,
 }
 
 /// Drives the demo one step at a time.
@@ -122,6 +136,8 @@ pub struct DemoDriver {
     rng: StdRng,
     steps: u64,
     tightened: bool,
+    /// The step the current outage began at.
+    outage_since: Option<u64>,
 }
 
 impl DemoDriver {
@@ -135,6 +151,7 @@ impl DemoDriver {
             config,
             steps: 0,
             tightened: false,
+            outage_since: None,
         }
     }
 
@@ -156,6 +173,17 @@ impl DemoDriver {
     pub async fn step(&mut self) -> Result<DemoStep, GatewayError> {
         self.steps += 1;
         let every = |n: u64, steps: u64| n > 0 && steps.is_multiple_of(n);
+        if let Some(since) = self.outage_since {
+            if self.steps.saturating_sub(since) >= self.config.outage_steps {
+                self.outage_since = None;
+                self.gateway.set_engine_mode(EngineMode::Healthy);
+                return Ok(DemoStep::OutageEnded);
+            }
+        } else if every(self.config.outage_every, self.steps) {
+            self.outage_since = Some(self.steps);
+            self.gateway.set_engine_mode(EngineMode::Down);
+            return Ok(DemoStep::OutageStarted);
+        }
         if every(self.config.publish_every, self.steps) {
             self.tightened = !self.tightened;
             let yaml = if self.tightened {

@@ -13,7 +13,7 @@ use crate::config::Permission;
 use crate::error::GatewayError;
 use crate::request::SubmitBody;
 use crate::service::Gateway;
-use crate::store::jobs;
+use crate::store::{jobs, scheduling};
 use crate::view;
 
 pub(super) async fn submit(
@@ -40,11 +40,20 @@ pub(super) async fn get_job(
     Path(job_id): Path<String>,
 ) -> Result<Response, ApiError> {
     require(&caller, Permission::JobsRead)?;
-    let job = gw
+    let (job, sched) = gw
         .store()
-        .run(move |c| Ok::<_, GatewayError>(jobs::get(&c.db, &job_id)?))
+        .run(move |c| {
+            let job = jobs::get(&c.db, &job_id)?;
+            let sched = scheduling::get(&c.db, &job_id)?;
+            Ok::<_, GatewayError>(job.map(|j| (j, sched)))
+        })
         .await?
-        .filter(|j| j.tenant == caller.tenant)
+        .filter(|(j, _)| j.tenant == caller.tenant)
         .ok_or_else(|| ApiError::legacy(StatusCode::NOT_FOUND, "job not found"))?;
-    Ok(Json(view::job_view(&job)).into_response())
+    Ok(Json(view::job_view(
+        &job,
+        sched.as_ref(),
+        gw.max_scheduling_attempts(),
+    ))
+    .into_response())
 }

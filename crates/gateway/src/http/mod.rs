@@ -8,6 +8,7 @@ mod cookies;
 mod events;
 mod extract;
 mod jobs;
+mod ops;
 mod session;
 
 use axum::extract::DefaultBodyLimit;
@@ -26,7 +27,8 @@ use crate::service::Gateway;
 /// unknown body fields, which would fail every approve.
 pub const EXTENSIONS_HEADER: &str = "x-countersign-extensions";
 /// Its value: comma-separated extension names.
-pub const EXTENSIONS: &str = "approve-preconditions, request, payload, events";
+pub const EXTENSIONS: &str =
+    "approve-preconditions, request, payload, events, job-status, simulation";
 
 /// Largest accepted request body (Cordum's default `GATEWAY_MAX_JSON_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -34,7 +36,18 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 /// The gateway's router.
 pub fn router(gateway: Gateway) -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok" }))
+        .route("/health", get(ops::health))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/v1/policy/simulate", post(ops::simulate))
+        .route(
+            "/api/v1/admin/policy-engine",
+            get(ops::engine).put(ops::set_engine),
+        )
+        .route(
+            "/api/v1/admin/workers",
+            get(ops::workers).put(ops::set_workers),
+        )
+        .route("/api/v1/admin/workers/redeliver", post(ops::redeliver))
         .route("/api/v1/jobs", post(jobs::submit))
         .route("/api/v1/jobs/{job_id}", get(jobs::get_job))
         .route("/api/v1/approvals", get(approvals::list))

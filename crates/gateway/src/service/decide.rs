@@ -15,12 +15,12 @@ use super::reevaluate::{record_verdict, reevaluate, Reevaluation};
 use super::Gateway;
 use crate::apierror::{code, ApiError};
 use crate::auth::{identities_overlap, Caller};
-use crate::dispatch;
 use crate::error::GatewayError;
+use crate::metrics::Conflict;
 use crate::request;
 use crate::store::audit::AuditEvent;
 use crate::store::jobs::{self, state, JobRow};
-use crate::store::{audit, events};
+use crate::store::{audit, events, scheduling};
 use crate::view;
 
 /// Longest stored reason or note, in bytes (`approvalFreeTextMaxBytes`).
@@ -102,7 +102,11 @@ impl Gateway {
         }
 
         if job.state != state::APPROVAL_REQUIRED {
-            return repeat_or_conflict(&job, verb);
+            let answer = repeat_or_conflict(&job, verb);
+            if verb == Verb::Approve && answer.is_ok() {
+                self.metrics().already_approved();
+            }
+            return answer;
         }
         if super::expiry::is_overdue(&job, self.now_us()) {
             self.expire_overdue(Some(&job.tenant)).await?;
@@ -112,13 +116,28 @@ impl Gateway {
         let mut job = job;
         let mut audits = Vec::new();
         if verb == Verb::Approve {
-            check_preconditions(&job, &body)?;
-            if let Some(refresh) = self.check_drift(&mut job, caller)? {
-                audits.push(refresh);
+            let checked = check_preconditions(&job, &body)
+                .and_then(|()| self.check_drift(&mut job, caller))
+                .and_then(|refresh| check_hash(&job).map(|()| refresh));
+            match checked {
+                Ok(refresh) => audits.extend(refresh),
+                Err(refusal) => {
+                    self.count_conflict(&refusal);
+                    return Err(refusal);
+                }
             }
-            check_hash(&job)?;
         }
         self.resolve(job, caller, verb, body, audits).await
+    }
+
+    /// Counts an approve refused for drift by its kind (the SLI of seed 000's next steps).
+    fn count_conflict(&self, refusal: &ApiError) {
+        let kind = match refusal.body.get("code").and_then(Value::as_str) {
+            Some(code::STALE_SNAPSHOT) => Conflict::Snapshot,
+            Some(code::STALE_REQUEST) => Conflict::Hash,
+            _ => return,
+        };
+        self.metrics().conflict(kind);
     }
 
     /// Snapshot drift: if the base changed, re-evaluate as the original requester; a verdict
@@ -223,14 +242,8 @@ impl Gateway {
                     return Ok::<_, GatewayError>(None);
                 }
                 if verb == Verb::Approve {
-                    dispatch::record(
-                        &tx,
-                        &job.id,
-                        &job.tenant,
-                        &job.topic,
-                        dispatch::Source::Approval,
-                        now,
-                    )?;
+                    // Released to the dispatcher, which gates it again before any worker.
+                    scheduling::ready(&tx, &job.id, &job.tenant, now)?;
                 }
                 for e in audits {
                     audit::append(&tx, e)?;
@@ -253,6 +266,9 @@ impl Gateway {
             ));
         };
         self.notify_events(Some(event_id));
+        if verb == Verb::Approve {
+            self.queue_dispatch(&job.id, now);
+        }
         tracing::info!(job_id = %job.id, status = %job.approval.status, by = %job.approval.resolved_by, "approval resolved");
         Ok(match verb {
             Verb::Approve => json!({ "job_id": job.id, "trace_id": job.trace_id }),

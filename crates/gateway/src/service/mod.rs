@@ -5,14 +5,18 @@
 
 mod authlog;
 mod decide;
+mod dispatcher;
 mod expiry;
+mod gate;
 mod locks;
+mod ops;
 mod policy;
 mod ratelimit;
 mod reevaluate;
 mod session;
 mod streams;
 mod submit;
+mod worker;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -25,12 +29,16 @@ use tokio::sync::watch;
 
 pub(crate) use authlog::{Attempt, FailureKind};
 pub use decide::{DecisionBody, Verb};
+pub use dispatcher::{run_dispatcher, run_replayer};
 pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
+pub use gate::{RETRIES_EXHAUSTED, WAIT_ENGINE};
+pub use ops::SimulateBody;
 pub use policy::PolicyScope;
 pub use ratelimit::Slot as StreamSlot;
 pub use session::LoginBody;
 pub use streams::{fan_out_events, EventReads};
 pub use submit::SubmitOutcome;
+pub use worker::{Delivery, WORKER_FAILED};
 
 use crate::auth::AuthBook;
 use crate::clock::{rfc3339_us, Clock};
@@ -87,6 +95,15 @@ struct Inner {
     sessions_ended: watch::Sender<u64>,
     /// Set on shutdown so that open event streams end and the server can drain.
     closing: watch::Sender<bool>,
+    dispatch: crate::config::DispatchConfig,
+    /// The simulated policy engine (its mode is switched at runtime) and the client every
+    /// dispatch-time check goes through.
+    engine: Arc<crate::engine::SimulatedEngine>,
+    policy_client: crate::engine::PolicyClient,
+    workers: crate::workers::WorkerPool,
+    metrics: crate::metrics::Metrics,
+    /// Jobs waiting for the dispatcher (see `dispatcher`).
+    queue: dispatcher::Queue,
 }
 
 impl Gateway {
@@ -101,6 +118,14 @@ impl Gateway {
             serde_json::json!({ "throttle_retry_after_s": config.throttle_retry_after_s });
         let auth = AuthBook::new(&config.credentials);
         let tenants = policy::configured_tenants(auth.tenants(), &config.tenant_policy_files);
+        let engine = Arc::new(crate::engine::SimulatedEngine::new(
+            config.dispatch.engine_timeout,
+        ));
+        let policy_client = crate::engine::PolicyClient::new(
+            Arc::clone(&engine) as Arc<dyn crate::engine::PolicyEngine>,
+            &config.dispatch,
+            Arc::clone(&config.clock),
+        );
         let state =
             policy::PolicyState::load(&store, tenants, overlay.clone(), config.clock.now_us())
                 .await?;
@@ -144,6 +169,12 @@ impl Gateway {
                 events: watch::channel(last_event).0,
                 sessions_ended: watch::channel(0).0,
                 closing: watch::channel(false).0,
+                dispatch: config.dispatch.clone(),
+                engine,
+                policy_client,
+                workers: crate::workers::WorkerPool::default(),
+                metrics: crate::metrics::Metrics::default(),
+                queue: dispatcher::Queue::default(),
             }),
         };
         gateway.publish_overlay(overlay, "config").await?;

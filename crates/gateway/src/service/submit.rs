@@ -7,12 +7,11 @@ use serde_json::{json, Value};
 use super::Gateway;
 use crate::apierror::ApiError;
 use crate::auth::Caller;
-use crate::dispatch;
 use crate::error::GatewayError;
 use crate::policy::{Decision, Subject};
 use crate::request::{self, Requester, SubmitBody};
 use crate::store::jobs::{self, state, ApprovalRecord, IdempotentAnswer, JobRow, SafetyRecord};
-use crate::store::{audit, events};
+use crate::store::{audit, events, scheduling};
 use crate::view;
 
 /// A successful (2xx) submit answer.
@@ -225,14 +224,8 @@ impl Gateway {
                         now,
                     )?)
                 } else {
-                    dispatch::record(
-                        &tx,
-                        &job.id,
-                        &job.tenant,
-                        &job.topic,
-                        dispatch::Source::Submit,
-                        now,
-                    )?;
+                    // Dispatched by the dispatcher, through the dispatch-time gate.
+                    scheduling::ready(&tx, &job.id, &job.tenant, now)?;
                     None
                 };
                 tx.commit()?;
@@ -240,6 +233,9 @@ impl Gateway {
             })
             .await?;
         self.notify_events(event_id);
+        if !needs_human {
+            self.queue_dispatch(&job_id, now);
+        }
         SubmitOutcome::from_answer(answer)
     }
 }

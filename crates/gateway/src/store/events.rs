@@ -14,6 +14,8 @@ pub mod kind {
     /// A pending item's safety record changed (re-evaluated under a new policy).
     pub const APPROVAL_UPDATED: &str = "approval.updated";
     pub const POLICY_SNAPSHOT: &str = "policy.snapshot";
+    /// A job's status after approval changed (dispatch-time gate, scheduling, worker).
+    pub const JOB_UPDATED: &str = "job.updated";
 }
 
 /// One stored event.

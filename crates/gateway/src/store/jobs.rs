@@ -14,6 +14,13 @@ pub mod state {
     pub const DENIED: &str = "DENIED";
     /// An approval whose deadline passed.
     pub const TIMEOUT: &str = "TIMEOUT";
+    /// The dispatch-time gate passed and a worker was chosen.
+    pub const SCHEDULED: &str = "SCHEDULED";
+    /// Handed to the worker.
+    pub const DISPATCHED: &str = "DISPATCHED";
+    pub const RUNNING: &str = "RUNNING";
+    pub const SUCCEEDED: &str = "SUCCEEDED";
+    pub const FAILED: &str = "FAILED";
 }
 
 /// The policy decision recorded when the job was submitted, or refreshed on drift.
@@ -281,7 +288,8 @@ fn update_where(
          safety_reason = ?5, safety_rule_id = ?6, safety_snapshot = ?7, safety_constraints = ?8, \
          safety_job_hash = ?9, checked_at = ?10, approval_status = ?11, approval_revision = ?12, \
          approval_decision = ?13, resolved_by = ?14, resolved_at = ?15, resolution = ?16, \
-         resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19 \
+         resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19, \
+         approval_required = ?23 \
          WHERE id = ?20 AND state = ?21 AND (?22 IS NULL OR safety_snapshot = ?22)",
         params![
             job.state,
@@ -306,6 +314,7 @@ fn update_where(
             job.id,
             expected_state,
             expected_snapshot,
+            s.approval_required,
         ],
     )?;
     Ok(changed == 1)
@@ -334,6 +343,14 @@ pub fn pending(db: &Connection, tenant: &str) -> rusqlite::Result<Vec<JobRow>> {
          ORDER BY updated_at"
     ))?;
     let rows = stmt.query_map([tenant], read_row)?;
+    rows.collect()
+}
+
+/// Creation times (µs) of every job awaiting approval, for the age metric.
+pub fn pending_created(db: &Connection) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt =
+        db.prepare_cached("SELECT created_at FROM jobs WHERE state = 'APPROVAL_REQUIRED'")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
     rows.collect()
 }
 

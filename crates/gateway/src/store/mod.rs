@@ -15,6 +15,7 @@ pub mod audit;
 pub mod authlog;
 pub mod events;
 pub mod jobs;
+pub mod scheduling;
 mod schema;
 pub mod sessions;
 pub mod snapshots;

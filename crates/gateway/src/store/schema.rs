@@ -53,6 +53,28 @@ CREATE TABLE IF NOT EXISTS dispatches (
     dispatched_at INTEGER NOT NULL
 );
 
+-- One row per job that became dispatchable (allowed at submit, or approved): the
+-- dispatch-time gate's attempts, why it waits, and the decision it took.
+CREATE TABLE IF NOT EXISTS scheduling (
+    job_id          TEXT PRIMARY KEY,
+    tenant          TEXT NOT NULL,
+    ready_at        INTEGER NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    wait_reason     TEXT NOT NULL DEFAULT '',
+    fail_mode       TEXT NOT NULL DEFAULT '',
+    failure_reason  TEXT NOT NULL DEFAULT '',
+    decision        TEXT NOT NULL DEFAULT 'null'
+);
+
+-- The simulated worker's side effects, keyed on approval_ref:job_hash (seed 001's
+-- executeAfterApproval): a job delivered twice executes once.
+CREATE TABLE IF NOT EXISTS side_effects (
+    key         TEXT PRIMARY KEY,
+    job_id      TEXT NOT NULL,
+    executed_at INTEGER NOT NULL
+);
+
 CREATE TABLE IF NOT EXISTS idempotency (
     tenant     TEXT NOT NULL,
     key        TEXT NOT NULL,

@@ -35,7 +35,9 @@ async fn approve_dispatches_once_then_repeats_idempotently() {
 
     let (s, job) = h.get(ALICE, &format!("/api/v1/jobs/{id}")).await;
     assert_eq!(s, 200, "{job}");
-    assert_eq!(job["state"], "PENDING");
+    // Approve leaves it PENDING; the dispatcher ran it through the gate to its worker.
+    assert_eq!(job["state"], "SUCCEEDED", "{job}");
+    assert_eq!(job["dispatch_decision"]["outcome"], "dispatched", "{job}");
     assert_eq!(job["approval_by"], "alice");
     assert_eq!(job["approval_reason"], "invoice ok");
     assert_eq!(job["approval_job_hash"], job["safety_job_hash"]);

@@ -86,6 +86,7 @@ impl Harness {
             dir.path().join("gw.db"),
         );
         config.credentials = credentials();
+        config.dispatch.simulation_controls = true;
         adjust(&mut config);
         let running = start(config).await.expect("gateway starts");
         running
@@ -116,6 +117,7 @@ impl Harness {
         while_down(&rusqlite::Connection::open(&path).expect("open the file"));
         let mut config = GatewayConfig::new("127.0.0.1:0".parse().expect("addr"), path);
         config.credentials = credentials();
+        config.dispatch.simulation_controls = true;
         adjust(&mut config);
         let running = start(config).await.expect("gateway restarts");
         Self::serving(running, dir)
@@ -238,14 +240,37 @@ impl Harness {
             .expect("overlay")
     }
 
-    /// How often the job was dispatched (approval must dispatch exactly once).
+    /// How often the job was dispatched (approval must dispatch exactly once), once the
+    /// dispatcher has taken its step on a job that is due.
     pub async fn dispatches(&self, job_id: &str) -> i64 {
+        self.running
+            .gateway()
+            .dispatch_settled(job_id, Duration::from_secs(10))
+            .await;
         self.running
             .gateway()
             .dispatch_count(job_id)
             .await
             .expect("dispatch count")
     }
+}
+
+/// The job's item in the pending approvals (`include_resolved=false`), or `null`.
+pub async fn pending_item(h: &Harness, job_id: &str) -> Value {
+    listed_item(h, "/api/v1/approvals?include_resolved=false", job_id).await
+}
+
+/// The job's item in the listing at `path`, or `null` when it is not listed.
+pub async fn listed_item(h: &Harness, path: &str, job_id: &str) -> Value {
+    let (status, body) = h.get(ALICE, path).await;
+    assert_eq!(status, 200, "{body}");
+    body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["job"]["id"] == job_id)
+        .cloned()
+        .unwrap_or(Value::Null)
 }
 
 /// An argon2id hash with tiny parameters, so tests that log in stay fast.
@@ -308,11 +333,22 @@ pub struct SseEvent {
 
 /// Reads events until `count` events of kind `kind` arrived; returns all events read.
 pub async fn read_until(resp: reqwest::Response, kind: &str, count: usize) -> Vec<SseEvent> {
+    read_while(resp, |out| {
+        out.iter().filter(|e| e.kind == kind).count() < count
+    })
+    .await
+}
+
+/// Reads events while `more` says so of the events read so far; returns them.
+pub async fn read_while(
+    resp: reqwest::Response,
+    more: impl Fn(&[SseEvent]) -> bool,
+) -> Vec<SseEvent> {
     let mut stream = resp.bytes_stream();
     let mut text = String::new();
     let mut out: Vec<SseEvent> = Vec::new();
     let reading = async {
-        while out.iter().filter(|e| e.kind == kind).count() < count {
+        while more(&out) {
             let chunk = stream.next().await.expect("stream open").expect("chunk");
             text.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = text.find("\n\n") {

@@ -155,7 +155,12 @@ impl Harness {
         response.json().await.expect("job json")
     }
 
+    /// Dispatches of the job, once the gateway's dispatcher took its step on it.
     pub async fn dispatches(&self, job_id: &str) -> i64 {
+        self.running()
+            .gateway()
+            .dispatch_settled(job_id, Duration::from_secs(10))
+            .await;
         self.running()
             .gateway()
             .dispatch_count(job_id)
