@@ -15,6 +15,7 @@ import http.server
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import tempfile
@@ -194,6 +195,9 @@ def measure(app: str, bin_dir: str, gateway, login_url: str, watch, label: str, 
     finally:
         process.terminate()
         process.wait(timeout=20)
+        log = os.path.join(data, "logs", "countersign.log")
+        if os.path.exists(log):
+            shutil.copyfile(log, os.path.join(os.environ["COUNTERSIGN_E2E_ARTIFACTS"], f"bench-{label}.log"))
     return latencies, missing, memory
 
 
@@ -207,24 +211,33 @@ def report(label: str, items: int, spacing: float, latencies, missing):
 
 
 def notifications(app: str, bin_dir: str, artifacts: str) -> list:
-    gateway = Gateway(bin_dir, artifacts)
-    proxy = NoEventFeed(gateway.port)
+    # One gateway binary and configuration for both, each run on its own empty database: an
+    # app opened on a queue the other run left behind measures something else.
     watch = NotifyWatch()
     try:
-        feed = measure(app, bin_dir, gateway, gateway.url, watch, "Feed", ITEMS, SPACING_S)
-        polled = measure(app, bin_dir, gateway, proxy.url, watch, "Polled", POLLED_ITEMS, POLLED_SPACING_S)
+        gateway = Gateway(bin_dir, artifacts)
+        try:
+            feed = measure(app, bin_dir, gateway, gateway.url, watch, "Feed", ITEMS, SPACING_S)
+        finally:
+            gateway.close()
+        gateway = Gateway(bin_dir, artifacts)
+        proxy = NoEventFeed(gateway.port)
+        try:
+            polled = measure(app, bin_dir, gateway, proxy.url, watch, "Polled", POLLED_ITEMS, POLLED_SPACING_S)
+        finally:
+            proxy.close()
+            gateway.close()
     finally:
         watch.close()
-        proxy.close()
-        gateway.close()
     report("event feed", ITEMS, SPACING_S, feed[0], feed[1])
     report("polling every 2 s (no event feed)", POLLED_ITEMS, POLLED_SPACING_S, polled[0], polled[1])
     own, total = feed[2]
     print(f"  resident memory after the run: the app {own / 1024:.0f} MiB, with its webview processes "
           f"{total / 1024:.0f} MiB")
-    if feed[1] or polled[1] or not feed[0] or not polled[0]:
-        raise SystemExit("some items were never notified")
+    if not feed[0] or not polled[0]:
+        raise SystemExit("no item was notified")
     return [
+        figure("items never notified (event feed and polling)", len(feed[1]) + len(polled[1]), "items", 0),
         figure("submit → notification, event feed, median", statistics.median(feed[0]), "ms"),
         figure("submit → notification, event feed, p99", percentile(feed[0], 0.99), "ms", 100),
         figure("submit → notification, polling, median", statistics.median(polled[0]), "ms"),
