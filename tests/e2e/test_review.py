@@ -50,6 +50,10 @@ class Review(AppCase):
         job = self.wait_job(job_id, lambda j: j.get("approval_job_hash"))
         self.assertEqual(job["approval_job_hash"], shown_hash)
         self.assertEqual(self.gateway.audit_actions(job_id).count("approve"), 1)
+        # The card follows the job past the gateway's dispatch-time gate.
+        after = app.wait_for_text(f'[data-job-id="{job_id}"] [data-testid="decision-sentence"]',
+                                  lambda t: t != "Approved")
+        self.assertEqual(after, "Approved, dispatched.")
 
     def test_reject_with_a_reason(self):
         app = self.open_app()

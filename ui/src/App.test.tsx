@@ -144,6 +144,27 @@ describe("App", () => {
     expect(await screen.findByTestId("outcome")).toHaveTextContent("Approved");
   });
 
+  it("follows an approval past the dispatch-time gate on the card", async () => {
+    const shown = card("a");
+    setup([shown]);
+    vi.mocked(api.decide).mockResolvedValue(decision("a", "approve", "Approved"));
+    const approve = await screen.findByRole("button", { name: "Approve" });
+    pastSettle();
+    fireEvent.click(approve);
+    expect(await screen.findByTestId("decision-sentence")).toHaveTextContent(/^Approved$/);
+    const waiting = "approved, waiting: policy engine unavailable (closed mode), attempt 2 of 50";
+    for (const [seq, line, shown] of [
+      [11, waiting, "Approved, waiting: policy engine unavailable (closed mode), attempt 2 of 50."],
+      [12, "approved, dispatched", "Approved, dispatched."],
+    ] as const) {
+      act(() => {
+        pushEvent({ kind: "decision", seq, decision: { ...decision("a", "approve", "Approved"), after_approval: line } });
+      });
+      await act(() => vi.advanceTimersByTimeAsync(20));
+      expect(screen.getByTestId("decision-sentence")).toHaveTextContent(shown);
+    }
+  });
+
   it("ignores an approve on a card that just appeared", async () => {
     setup([card("a")]);
     fireEvent.click(await screen.findByRole("button", { name: "Approve" }));

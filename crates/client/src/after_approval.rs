@@ -109,6 +109,13 @@ impl AfterApproval {
         matches!(self, Self::Queued)
     }
 
+    /// Whether this is where the job will stay as far as the reviewer is concerned: past the
+    /// gate (dispatched), stopped (denied, failed) or back in the queue (re-opened). Queued and
+    /// waiting jobs are still moving.
+    pub fn is_final(&self) -> bool {
+        !matches!(self, Self::Queued | Self::Waiting { .. })
+    }
+
     /// One line for the reviewer, the same in the CLI and the app.
     pub fn line(&self) -> String {
         match self {
@@ -230,6 +237,12 @@ mod tests {
         for (job, line) in cases {
             let status = AfterApproval::from_job(&job).expect("reported");
             assert_eq!(status.line(), line, "{job}");
+            // Only a job still on its way to a worker is worth looking at again.
+            assert_eq!(
+                status.is_final(),
+                !line.starts_with("approved, waiting"),
+                "{job}"
+            );
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct DecisionView {
     pub message: String,
     /// Set when the gateway bound the approval to another request or policy than was seen.
     pub mismatch: Option<String>,
+    /// What became of the job after the approval, where the gateway reports it ("approved,
+    /// dispatched", "approved, waiting: policy engine unavailable (closed mode), attempt 7 of
+    /// 50", ...): the same line as the CLI's. Filled in by follow-up events.
+    pub after_approval: Option<String>,
 }
 
 impl From<&DecisionReport> for DecisionView {
@@ -73,6 +77,7 @@ impl From<&DecisionReport> for DecisionView {
             verdict: report.verdict.clone(),
             message,
             mismatch: report.mismatch.clone(),
+            after_approval: None,
         }
     }
 }

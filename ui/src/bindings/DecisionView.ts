@@ -35,4 +35,10 @@ message: string,
 /**
  * Set when the gateway bound the approval to another request or policy than was seen.
  */
-mismatch: string | null, };
+mismatch: string | null, 
+/**
+ * What became of the job after the approval, where the gateway reports it ("approved,
+ * dispatched", "approved, waiting: policy engine unavailable (closed mode), attempt 7 of
+ * 50", ...): the same line as the CLI's. Filled in by follow-up events.
+ */
+after_approval: string | null, };

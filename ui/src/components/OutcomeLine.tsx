@@ -1,5 +1,5 @@
 import type { CardOutcome } from "../model/outcome";
-import { driftLines } from "../model/outcome";
+import { decisionSentence, driftLines } from "../model/outcome";
 import { shortenHash } from "../format";
 
 /** The card's state after the reviewer's last decision; every outcome has its own words. */
@@ -14,7 +14,7 @@ export function OutcomeLine({ outcome, onReviewAgain }: { outcome: CardOutcome; 
     case "decided":
       return (
         <p className="outcome outcome-done" role="status" data-testid="outcome" data-kind="decided">
-          {outcome.decision.message}
+          <span data-testid="decision-sentence">{decisionSentence(outcome.decision)}</span>
           {outcome.decision.mismatch && (
             <strong className="outcome-alarm"> Warning: {outcome.decision.mismatch}</strong>
           )}

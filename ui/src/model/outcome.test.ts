@@ -1,5 +1,17 @@
 import { describe, expect, it } from "vitest";
-import { badgeOf, driftLines, outcomeOfError } from "./outcome";
+import { decision } from "../test/fixtures";
+import { badgeOf, decisionSentence, driftLines, outcomeOfError } from "./outcome";
+
+describe("decisionSentence", () => {
+  it("says what followed an approval once the gateway reports it", () => {
+    const approved = decision("a", "approve", "Approved");
+    expect(decisionSentence(approved)).toBe("Approved");
+    expect(decisionSentence({ ...approved, after_approval: "approved, dispatched" })).toBe("Approved, dispatched.");
+    const elsewhere = { ...approved, outcome: "already_applied", message: "Approved already, by bob", after_approval: "approval re-opened: the policy changed before dispatch" };
+    expect(decisionSentence(elsewhere)).toBe("Approved already, by bob. Approval re-opened: the policy changed before dispatch.");
+    expect(decisionSentence({ ...approved, after_approval: "  " })).toBe("Approved");
+  });
+});
 
 describe("outcomeOfError", () => {
   it("branches on the backend's stable code", () => {

@@ -18,6 +18,18 @@ export type CardOutcome =
   | { kind: "blocked"; code: string; message: string }
   | { kind: "failed"; code: string; message: string };
 
+/**
+ * The card's sentence for a decision in effect. Once the gateway reports what followed an
+ * approval, its line ("approved, dispatched") says it all; a decision made by someone else, or
+ * by an earlier attempt, keeps saying so in front of it.
+ */
+export function decisionSentence(decision: DecisionView): string {
+  const after = decision.after_approval?.trim();
+  if (!after) return decision.message;
+  const line = `${after.charAt(0).toUpperCase()}${after.slice(1)}.`;
+  return decision.outcome === "applied" ? line : `${decision.message}. ${line}`;
+}
+
 export function outcomeOfError(error: BackendError): CardOutcome {
   switch (error.code) {
     case "drift":

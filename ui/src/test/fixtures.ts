@@ -66,7 +66,7 @@ export function message(event: DeskEvent, desk = DESK): DeskMessage {
 }
 
 export function decision(jobId: string, action: "approve" | "reject", text: string): DecisionView {
-  return { job_id: jobId, job_hash: null, action, outcome: "applied", by: null, by_us: null, verdict: null, message: text, mismatch: null };
+  return { job_id: jobId, job_hash: null, action, outcome: "applied", by: null, by_us: null, verdict: null, message: text, mismatch: null, after_approval: null };
 }
 
 /** The detail the Rust side builds for `view`: content verified, one earlier reject. */

@@ -319,15 +319,13 @@ impl Task {
     }
 
     async fn poll_round(&mut self, client: &GatewayClient) -> Result<(), Halt> {
+        let started = tokio::time::Instant::now();
         self.resync(client, WatchMode::Polling).await?;
         self.poll_snapshot(client).await?;
-        let interval = self.config.poll_interval;
-        wait(
-            &mut self.stop,
-            &mut self.client,
-            tokio::time::sleep(interval),
-        )
-        .await
+        // One list per interval, counted from the start of each: an item waits at most the
+        // interval plus one round, not the interval plus two.
+        let rest = self.config.poll_interval.saturating_sub(started.elapsed());
+        wait(&mut self.stop, &mut self.client, tokio::time::sleep(rest)).await
     }
 
     /// Without an event stream nothing announces a new policy, so each poll compares the
