@@ -32,7 +32,6 @@ SPACING_S = 0.7
 POLLED_ITEMS = 30
 POLLED_SPACING_S = 1.6
 COLD_STARTS = 5
-RESULTS = "bench-results/notify.json"
 
 
 class NoEventFeed:
@@ -247,6 +246,14 @@ def notifications(app: str, bin_dir: str, artifacts: str) -> list:
     ]
 
 
+def write_results(artifacts: str, bench: str, title: str, figures: list):
+    """What scripts/bench-report.py reads: target/bench-results/<bench>.json."""
+    path = os.path.join(artifacts, "..", "bench-results", f"{bench}.json")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"bench": bench, "title": title, "command": "scripts/bench-app.sh", "figures": figures}, f, indent=2)
+
+
 def figure(name: str, value: float, unit: str, limit=None) -> dict:
     """One row of the report; `limit` is the target's upper bound, in `unit`."""
     row = {"name": name, "value": round(value, 1), "unit": unit}
@@ -281,12 +288,7 @@ def cold_starts(app: str):
 def main():
     app, artifacts = os.environ["COUNTERSIGN_APP"], os.environ["COUNTERSIGN_E2E_ARTIFACTS"]
     figures = notifications(app, os.environ["COUNTERSIGN_BIN_DIR"], artifacts) + cold_starts(app)
-    path = os.path.join(artifacts, "..", RESULTS)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"bench": "notify", "title": "Time to notify, cold start, memory (release app)",
-                   "command": "scripts/bench-app.sh", "figures": figures}, f, indent=2)
-
+    write_results(artifacts, "notify", "Time to notify, cold start, memory (release app)", figures)
 
 if __name__ == "__main__":
     main()

@@ -12,13 +12,12 @@ release app, the release gateway binary and tauri-driver in tests/e2e/run.sh's p
 Prints the figures and writes target/bench-results/queue.json."""
 
 import concurrent.futures
-import json
 import os
 import subprocess
 import tempfile
 import time
 
-from bench_notify import figure, memory_kib
+from bench_notify import figure, memory_kib, write_results
 from gateway import BENCH_AGENTS, REVIEWER_KEY, Gateway
 from webdriver import Session
 
@@ -162,12 +161,7 @@ def main():
         figure(f"memory at rest, {PENDING:,} pending: all processes", at_rest_full[1] / 1024, "MiB", 150),
         figure(f"memory after scrolling, {PENDING:,} pending: all processes", after_scroll[1] / 1024, "MiB", 150),
     ]
-    path = os.path.join(artifacts, "..", "bench-results", "queue.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as f:
-        json.dump({"bench": "queue", "title": "The app at 10,000 pending (release)",
-                   "command": "scripts/bench-app.sh", "figures": figures}, f, indent=2)
-
+    write_results(artifacts, "queue", "The app at 10,000 pending (release)", figures)
 
 if __name__ == "__main__":
     main()

@@ -193,15 +193,8 @@ pub(crate) struct RawEntry {
 /// rows checks, without copying each row's text first.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct StoredEntry<'a> {
-    pub seq: u64,
-    pub recorded_at: i64,
-    pub kind: &'a str,
-    pub job_id: Option<&'a str>,
-    pub topic: Option<&'a str>,
-    pub decision: Option<&'a str>,
-    pub outcome: Option<&'a str>,
-    pub body: &'a str,
-    pub prev_hash: &'a str,
+    /// Everything the entry hash covers.
+    pub fields: HashInput<'a>,
     pub entry_hash: &'a str,
 }
 
@@ -235,45 +228,34 @@ impl<'a> StoredEntry<'a> {
             text(index, name)?.ok_or_else(|| malformed(format!("{name} is missing")))
         };
         Ok(Self {
-            seq,
-            recorded_at,
-            kind: required(2, "kind")?,
-            job_id: text(3, "job_id")?,
-            topic: text(4, "topic")?,
-            decision: text(5, "decision")?,
-            outcome: text(6, "outcome")?,
-            body: required(7, "body")?,
-            prev_hash: required(8, "prev_hash")?,
+            fields: HashInput {
+                seq,
+                recorded_at,
+                kind: required(2, "kind")?,
+                job_id: text(3, "job_id")?,
+                topic: text(4, "topic")?,
+                decision: text(5, "decision")?,
+                outcome: text(6, "outcome")?,
+                body: required(7, "body")?,
+                prev_hash: required(8, "prev_hash")?,
+            },
             entry_hash: required(9, "entry_hash")?,
         })
     }
 
-    pub fn hash_input(&self) -> HashInput<'a> {
-        HashInput {
-            seq: self.seq,
-            recorded_at: self.recorded_at,
-            kind: self.kind,
-            job_id: self.job_id,
-            topic: self.topic,
-            decision: self.decision,
-            outcome: self.outcome,
-            body: self.body,
-            prev_hash: self.prev_hash,
-        }
-    }
-
     pub fn to_raw(self) -> RawEntry {
         let owned = |text: Option<&str>| text.map(str::to_owned);
+        let fields = self.fields;
         RawEntry {
-            seq: self.seq,
-            recorded_at: self.recorded_at,
-            kind: self.kind.to_owned(),
-            job_id: owned(self.job_id),
-            topic: owned(self.topic),
-            decision: owned(self.decision),
-            outcome: owned(self.outcome),
-            body: self.body.to_owned(),
-            prev_hash: self.prev_hash.to_owned(),
+            seq: fields.seq,
+            recorded_at: fields.recorded_at,
+            kind: fields.kind.to_owned(),
+            job_id: owned(fields.job_id),
+            topic: owned(fields.topic),
+            decision: owned(fields.decision),
+            outcome: owned(fields.outcome),
+            body: fields.body.to_owned(),
+            prev_hash: fields.prev_hash.to_owned(),
             entry_hash: self.entry_hash.to_owned(),
         }
     }
@@ -287,15 +269,17 @@ impl RawEntry {
 
     pub fn stored(&self) -> StoredEntry<'_> {
         StoredEntry {
-            seq: self.seq,
-            recorded_at: self.recorded_at,
-            kind: &self.kind,
-            job_id: self.job_id.as_deref(),
-            topic: self.topic.as_deref(),
-            decision: self.decision.as_deref(),
-            outcome: self.outcome.as_deref(),
-            body: &self.body,
-            prev_hash: &self.prev_hash,
+            fields: HashInput {
+                seq: self.seq,
+                recorded_at: self.recorded_at,
+                kind: &self.kind,
+                job_id: self.job_id.as_deref(),
+                topic: self.topic.as_deref(),
+                decision: self.decision.as_deref(),
+                outcome: self.outcome.as_deref(),
+                body: &self.body,
+                prev_hash: &self.prev_hash,
+            },
             entry_hash: &self.entry_hash,
         }
     }
@@ -317,7 +301,7 @@ impl RawEntry {
     }
 
     pub fn hash_input(&self) -> HashInput<'_> {
-        self.stored().hash_input()
+        self.stored().fields
     }
 
     /// Parses kind and body; an error names the entry's seq.

@@ -16,7 +16,7 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
-use crate::chain::{ChainHead, GENESIS_HASH};
+use crate::chain::{ChainHead, HashInput, GENESIS_HASH};
 use crate::entry::{EntryKind, RawEntry, StoredEntry, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
 use crate::ledger::{from_sql_seq, read_anchor, to_sql_seq, Ledger};
@@ -256,27 +256,33 @@ impl Walk {
 
     /// Checks the next row; on success it becomes the new end of the walk.
     pub fn check(&mut self, row: &StoredEntry<'_>) -> Option<(u64, ChainProblem)> {
+        let fields = &row.fields;
         let expected = self.next_seq();
-        if row.seq != expected {
-            return Some((expected, ChainProblem::EntryMissing { next_seq: row.seq }));
-        }
-        if !row.hash_input().hashes_to(row.entry_hash) {
-            return Some((row.seq, ChainProblem::EntryEdited));
-        }
-        if row.prev_hash != self.last.entry_hash {
+        if fields.seq != expected {
             return Some((
-                row.seq,
-                ChainProblem::BrokenLink {
-                    expected_prev: self.last.entry_hash.clone(),
-                    found_prev: row.prev_hash.to_owned(),
+                expected,
+                ChainProblem::EntryMissing {
+                    next_seq: fields.seq,
                 },
             ));
         }
-        if let Err(detail) = well_formed(row) {
-            return Some((row.seq, ChainProblem::Malformed { detail }));
+        if !fields.hashes_to(row.entry_hash) {
+            return Some((fields.seq, ChainProblem::EntryEdited));
+        }
+        if fields.prev_hash != self.last.entry_hash {
+            return Some((
+                fields.seq,
+                ChainProblem::BrokenLink {
+                    expected_prev: self.last.entry_hash.clone(),
+                    found_prev: fields.prev_hash.to_owned(),
+                },
+            ));
+        }
+        if let Err(detail) = well_formed(fields) {
+            return Some((fields.seq, ChainProblem::Malformed { detail }));
         }
         self.checked += 1;
-        self.last.seq = row.seq;
+        self.last.seq = fields.seq;
         // Reuses the buffer: no allocation per entry.
         self.last.entry_hash.clear();
         self.last.entry_hash.push_str(row.entry_hash);
@@ -369,7 +375,7 @@ impl Walk {
 
 /// The hash covers the text as stored, so a row can hash correctly and still be unreadable by
 /// this build (an entry written by hand, or a kind from a newer schema).
-fn well_formed(row: &StoredEntry<'_>) -> Result<(), String> {
+fn well_formed(row: &HashInput<'_>) -> Result<(), String> {
     row.kind
         .parse::<EntryKind>()
         .map_err(|_| format!("unknown kind {:?}", row.kind))?;
