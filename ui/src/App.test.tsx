@@ -165,6 +165,19 @@ describe("App", () => {
     }
   });
 
+  it("counts a decided card, still fading on screen, as no longer pending", async () => {
+    setup([card("a"), card("b")]);
+    expect(await screen.findAllByTestId("approval-card")).toHaveLength(2);
+    expect(screen.getByTestId("filter-count")).toHaveTextContent("2 pending");
+    act(() => {
+      pushEvent({ kind: "removed", seq: 11, job_id: "b", by: "bob", status: "approved" });
+    });
+    await act(() => vi.advanceTimersByTimeAsync(20));
+    expect(screen.getAllByTestId("approval-card")).toHaveLength(2);
+    expect(screen.getByTestId("filter-count")).toHaveTextContent("1 pending");
+    expect(screen.getByText("1", { selector: ".queue-count" })).toBeInTheDocument();
+  });
+
   it("ignores an approve on a card that just appeared", async () => {
     setup([card("a")]);
     fireEvent.click(await screen.findByRole("button", { name: "Approve" }));

@@ -60,6 +60,8 @@ export function App() {
   const currentJob = current?.card.job_id ?? null;
   const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
   const pending = cards.length - Object.keys(queue.departed).length;
+  // A decided card stays on screen for a moment, faded; it is no longer pending.
+  const shownPending = useMemo(() => shown.filter((c) => !(c.card.job_id in queue.departed)).length, [shown, queue.departed]);
 
   const checks = useChecks(queue, shown, current, now);
   const { loadDetail } = checks;
@@ -304,7 +306,7 @@ export function App() {
               <h2 id="queue-heading" className="visually-hidden">
                 Pending approvals
               </h2>
-              <FilterBar filter={filter} facets={counts} shown={shown.length} total={cards.length} searchRef={searchRef} onChange={setFilter} />
+              <FilterBar filter={filter} facets={counts} shown={shownPending} total={pending} searchRef={searchRef} onChange={setFilter} />
               {queue.notices.map((notice) => (
                 <p key={notice.seq} className="notice" role="status" data-testid="notice" data-code={notice.code}>
                   {notice.message}
