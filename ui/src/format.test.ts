@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { age, clockToMinute, hashTail, minuteToClock, shortenHash, timeLeft } from "./format";
+import { age, clockToMinute, count, hashTail, minuteToClock, shortenHash, timeLeft } from "./format";
 
 describe("format", () => {
   it("shortens long hashes and keeps short ones", () => {
@@ -33,5 +33,13 @@ describe("quiet hours clock", () => {
     for (const bad of ["", "24:00", "12:60", "9:00", "12:00:00", "ab:cd"]) {
       expect(clockToMinute(bad)).toBeNull();
     }
+  });
+});
+
+describe("count", () => {
+  it("groups thousands", () => {
+    expect(count(7)).toBe("7");
+    expect(count(10_000)).toBe((10_000).toLocaleString());
+    expect(count(10_000)).not.toBe("10000");
   });
 });

@@ -76,3 +76,8 @@ export function clockToMinute(clock: string): number | null {
   const [hours, minutes] = [Number(match[1]), Number(match[2])];
   return hours < 24 && minutes < 60 ? hours * 60 + minutes : null;
 }
+
+/** A count as the reviewer reads it: "10,000", in the system's own digits and separators. */
+export function count(n: number): string {
+  return n.toLocaleString();
+}

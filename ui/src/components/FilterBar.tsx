@@ -1,3 +1,4 @@
+import { count } from "../format";
 import type { RefObject } from "react";
 import type { Facets, QueueFilter } from "../model/filter";
 
@@ -52,7 +53,7 @@ export function FilterBar({ filter, facets, shown, total, searchRef, onChange }:
       {select("Risk", "tag", facets.tags)}
       {select("Requester", "requester", facets.requesters)}
       <span className="filter-count" data-testid="filter-count" aria-live="polite">
-        {shown === total ? `${String(total)} pending` : `${String(shown)} of ${String(total)}`}
+        {shown === total ? `${count(total)} pending` : `${count(shown)} of ${count(total)}`}
       </span>
     </div>
   );

@@ -1,3 +1,4 @@
+import { count } from "../format";
 import type { ProfileView } from "../bindings/ProfileView";
 import type { SessionView } from "../bindings/SessionView";
 
@@ -31,7 +32,7 @@ export function Header({ session, view, pending, profiles, onView, onSwitch, onS
       {session && (
         <nav className="tabs" aria-label="Views">
           <button type="button" className="tab" aria-current={view === "queue" ? "page" : undefined} onClick={() => { onView("queue"); }}>
-            Queue <span className="queue-count">{pending}</span>
+            Queue <span className="queue-count">{count(pending)}</span>
           </button>
           <button type="button" className="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
             History
