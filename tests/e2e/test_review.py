@@ -1,5 +1,6 @@
 """The reviewer's loop on the real app (see harness.py for what each scenario runs against)."""
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -54,6 +55,12 @@ class Review(AppCase):
         after = app.wait_for_text(f'[data-job-id="{job_id}"] [data-testid="decision-sentence"]',
                                   lambda t: t != "Approved")
         self.assertEqual(after, "Approved, dispatched.")
+        # ... and the history says it too, offline.
+        done = self.cli("--profile", "work", "--json", "audit", "list", "--kind", "job_status", "--job", job_id)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        statuses = json.loads(done.stdout)["entries"]
+        self.assertEqual([e["outcome"] for e in statuses][-1:], ["dispatched"], statuses)
+        self.assertEqual(statuses[-1]["body"]["line"], "approved, dispatched")
 
     def test_reject_with_a_reason(self):
         app = self.open_app()

@@ -26,6 +26,7 @@ pub mod decision;
 pub mod demo;
 pub mod detail;
 pub mod error;
+mod follow;
 pub mod history;
 pub mod open;
 pub mod queue;

@@ -66,19 +66,19 @@ pub struct OpenSession {
     pub demo: Option<EmbeddedDemo>,
 }
 
-struct Shared {
+pub(crate) struct Shared {
     desk: u64,
     queue: Mutex<QueueState>,
     settings: RwLock<ReviewSettings>,
     emit: Emitter,
     /// Set when the desk is replaced: nothing it does reaches the UI any more.
-    retired: AtomicBool,
+    pub(crate) retired: AtomicBool,
     /// Cards whose content is being fetched.
     loading: Mutex<HashSet<String>>,
 }
 
 impl Shared {
-    fn queue(&self) -> std::sync::MutexGuard<'_, QueueState> {
+    pub(crate) fn queue(&self) -> std::sync::MutexGuard<'_, QueueState> {
         // Every update is applied whole before the lock is released.
         self.queue.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -95,7 +95,7 @@ impl Shared {
     }
 
     /// Emits under the queue lock, so the UI receives events in `seq` order.
-    fn publish(&self, queue: &QueueState, events: Vec<DeskEvent>) {
+    pub(crate) fn publish(&self, queue: &QueueState, events: Vec<DeskEvent>) {
         let _ordered = queue;
         if self.retired.load(Ordering::SeqCst) {
             return;
@@ -284,9 +284,10 @@ impl Desk {
         let mut view = DecisionView::from(&report);
         view.job_hash = Some(seen.job_hash);
         if view.action == DecisionAction::Approve {
-            tokio::spawn(follow_approval(
+            tokio::spawn(crate::follow::follow_approval(
                 self.client.clone(),
                 Arc::clone(&self.shared),
+                Arc::clone(&self.ledger),
                 view.clone(),
             ));
         }
@@ -489,45 +490,6 @@ async fn load_contents(
             shared.loading().remove(&job_id);
             drop(permit);
         });
-    }
-}
-
-/// How long a card follows what becomes of its approval, and the longest pause between looks
-/// (the first look is almost at once: a dispatcher usually decides within milliseconds).
-const FOLLOW_FOR: Duration = Duration::from_secs(120);
-const FOLLOW_PAUSE_MAX: Duration = Duration::from_secs(5);
-
-/// Reads what became of an approved job until it is past the dispatch-time gate, stopped, or
-/// back in the queue, and shows each new line on the card as a decision event. A gateway that
-/// reports nothing (Cordum) ends it at the first look; so does a closed desk.
-async fn follow_approval(client: GatewayClient, shared: Arc<Shared>, view: DecisionView) {
-    let started = tokio::time::Instant::now();
-    let mut pause = Duration::from_millis(30);
-    let mut shown: Option<String> = None;
-    while started.elapsed() < FOLLOW_FOR && !shared.retired.load(Ordering::SeqCst) {
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(FOLLOW_PAUSE_MAX);
-        let after = match client.after_approval(&view.job_id).await {
-            Ok(Some(after)) => after,
-            Ok(None) => return,
-            Err(error) if error.is_transient() => continue,
-            Err(error) => {
-                tracing::debug!(job_id = %view.job_id, %error, "after-approval status not read");
-                return;
-            }
-        };
-        let line = after.line();
-        if shown.as_deref() != Some(line.as_str()) {
-            let mut update = view.clone();
-            update.after_approval = Some(line.clone());
-            let mut queue = shared.queue();
-            let event = queue.decision_event(update);
-            shared.publish(&queue, vec![event]);
-            shown = Some(line);
-        }
-        if after.is_final() {
-            return;
-        }
     }
 }
 

@@ -40,10 +40,13 @@ pub enum EntryKind {
     /// A desktop notification shown or withdrawn, or an action taken from one (and actions
     /// refused: forged, stale), so the audit says how each decision was made.
     Notification,
+    /// What became of an approved job as the gateway reported it: dispatched, waiting at the
+    /// dispatch-time gate, denied there, re-opened, failed.
+    JobStatus,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 10] = [
+    pub const ALL: [EntryKind; 11] = [
         Self::ItemSeen,
         Self::JobRequest,
         Self::Verdict,
@@ -54,6 +57,7 @@ impl EntryKind {
         Self::Logout,
         Self::GatewayAudit,
         Self::Notification,
+        Self::JobStatus,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -68,6 +72,7 @@ impl EntryKind {
             Self::Logout => "logout",
             Self::GatewayAudit => "gateway_audit",
             Self::Notification => "notification",
+            Self::JobStatus => "job_status",
         }
     }
 }

@@ -65,6 +65,9 @@ pub struct EvidencePack {
     /// How the decisions were made: notifications shown and actions taken from them.
     #[serde(default)]
     pub notifications: Vec<Entry>,
+    /// What became of the job after its approval, as the gateway reported it.
+    #[serde(default)]
+    pub job_statuses: Vec<Entry>,
     /// The outbox rows: whether each decision is settled and how.
     pub decisions: Vec<IntentRecord>,
     pub proof: ChainProof,
@@ -147,6 +150,7 @@ impl Ledger {
                 conflicts: of_kind(EntryKind::Conflict),
                 gateway_events: of_kind(EntryKind::GatewayAudit),
                 notifications: of_kind(EntryKind::Notification),
+                job_statuses: of_kind(EntryKind::JobStatus),
                 decisions,
                 proof: ChainProof {
                     links: entries

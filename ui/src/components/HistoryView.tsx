@@ -12,6 +12,7 @@ const KINDS = [
   ["decision_intent", "Decisions sent"],
   ["decision_outcome", "Gateway answers"],
   ["conflict", "Conflicts"],
+  ["job_status", "After approval"],
   ["notification", "Notifications"],
   ["login", "Sign-ins"],
 ] as const;
