@@ -75,8 +75,11 @@ async fn record_job_status(ledger: &Arc<Ledger>, job_id: &str, after: &AfterAppr
     .decision(DecisionAction::Approve.as_str())
     .outcome(&code);
     let ledger = Arc::clone(ledger);
-    let written = tokio::task::spawn_blocking(move || ledger.append(entry).map(drop)).await;
-    if !matches!(written, Ok(Ok(()))) {
-        tracing::warn!(%job_id, "could not record what became of an approval");
+    let written = tokio::task::spawn_blocking(move || ledger.append(entry).map(drop))
+        .await
+        .map_err(|error| error.to_string())
+        .and_then(|appended| appended.map_err(|error| error.to_string()));
+    if let Err(error) = written {
+        tracing::warn!(%job_id, %error, "what became of an approval not recorded");
     }
 }

@@ -4,7 +4,6 @@
 
 use countersign_core::approval::ApprovalItem;
 use countersign_core::verify::{verify, SeenItem, Verdict, VerifyInput};
-
 use countersign_ledger::NewEntry;
 use serde_json::Value;
 
