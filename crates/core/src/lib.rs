@@ -6,6 +6,7 @@
 //! * [`approval`]: approval items of both gateway API generations;
 //! * [`content`]: what a card shows, bound by a digest, and content-addressed payload pointers;
 //! * [`snapshot`]: the policy snapshot base rule;
+//! * [`governance`]: policy drafts, their snapshots and governance approvals (seed 004);
 //! * [`verify`]: the drift verdict computed before every approve;
 //! * [`outcome`]: gateway answers to approve/reject, classified into stable codes.
 //!
@@ -15,6 +16,7 @@
 pub mod approval;
 pub mod canonical;
 pub mod content;
+pub mod governance;
 pub mod jobhash;
 pub mod jobrequest;
 pub mod outcome;
