@@ -15,6 +15,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
+mod answer;
+mod check;
+
+pub use answer::GovernanceAnswer;
+pub use check::{check_fresh, DraftBinding, Refusal};
+
 /// Stable codes of governance answers (the `code` field of the gateway's JSON bodies).
 pub mod code {
     /// 200: the snapshot was approved now.
@@ -369,63 +375,4 @@ pub struct GovernanceDecisionAnswer {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_source_hash_is_sha256_of_the_exact_bytes() {
-        assert_eq!(
-            source_snapshot_hash(""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-        assert_ne!(
-            source_snapshot_hash("version: v1\n"),
-            source_snapshot_hash("version: v1\n\n"),
-            "whitespace is part of what was approved"
-        );
-    }
-
-    #[test]
-    fn yaml_is_checked_against_the_snapshot_hash() {
-        let yaml = "version: v1\nrules: []\n";
-        let mut snapshot = DraftSnapshot {
-            snapshot_id: "dsn-1".into(),
-            draft_id: "drf-1".into(),
-            version: 1,
-            source_snapshot_hash: source_snapshot_hash(yaml),
-            base_snapshot: "base".into(),
-            author: "alice".into(),
-            created_at: "2026-12-03T10:00:00.000Z".into(),
-            status: SnapshotStatus::ReadyForApproval,
-            ready_for_approval: true,
-            blocker_ids: vec![],
-            advisory_ids: vec![],
-            findings: vec![],
-            rule_count: 0,
-            yaml: Some(yaml.into()),
-        };
-        assert!(snapshot.yaml_matches_hash());
-        snapshot.yaml = Some(format!("{yaml}# edited\n"));
-        assert!(!snapshot.yaml_matches_hash());
-        snapshot.yaml = None;
-        assert!(!snapshot.yaml_matches_hash(), "no text is no match");
-    }
-
-    #[test]
-    fn decision_bodies_use_the_documented_field_names() {
-        let body = ApproveDraftBody {
-            expected_snapshot_id: "dsn-1".into(),
-            expected_source_snapshot_hash: "ab".into(),
-            rationale: None,
-            channel: Some(GovernanceChannel::Cli),
-        };
-        assert_eq!(
-            serde_json::to_value(&body).expect("json"),
-            serde_json::json!({
-                "expected_snapshot_id": "dsn-1",
-                "expected_source_snapshot_hash": "ab",
-                "channel": "cli"
-            })
-        );
-    }
-}
+mod tests;
