@@ -43,10 +43,17 @@ pub enum EntryKind {
     /// What became of an approved job as the gateway reported it: dispatched, waiting at the
     /// dispatch-time gate, denied there, re-opened, failed.
     JobStatus,
+    /// A policy draft snapshot shown to the reviewer (once per draft and snapshot). Governance
+    /// entries keep the draft id in the `job_id` column, so a draft's history is one query.
+    PolicyDraftSeen,
+    /// A governance decision about to be sent (the governance outbox row's twin).
+    GovernanceIntent,
+    /// The gateway's answer to a governance decision.
+    GovernanceOutcome,
 }
 
 impl EntryKind {
-    pub const ALL: [EntryKind; 11] = [
+    pub const ALL: [EntryKind; 14] = [
         Self::ItemSeen,
         Self::JobRequest,
         Self::Verdict,
@@ -58,6 +65,9 @@ impl EntryKind {
         Self::GatewayAudit,
         Self::Notification,
         Self::JobStatus,
+        Self::PolicyDraftSeen,
+        Self::GovernanceIntent,
+        Self::GovernanceOutcome,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +83,9 @@ impl EntryKind {
             Self::GatewayAudit => "gateway_audit",
             Self::Notification => "notification",
             Self::JobStatus => "job_status",
+            Self::PolicyDraftSeen => "policy_draft_seen",
+            Self::GovernanceIntent => "governance_intent",
+            Self::GovernanceOutcome => "governance_outcome",
         }
     }
 }

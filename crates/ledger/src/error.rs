@@ -55,6 +55,13 @@ pub enum LedgerError {
     #[error("job {job_id} already has an open decision {decision_id}")]
     IntentPending { job_id: String, decision_id: String },
 
+    /// The policy draft already has a governance decision in flight.
+    #[error("policy draft {draft_id} already has an open decision {decision_id}")]
+    GovernancePending {
+        draft_id: String,
+        decision_id: String,
+    },
+
     /// A final outcome was already recorded for this decision.
     #[error("decision {decision_id} is already closed with outcome {code}")]
     IntentClosed { decision_id: String, code: String },
@@ -79,6 +86,7 @@ impl LedgerError {
             Self::InvalidInput(_) => "ledger_invalid_input",
             Self::DuplicateDecision(_) => "ledger_duplicate_decision",
             Self::IntentPending { .. } => "ledger_intent_pending",
+            Self::GovernancePending { .. } => "ledger_governance_pending",
             Self::IntentClosed { .. } => "ledger_intent_closed",
             Self::Sqlite(_) => "ledger_sqlite",
         }

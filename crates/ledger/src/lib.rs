@@ -9,6 +9,8 @@
 //! * The decision [`outbox`] ([`DecisionIntent`], [`DecisionOutcome`]) records a decision
 //!   before it is sent and its answer after, so a crash in between is recovered at the next
 //!   start.
+//! * The [`governance`] outbox ([`GovernanceIntent`]) does the same for policy-draft decisions
+//!   (seed 004), and records each draft snapshot shown.
 //! * The seen set ([`ItemSighting`]) makes "item arrived" happen once per job and request hash,
 //!   across restarts; mirrored gateway audit events are kept once each.
 //! * Offline [`Query`]s, JSON Lines exports and per-job [`EvidencePack`]s ([`export`]) read it
@@ -25,6 +27,7 @@ mod entry;
 mod error;
 pub mod export;
 mod files;
+pub mod governance;
 mod ledger;
 pub mod outbox;
 mod query;
@@ -38,6 +41,7 @@ pub use entry::{Entry, EntryKind, NewEntry};
 pub use error::{LedgerError, Result};
 pub use export::{verify_export, ChainProof, EvidencePack, ExportHeader, ProofLink};
 pub use files::create_private_dir_all;
+pub use governance::{GovernanceIntent, GovernanceRecord, GOVERNANCE_TOPIC};
 pub use ledger::{system_clock, Clock, Ledger};
 pub use outbox::{new_decision_id, DecisionIntent, DecisionOutcome, IntentRecord};
 pub use query::{Page, Query, DEFAULT_LIMIT, MAX_LIMIT};

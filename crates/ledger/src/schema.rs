@@ -94,6 +94,33 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE outbox ADD COLUMN content_digest TEXT NOT NULL DEFAULT '';
     ALTER TABLE outbox ADD COLUMN content TEXT;
     ",
+    // v4: governance decisions (policy drafts, seed 004) and the draft snapshots seen. A table
+    // of their own: a governance decision is bound to a draft snapshot, not a job, and its
+    // recovery re-sends through other endpoints.
+    "
+    CREATE TABLE governance_outbox (
+        decision_id TEXT PRIMARY KEY,
+        draft_id    TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        action      TEXT NOT NULL CHECK (action IN ('approve', 'reject')),
+        intent      TEXT NOT NULL,
+        created_at  INTEGER NOT NULL,
+        intent_seq  INTEGER NOT NULL REFERENCES entries (seq),
+        attempts    INTEGER NOT NULL DEFAULT 0,
+        last_code   TEXT,
+        closed_at   INTEGER
+    );
+    CREATE UNIQUE INDEX governance_one_open_per_draft
+        ON governance_outbox (draft_id) WHERE closed_at IS NULL;
+
+    CREATE TABLE seen_drafts (
+        draft_id    TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        first_seen  INTEGER NOT NULL,
+        entry_seq   INTEGER NOT NULL REFERENCES entries (seq),
+        PRIMARY KEY (draft_id, snapshot_id)
+    );
+    ",
 ];
 
 /// The schema version this build writes.

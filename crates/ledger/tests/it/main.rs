@@ -8,6 +8,7 @@ mod chain;
 mod concurrency;
 mod crash;
 mod export;
+mod governance;
 mod open;
 mod outbox;
 mod query;

@@ -302,10 +302,13 @@ fn closed_rows_are_never_claimed_and_unleased_rows_are_free() {
 fn a_version_1_outbox_is_migrated_with_its_open_rows() {
     let fixture = Fixture::new();
     record(&fixture.ledger, "d-1", "job-1", DecisionAction::Approve).expect("record");
-    // Rebuild the file as version 1 wrote it: the v2 and v3 columns gone, the version set back.
+    // Rebuild the file as version 1 wrote it: the later tables and columns gone, the version
+    // set back.
     let raw = fixture.raw();
     raw.execute_batch(
-        "         ALTER TABLE outbox DROP COLUMN content;
+        "         DROP TABLE governance_outbox;
+         DROP TABLE seen_drafts;
+         ALTER TABLE outbox DROP COLUMN content;
          ALTER TABLE outbox DROP COLUMN content_digest;
          ALTER TABLE outbox DROP COLUMN recoveries;
          ALTER TABLE outbox DROP COLUMN lease_until;
