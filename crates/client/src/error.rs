@@ -47,6 +47,10 @@ pub enum ClientError {
     #[error("you cannot decide a job you submitted: {0}")]
     SelfApprovalDenied(String),
     /// The gateway answered something this client cannot read.
+    /// A governance decision refused, locally or by the gateway, with the governance code
+    /// (`stale_lineage`, `stale_base`, `self_approval_denied`, …).
+    #[error("{message} ({code})")]
+    GovernanceRefused { code: String, message: String },
     #[error("unexpected gateway answer: {0}")]
     GatewayProtocol(String),
     /// The gateway has no such API at all (a missing route), as opposed to a missing job.
@@ -108,6 +112,7 @@ impl ClientError {
             Self::Drift(_) => "drift",
             Self::Conflict(_) => "conflict",
             Self::SelfApprovalDenied(_) => "self_approval_denied",
+            Self::GovernanceRefused { .. } => "governance_refused",
             Self::GatewayProtocol(_) => "gateway_protocol",
             Self::NotOffered(_) => "not_offered",
             Self::OutcomeUnknown { .. } => "outcome_unknown",

@@ -10,6 +10,8 @@
 //! * [`review`]: one item fetched fresh by id, with the content its card shows ([`Review`]);
 //! * [`decide`]: the decision protocol ([`Decider`]): verify, record intent, send, retry,
 //!   reconcile, close, and [`Decider::recover`] at start-up;
+//! * [`governance`]: approving and rejecting policy drafts bound to the snapshot seen
+//!   ([`GovernanceDecider`]), with the same outbox, retries and recovery;
 //! * [`watch`]: [`QueueWatch`], a task keeping an up-to-date view of pending approvals and
 //!   emitting typed events, over the gateway's event stream or by polling;
 //! * [`audit`]: mirroring the gateway's audit log into the ledger;
@@ -52,6 +54,7 @@ mod body;
 pub mod decide;
 pub mod error;
 pub mod generation;
+pub mod governance;
 pub mod http;
 pub mod layout;
 mod paging;
@@ -71,6 +74,7 @@ pub use after_approval::AfterApproval;
 pub use decide::{Decider, DecisionReport, Recovered, RetryPolicy, Settlement};
 pub use error::{ClientError, Result};
 pub use generation::{Capabilities, Generation};
+pub use governance::{DraftFilter, GovernanceDecider, GovernanceReport};
 pub use http::{Credential, GatewayClient, HttpConfig, JobStatus, SessionInfo};
 pub use paging::PendingList;
 pub use profile::{AuthMethod, Profile, ProfileStore};

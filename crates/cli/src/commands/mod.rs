@@ -9,6 +9,7 @@ mod hash;
 mod list;
 mod login;
 mod output;
+mod policy;
 mod show;
 mod time;
 mod watch;
@@ -26,7 +27,7 @@ Exit codes:
   1  any other error
   2  invalid input: arguments, profile, insecure transport, a bad query
   3  conflict: drift refused locally (nothing sent), stale, already resolved otherwise,
-     a decision already in flight
+     a decision already in flight, a policy draft that moved, has blockers or was decided
   4  authentication or authorization: unauthorized, reauth_required, forbidden,
      self-approval denied
   5  network: unreachable, timeout, gateway unavailable, outcome not known yet
@@ -41,7 +42,9 @@ Environment:
       (default: the platform data directory, e.g. $XDG_DATA_HOME/countersign)
 
 `approve` and `reject` bind the decision to what the reviewer last saw: the item as
-`show` (or `watch`) last recorded it in the ledger, else the item fetched just now.";
+`show` (or `watch`) last recorded it in the ledger, else the item fetched just now.
+`policy approve` and `policy reject` do the same with the draft snapshot `policy show`,
+`diff` or `impact` last recorded.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,6 +88,9 @@ enum Command {
     /// Read, verify and export the local ledger (works offline).
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Policy drafts: review and countersign policy changes.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Exit codes are part of the CLI's contract with scripts: never renumber them.
@@ -117,10 +123,23 @@ pub fn exit_code_for(code: &str) -> u8 {
         | "conflict"
         | "decision_in_flight"
         | "decision_abandoned"
-        | "ledger_intent_pending" => exit::CONFLICT,
-        "unauthorized" | "reauth_required" | "forbidden" | "self_approval_denied" => exit::AUTH,
+        | "ledger_intent_pending"
+        | "ledger_governance_pending"
+        | "stale_lineage"
+        | "stale_base"
+        | "source_hash_mismatch"
+        | "not_ready_for_approval"
+        | "draft_closed" => exit::CONFLICT,
+        "governance_bad_request" => exit::INVALID_INPUT,
+        "unauthorized"
+        | "reauth_required"
+        | "forbidden"
+        | "self_approval_denied"
+        | "policy_publish_requires_approval" => exit::AUTH,
         "network" | "timeout" | "gateway_unavailable" | "outcome_unknown" => exit::NETWORK,
-        "not_found" | "profile_not_found" | "ledger_not_found" => exit::NOT_FOUND,
+        "not_found" | "profile_not_found" | "ledger_not_found" | "draft_not_found" => {
+            exit::NOT_FOUND
+        }
         "ledger_tampered" | "applied_mismatch" => exit::TAMPERED,
         _ => exit::OTHER,
     }
@@ -178,7 +197,12 @@ impl From<ClientError> for CliError {
             ClientError::Conflict(outcome) => serde_json::to_value(outcome).ok(),
             _ => None,
         };
-        let code = error.code();
+        // A governance refusal is known by its own code (`stale_lineage`, …), as the gateway
+        // names it: that is what a script branches on.
+        let code = match &error {
+            ClientError::GovernanceRefused { code, .. } => code.clone(),
+            other => other.code().to_owned(),
+        };
         let error = match &error {
             // The reviewer needs the verdict's code as much as its sentence.
             ClientError::Drift(verdict) => {
@@ -188,7 +212,7 @@ impl From<ClientError> for CliError {
             _ => error.into(),
         };
         Self {
-            code: code.to_owned(),
+            code,
             error,
             detail,
         }
@@ -222,6 +246,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Reject(args) => block_on(approve::reject(&out, profile, &args)),
         Command::Watch => block_on(watch::run(&out, profile)),
         Command::Audit(command) => audit::run(&out, profile, command),
+        Command::Policy(command) => block_on(policy::run(&out, profile, command)),
     }
 }
 
@@ -271,6 +296,9 @@ mod tests {
             ("not_found", exit::NOT_FOUND),
             ("profile_not_found", exit::NOT_FOUND),
             ("ledger_tampered", exit::TAMPERED),
+            ("stale_lineage", exit::CONFLICT),
+            ("stale_base", exit::CONFLICT),
+            ("draft_not_found", exit::NOT_FOUND),
             ("gateway_protocol", exit::OTHER),
             ("something_new", exit::OTHER),
         ] {
