@@ -3,12 +3,16 @@
 //! live in `countersign-desk` and the crates below it.
 
 use countersign_client::KeyringStore;
+use countersign_core::governance::PolicyDraft;
 use countersign_core::verify::SeenItem;
 use countersign_desk::detail::DetailView;
 use countersign_desk::error::codes;
 use countersign_desk::history::{ChainCheck, ExportResult, HistoryPage, HistoryQuery};
 use countersign_desk::open::{self, ConnectRequest, ProfileView};
-use countersign_desk::{DecisionRequest, DecisionView, DeskError, QueueSnapshot, SessionView};
+use countersign_desk::{
+    DecisionRequest, DecisionView, DeskError, DraftDecisionRequest, DraftDecisionView, DraftReview,
+    QueueSnapshot, SessionView,
+};
 use countersign_gateway::DemoConfig;
 use tauri::{AppHandle, Manager, Runtime, State};
 
@@ -109,6 +113,27 @@ pub async fn decide(state: State<'_, AppState>, request: DecisionRequest) -> Ans
 #[tauri::command]
 pub async fn item_detail(state: State<'_, AppState>, seen: SeenItem) -> Answer<DetailView> {
     state.desk().await?.detail(seen).await
+}
+
+/// The policy drafts of the open profile's tenant, open ones first.
+#[tauri::command]
+pub async fn policy_drafts(state: State<'_, AppState>) -> Answer<Vec<PolicyDraft>> {
+    state.desk().await?.policy_drafts().await
+}
+
+/// One draft in full: its text checked against its hash, diff, impact. A decision on the
+/// draft is bound to the snapshot this returned.
+#[tauri::command]
+pub async fn review_draft(state: State<'_, AppState>, draft_id: String) -> Answer<DraftReview> {
+    state.desk().await?.review_draft(&draft_id).await
+}
+
+#[tauri::command]
+pub async fn decide_draft(
+    state: State<'_, AppState>,
+    request: DraftDecisionRequest,
+) -> Answer<DraftDecisionView> {
+    state.desk().await?.decide_draft(request).await
 }
 
 #[tauri::command]

@@ -78,8 +78,14 @@ impl From<ClientError> for DeskError {
             ClientError::Conflict(outcome) => serde_json::to_value(outcome).ok(),
             _ => None,
         };
+        // A governance refusal is known by its own code (`stale_lineage`, `stale_base`, …):
+        // the Policy section branches on it.
+        let code = match &error {
+            ClientError::GovernanceRefused { code, .. } => code.clone(),
+            other => other.code().to_owned(),
+        };
         Self {
-            code: error.code().to_owned(),
+            code,
             message: error.to_string(),
             detail,
         }

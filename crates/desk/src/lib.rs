@@ -10,6 +10,8 @@
 //!   and what a decision became;
 //! * [`detail`]: the full request with secrets masked, the recomputed hash and the preflight
 //!   checklist;
+//! * [`governance`]: the Policy section: policy drafts, their diff and impact, and approve or
+//!   reject bound to the snapshot on screen;
 //! * [`history`]: the ledger read offline: list, verify, export;
 //! * [`demo`]: the embedded reference gateway with simulated agents;
 //! * [`open`]: the demo, a saved profile or a new one, in the files `countersign-cli` uses;
@@ -27,6 +29,7 @@ pub mod demo;
 pub mod detail;
 pub mod error;
 mod follow;
+pub mod governance;
 pub mod history;
 pub mod open;
 pub mod queue;
@@ -37,6 +40,7 @@ pub use card::CardView;
 pub use decision::{Channel, DecisionRequest, DecisionView};
 pub use demo::{EmbeddedDemo, DEMO_PROFILE};
 pub use error::{DeskError, Result};
+pub use governance::{DraftDecisionRequest, DraftDecisionView, DraftReview, PolicyDesk};
 pub use queue::{ConnectionStatus, DeskEvent, DeskMessage, LinkState, QueueSnapshot};
 pub use session::{Desk, Emitter, OpenSession, SessionView};
 pub use settings::{QuietHours, ReviewSettings};

@@ -98,6 +98,13 @@ pub enum DeskEvent {
         seq: u64,
         decision: DecisionView,
     },
+    /// A policy draft was proposed, updated or decided: the Policy section reads the drafts
+    /// again.
+    DraftsChanged {
+        #[ts(type = "number")]
+        seq: u64,
+        draft_id: Option<String>,
+    },
     /// Something the reviewer should know that changes no card by itself (a new policy, an
     /// unreadable event the watch skipped).
     Notice {
@@ -219,6 +226,10 @@ impl QueueState {
                     ),
                     None => "A new policy was published; pending items are re-evaluated.".into(),
                 },
+            }],
+            WatchEvent::GovernanceChanged { draft_id } => vec![DeskEvent::DraftsChanged {
+                seq: self.next_seq(),
+                draft_id,
             }],
             WatchEvent::Skipped { code, message } => vec![DeskEvent::Notice {
                 seq: self.next_seq(),

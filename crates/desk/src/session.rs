@@ -25,6 +25,7 @@ use crate::decision::{precheck, Channel, DecisionRequest, DecisionView};
 use crate::demo::EmbeddedDemo;
 use crate::detail::{self, DetailView, Fresh};
 use crate::error::{codes, DeskError, Result};
+use crate::governance::{DraftDecisionRequest, DraftDecisionView, DraftReview, PolicyDesk};
 use crate::history::{self, ChainCheck, ExportResult, HistoryPage, HistoryQuery};
 use crate::queue::{DeskEvent, DeskMessage, QueueSnapshot, QueueState};
 use crate::settings::ReviewSettings;
@@ -115,6 +116,7 @@ pub struct Desk {
     client: GatewayClient,
     ledger: Arc<Ledger>,
     decider: Decider,
+    policy: Arc<PolicyDesk>,
     shared: Arc<Shared>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     demo: Option<EmbeddedDemo>,
@@ -158,6 +160,7 @@ impl Desk {
             loading: Mutex::new(HashSet::new()),
         });
         let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default());
+        let policy = Arc::new(PolicyDesk::new(client.clone(), Arc::clone(&ledger)));
         let watch = QueueWatch::spawn(client.clone(), Arc::clone(&ledger), watch);
         let (wanted, wants) = mpsc::unbounded_channel();
         let tasks = Mutex::new(vec![
@@ -168,7 +171,11 @@ impl Desk {
                 wanted,
             )),
             tokio::spawn(load_contents(client.clone(), Arc::clone(&shared), wants)),
-            tokio::spawn(recover_forever(decider.clone(), Arc::clone(&shared))),
+            tokio::spawn(recover_forever(
+                decider.clone(),
+                Arc::clone(&policy),
+                Arc::clone(&shared),
+            )),
         ]);
         let view = SessionView {
             desk: shared.desk,
@@ -183,6 +190,7 @@ impl Desk {
             client,
             ledger,
             decider,
+            policy,
             shared,
             tasks,
             demo,
@@ -292,6 +300,27 @@ impl Desk {
             ));
         }
         Ok(view)
+    }
+
+    /// The policy drafts, open ones first.
+    pub async fn policy_drafts(&self) -> Result<Vec<countersign_core::governance::PolicyDraft>> {
+        self.policy.drafts().await
+    }
+
+    /// One policy draft in full; a decision on it is bound to what this returned.
+    pub async fn review_draft(&self, draft_id: &str) -> Result<DraftReview> {
+        self.policy.review(draft_id).await
+    }
+
+    /// An approve or reject clicked in the Policy section.
+    pub async fn decide_draft(&self, request: DraftDecisionRequest) -> Result<DraftDecisionView> {
+        if request.desk != self.shared.desk || self.shared.retired.load(Ordering::SeqCst) {
+            return Err(DeskError::new(
+                codes::SESSION_CHANGED,
+                "this draft was shown in a session that is no longer open; nothing was sent",
+            ));
+        }
+        self.policy.decide(&request).await
     }
 
     /// The detail view, fetched fresh; an unreachable gateway gives a view that says so.
@@ -493,8 +522,20 @@ async fn load_contents(
     }
 }
 
-async fn recover_forever(decider: Decider, shared: Arc<Shared>) {
+async fn recover_forever(decider: Decider, policy: Arc<PolicyDesk>, shared: Arc<Shared>) {
     loop {
+        for (decision_id, result) in policy.recover().await {
+            let mut queue = shared.queue();
+            let event = match result {
+                Ok(view) => queue.notice("governance_recovered".into(), view.message),
+                Err(error) if is_transient(&error.code) => continue,
+                Err(error) => queue.notice(
+                    error.code,
+                    format!("policy decision {decision_id}: {}", error.message),
+                ),
+            };
+            shared.publish(&queue, vec![event]);
+        }
         match decider.recover().await {
             Ok(recovered) => {
                 for done in recovered {
@@ -520,6 +561,13 @@ async fn recover_forever(decider: Decider, shared: Arc<Shared>) {
         }
         tokio::time::sleep(RECOVER_EVERY).await;
     }
+}
+
+fn is_transient(code: &str) -> bool {
+    matches!(
+        code,
+        "network" | "timeout" | "gateway_unavailable" | "outcome_unknown"
+    )
 }
 
 fn generation_name(generation: Generation) -> &'static str {

@@ -76,6 +76,11 @@ fn print(out: &Output, event: &WatchEvent) {
             "policy",
             sanitize_for_terminal(snapshot.as_deref().unwrap_or("changed"))
         )),
+        WatchEvent::GovernanceChanged { draft_id } => out.line(&format!(
+            "{:<8} {}",
+            "draft",
+            sanitize_for_terminal(draft_id.as_deref().unwrap_or("changed"))
+        )),
         // Progress, not news: on stderr so stdout stays one line per item.
         WatchEvent::Synced {
             pending,

@@ -20,6 +20,7 @@ mod budget;
 mod config;
 mod fetch;
 mod sse;
+mod stream_event;
 mod view;
 
 use std::collections::HashMap;
@@ -30,7 +31,6 @@ use countersign_core::approval::ApprovalItem;
 use countersign_ledger::Ledger;
 use futures_util::StreamExt;
 use serde::Serialize;
-use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
@@ -40,11 +40,11 @@ pub use view::ItemChange;
 use self::budget::{Admit, Budget};
 use self::fetch::{list_all, open_stream};
 use self::sse::SseParser;
+use self::stream_event::{parse_event, StreamEvent};
 use crate::decide::backoff;
 use crate::error::{ClientError, Result};
 use crate::generation::Feature;
 use crate::http::{GatewayClient, JobStatus};
-use crate::text::clip;
 
 /// Stream rounds in a row that may fail before delivering an event, before the watch polls.
 const STREAM_STRIKES: u32 = 3;
@@ -78,6 +78,10 @@ pub enum WatchEvent {
     },
     /// The gateway published a policy snapshot: pending verdicts may have changed.
     PolicyChanged { snapshot: Option<String> },
+    /// A policy draft was proposed, updated, approved or rejected (`governance.*` events);
+    /// the drafts are read through their own endpoints. Event streams only: polling the
+    /// queue says nothing of drafts.
+    GovernanceChanged { draft_id: Option<String> },
     /// The gateway sent an event this client cannot read; it was skipped, and a full list
     /// follows so nothing it announced is missed.
     Skipped { code: String, message: String },
@@ -476,64 +480,13 @@ impl Task {
             StreamEvent::Policy(snapshot) => {
                 self.emit(vec![WatchEvent::PolicyChanged { snapshot }]);
             }
+            StreamEvent::Governance { draft_id } => {
+                self.emit(vec![WatchEvent::GovernanceChanged { draft_id }]);
+            }
             StreamEvent::Ignored => {}
         }
         Ok(())
     }
-}
-
-/// A stream event, read.
-enum StreamEvent {
-    Item(Box<ApprovalItem>),
-    Resolved {
-        job_id: String,
-        by: Option<String>,
-        status: Option<String>,
-    },
-    Policy(Option<String>),
-    Ignored,
-}
-
-/// Reads one event; an error means it cannot be read (and is skipped).
-fn parse_event(kind: &str, data: &str) -> Result<StreamEvent> {
-    let unreadable = |e: &dyn std::fmt::Display| {
-        ClientError::GatewayProtocol(clip(&format!("{kind} event: {e}")))
-    };
-    let text = |data: &Value, key: &str| {
-        data.get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    let parsed = match kind {
-        // `approval.updated` carries the same item after a re-evaluation; the view turns it
-        // into a `Changed` event.
-        "approval.required" | "approval.updated" => {
-            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
-            let item = ApprovalItem::from_value(data).map_err(|e| unreadable(&e))?;
-            StreamEvent::Item(Box::new(item))
-        }
-        "approval.resolved" => {
-            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
-            match text(&data, "job_id") {
-                Some(job_id) => StreamEvent::Resolved {
-                    job_id,
-                    by: text(&data, "resolved_by"),
-                    status: text(&data, "status"),
-                },
-                None => return Err(unreadable(&"no job_id")),
-            }
-        }
-        "policy.snapshot" => {
-            let data: Value = serde_json::from_str(data).map_err(|e| unreadable(&e))?;
-            StreamEvent::Policy(text(&data, "snapshot"))
-        }
-        other => {
-            tracing::debug!(kind = other, "ignoring unknown event");
-            StreamEvent::Ignored
-        }
-    };
-    Ok(parsed)
 }
 
 /// Runs `future` unless the watch is stopped or given a new client first.
