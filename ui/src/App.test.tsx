@@ -21,6 +21,9 @@ vi.mock("./api", () => ({
   queueSnapshot: vi.fn(),
   decide: vi.fn(),
   itemDetail: vi.fn(),
+  policyDrafts: vi.fn(),
+  reviewDraft: vi.fn(),
+  decideDraft: vi.fn(),
   historyQuery: vi.fn(),
   historyVerify: vi.fn(),
   exportHistory: vi.fn(),
@@ -59,6 +62,7 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.sessionInfo).mockResolvedValue(session);
   vi.mocked(api.queueSnapshot).mockResolvedValue(snapshot(cards));
   vi.mocked(api.listProfiles).mockResolvedValue([]);
+  vi.mocked(api.policyDrafts).mockResolvedValue([]);
   vi.mocked(api.getSettings).mockResolvedValue(SETTINGS);
   vi.mocked(api.openAtLogin).mockResolvedValue(false);
   vi.mocked(api.itemDetail).mockReturnValue(new Promise(() => undefined));

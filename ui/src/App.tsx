@@ -8,6 +8,7 @@ import { Footer } from "./components/Footer";
 import { CONNECT_CHOICE, DEMO_CHOICE, Header, type View } from "./components/Header";
 import { HelpDialog } from "./components/HelpDialog";
 import { HistoryView } from "./components/HistoryView";
+import { PolicyView } from "./components/PolicyView";
 import { QueueList } from "./components/QueueList";
 import { ReasonDialog } from "./components/ReasonDialog";
 import { SettingsView } from "./components/SettingsView";
@@ -17,6 +18,7 @@ import { applyFilter, facets } from "./model/filter";
 import { cardKey, isSettling, liveCards, SETTLE_MS } from "./model/queue";
 import { useChecks } from "./useChecks";
 import { useDesk } from "./useDesk";
+import { useDrafts } from "./useDrafts";
 import { useNotificationEvents } from "./useNotificationEvents";
 import { useSessionActions } from "./useSessionActions";
 import { useSettings } from "./useSettings";
@@ -32,6 +34,7 @@ export function App() {
   const { session, queue, decide, dispatch } = desk;
   const [view, setView] = useState<View>("queue");
   const { settings, update: updateSettings, filter, setFilter } = useSettings(session);
+  const drafts = useDrafts(session, queue.draftsVersion);
   const [currentId, setCurrentId] = useState<string | null>(null);
   /** Selected cards by job id, each with the identity ([`cardKey`]) it had when selected. */
   const [selected, setSelected] = useState<ReadonlyMap<string, string>>(new Map());
@@ -253,6 +256,7 @@ export function App() {
         session={session ?? null}
         view={view}
         pending={pending}
+        drafts={drafts.open}
         profiles={sessions.profiles}
         onView={(v) => {
           setView(v);
@@ -299,6 +303,17 @@ export function App() {
           </p>
         )}
         {showDesk && view === "history" && <HistoryView key={session.desk} />}
+        {showDesk && view === "policy" && (
+          <PolicyView
+            key={session.desk}
+            desk={session.desk}
+            drafts={drafts.drafts}
+            error={drafts.error}
+            version={queue.draftsVersion}
+            initialDraft={null}
+            onDecided={drafts.refresh}
+          />
+        )}
         {showDesk && view === "settings" && <SettingsView settings={settings} onChange={updateSettings} />}
         {showDesk && view === "queue" && (
           <div className={opened ? "queue-layout with-detail" : "queue-layout"}>

@@ -7,9 +7,13 @@ import type { DecisionRequest } from "./bindings/DecisionRequest";
 import type { DecisionView } from "./bindings/DecisionView";
 import type { DeskMessage } from "./bindings/DeskMessage";
 import type { DetailView } from "./bindings/DetailView";
+import type { DraftDecisionRequest } from "./bindings/DraftDecisionRequest";
+import type { DraftDecisionView } from "./bindings/DraftDecisionView";
+import type { DraftReview } from "./bindings/DraftReview";
 import type { ExportResult } from "./bindings/ExportResult";
 import type { HistoryPage } from "./bindings/HistoryPage";
 import type { HistoryQuery } from "./bindings/HistoryQuery";
+import type { PolicyDraft } from "./bindings/PolicyDraft";
 import type { ProfileView } from "./bindings/ProfileView";
 import type { QueueSnapshot } from "./bindings/QueueSnapshot";
 import type { SeenItem } from "./bindings/SeenItem";
@@ -55,6 +59,20 @@ export function decide(request: DecisionRequest): Promise<DecisionView> {
 
 export function itemDetail(seen: SeenItem): Promise<DetailView> {
   return call("item_detail", { seen });
+}
+
+/** The policy drafts of the open profile's tenant, open ones first. */
+export function policyDrafts(): Promise<PolicyDraft[]> {
+  return call("policy_drafts");
+}
+
+/** One draft in full; a decision on it is bound to the snapshot this returned. */
+export function reviewDraft(draftId: string): Promise<DraftReview> {
+  return call("review_draft", { draftId });
+}
+
+export function decideDraft(request: DraftDecisionRequest): Promise<DraftDecisionView> {
+  return call("decide_draft", { request });
 }
 
 export function historyQuery(query: HistoryQuery): Promise<HistoryPage> {

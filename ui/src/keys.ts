@@ -6,7 +6,7 @@ export type KeyCommand =
   | { type: "approve" }
   | { type: "reject" }
   | { type: "search" }
-  | { type: "view"; view: "queue" | "history" | "settings" }
+  | { type: "view"; view: "queue" | "policy" | "history" | "settings" }
   | { type: "help" }
   | { type: "escape" }
   | { type: "prefix" };
@@ -25,7 +25,7 @@ export interface KeyInput {
 const CHARACTER_KEYS = new Set(["j", "k", "J", "K", " ", "a", "r", "/", "?", "g"]);
 
 /**
- * `afterG`: the previous key was a lone `g` (for `g h`, `g q`, `g s`). With `singleKeys` off,
+ * `afterG`: the previous key was a lone `g` (for `g h`, `g p`, `g q`, `g s`). With `singleKeys` off,
  * only the arrows, Enter and Esc act.
  */
 export function keyCommand(event: KeyInput, afterG: boolean, singleKeys = true): KeyCommand | null {
@@ -34,6 +34,7 @@ export function keyCommand(event: KeyInput, afterG: boolean, singleKeys = true):
   if (afterG) {
     if (event.key === "h") return { type: "view", view: "history" };
     if (event.key === "q") return { type: "view", view: "queue" };
+    if (event.key === "p") return { type: "view", view: "policy" };
     if (event.key === "s") return { type: "view", view: "settings" };
     return null;
   }

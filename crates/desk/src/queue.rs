@@ -456,6 +456,7 @@ mod tests {
                 | DeskEvent::Removed { seq, .. }
                 | DeskEvent::Status { seq, .. }
                 | DeskEvent::Decision { seq, .. }
+                | DeskEvent::DraftsChanged { seq, .. }
                 | DeskEvent::Notice { seq, .. } => *seq,
             })
             .collect()

@@ -6,4 +6,4 @@ import type { DecisionView } from "./DecisionView";
 /**
  * Something the UI must apply to what it shows.
  */
-export type DeskEvent = { "kind": "card", seq: number, card: CardView, arrived: boolean, } | { "kind": "removed", seq: number, job_id: string, by: string | null, status: string | null, } | { "kind": "status", seq: number, status: ConnectionStatus, } | { "kind": "decision", seq: number, decision: DecisionView, } | { "kind": "notice", seq: number, code: string, message: string, };
+export type DeskEvent = { "kind": "card", seq: number, card: CardView, arrived: boolean, } | { "kind": "removed", seq: number, job_id: string, by: string | null, status: string | null, } | { "kind": "status", seq: number, status: ConnectionStatus, } | { "kind": "decision", seq: number, decision: DecisionView, } | { "kind": "drafts_changed", seq: number, draft_id: string | null, } | { "kind": "notice", seq: number, code: string, message: string, };

@@ -2,12 +2,14 @@ import { count } from "../format";
 import type { ProfileView } from "../bindings/ProfileView";
 import type { SessionView } from "../bindings/SessionView";
 
-export type View = "queue" | "history" | "settings";
+export type View = "queue" | "policy" | "history" | "settings";
 
 interface HeaderProps {
   session: SessionView | null;
   view: View;
   pending: number;
+  /** Policy drafts awaiting a countersign. */
+  drafts: number;
   profiles: ProfileView[];
   onView: (view: View) => void;
   onSwitch: (profile: string) => void;
@@ -18,7 +20,7 @@ interface HeaderProps {
 const DEMO_CHOICE = "__demo__";
 const CONNECT_CHOICE = "__connect__";
 
-export function Header({ session, view, pending, profiles, onView, onSwitch, onSignOut, onHelp }: HeaderProps) {
+export function Header({ session, view, pending, drafts, profiles, onView, onSwitch, onSignOut, onHelp }: HeaderProps) {
   return (
     <header className="app-header">
       <h1 className="app-title" data-testid="app-title">
@@ -33,6 +35,9 @@ export function Header({ session, view, pending, profiles, onView, onSwitch, onS
         <nav className="tabs" aria-label="Views">
           <button type="button" className="tab" aria-current={view === "queue" ? "page" : undefined} onClick={() => { onView("queue"); }}>
             Queue <span className="queue-count">{count(pending)}</span>
+          </button>
+          <button type="button" className="tab" data-testid="policy-tab" aria-current={view === "policy" ? "page" : undefined} onClick={() => { onView("policy"); }}>
+            Policy {drafts > 0 && <span className="queue-count" data-testid="drafts-count">{count(drafts)}</span>}
           </button>
           <button type="button" className="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
             History

@@ -8,6 +8,7 @@ const KEYS: [string, string][] = [
   ["a", "approve the card"],
   ["r", "reject the card (asks for a reason)"],
   ["/", "search"],
+  ["g p", "policy drafts"],
   ["g h", "history"],
   ["g q", "queue"],
   ["g s", "settings"],

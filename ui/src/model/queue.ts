@@ -40,6 +40,8 @@ export interface QueueModel {
   /** When cards last moved on screen (one arrived or left above others), for the same guard. */
   reflowAt: number;
   notices: Notice[];
+  /** Bumped on every policy-draft event, so the Policy section reads the drafts again. */
+  draftsVersion: number;
   /** Messages that arrived before the first snapshot. */
   early: DeskMessage[];
 }
@@ -74,6 +76,7 @@ export function initialQueue(): QueueModel {
     changedAt: {},
     reflowAt: 0,
     notices: [],
+    draftsVersion: 0,
     early: [],
   };
 }
@@ -157,6 +160,7 @@ function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: numbe
   const outcomes = copyOnWrite(model.outcomes);
   const changedAt = copyOnWrite(model.changedAt);
   const notices = model.notices.slice();
+  let draftsVersion = model.draftsVersion;
   for (const event of events) {
     if (event.seq <= seq) continue;
     seq = event.seq;
@@ -199,6 +203,9 @@ function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: numbe
       case "notice":
         notices.push({ seq, code: event.code, message: event.message });
         break;
+      case "drafts_changed":
+        draftsVersion += 1;
+        break;
     }
   }
   return {
@@ -211,6 +218,7 @@ function applyEvents(model: QueueModel, events: readonly DeskEvent[], now: numbe
     outcomes: outcomes.result(),
     changedAt: changedAt.result(),
     notices: notices.slice(-MAX_NOTICES),
+    draftsVersion,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { CardView } from "../bindings/CardView";
 import type { DecisionView } from "../bindings/DecisionView";
 import type { DetailView } from "../bindings/DetailView";
+import type { DraftReview } from "../bindings/DraftReview";
 import type { DeskEvent } from "../bindings/DeskEvent";
 import type { DeskMessage } from "../bindings/DeskMessage";
 import type { QueueSnapshot } from "../bindings/QueueSnapshot";
@@ -87,5 +88,49 @@ export function detailOf(view: CardView): DetailView {
     prior: [{ job_id: "earlier-1", decision: "reject", resolved_by: "carol", resolved_at: 1_700_000_000_000_000, was_approved: false }],
     preflight: [{ id: "policy_unchanged", label: "Policy unchanged", state: "pass", detail: "" }],
     history: [],
+  };
+}
+
+/** A ready draft by someone else, verified, against the current policy. */
+export function draftReview(overrides: Partial<DraftReview> = {}): DraftReview {
+  const snapshot = {
+    snapshot_id: "dsn-1",
+    draft_id: "drf-1",
+    version: 1,
+    source_snapshot_hash: "ab",
+    base_snapshot: "base",
+    author: "policy-bot",
+    created_at: "t",
+    status: "ready_for_approval" as const,
+    ready_for_approval: true,
+    blocker_ids: [],
+    advisory_ids: [],
+    findings: [],
+    rule_count: 1,
+    yaml: "version: v1",
+  };
+  return {
+    draft: {
+      draft_id: "drf-1",
+      tenant: "default",
+      title: "t",
+      author: "policy-bot",
+      status: "open",
+      created_at: "t",
+      updated_at: "t",
+      active_snapshot: snapshot,
+      snapshots: [],
+      approval: null,
+      rejection: null,
+    },
+    binding: { draft_id: "drf-1", snapshot_id: "dsn-1", draft_version: 1, source_snapshot_hash: "ab", base_snapshot: "base", title: "t" },
+    text_verified: true,
+    diff: null,
+    impact: null,
+    current_policy: "base",
+    base_is_current: true,
+    by_you: false,
+    problems: [],
+    ...overrides,
   };
 }
