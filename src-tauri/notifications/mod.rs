@@ -27,6 +27,8 @@ use dbus::{escape_markup, Server, ServerSignal};
 
 /// Sent to the window: open the app on this item (`null`: on the queue).
 pub const OPEN_EVENT: &str = "open-item";
+/// Sent to the window: open the Policy section on this draft.
+pub const OPEN_DRAFT_EVENT: &str = "open-draft";
 /// Sent to the window: something about notifications the reviewer should read.
 pub const WARNING_EVENT: &str = "notification-warning";
 /// Sent to the window: a requester was reported from a notification.
@@ -54,6 +56,12 @@ pub enum Input {
     Quiet {
         paused: bool,
         hours: QuietHours,
+    },
+    /// The drafts as read after a draft event about `changed`.
+    Drafts {
+        desk: u64,
+        changed: Option<String>,
+        drafts: Vec<countersign_core::governance::PolicyDraft>,
     },
     /// A decision started from a notification finished.
     Decided {
@@ -200,6 +208,26 @@ impl<R: Runtime> Task<R> {
                     tray::show_paused(&self.app, paused);
                     self.enforce_quiet().await;
                 }
+                Input::Drafts {
+                    desk: from,
+                    changed,
+                    drafts,
+                } => {
+                    if from != self.desk {
+                        continue;
+                    }
+                    let commands = self.alerts.drafts_changed(changed.as_deref(), &drafts);
+                    if let (Some(desk), Some(id)) = (desk.as_ref(), changed.as_deref()) {
+                        let announced = commands.iter().any(|c| {
+                            matches!(c, AlertCommand::Show(a) if a.key == AlertKey::Draft(id.to_owned()))
+                        });
+                        if announced {
+                            desk.record_notification(id, json!({"event": "shown", "draft_id": id}))
+                                .await;
+                        }
+                    }
+                    self.apply(commands).await;
+                }
                 Input::Decided {
                     desk: from,
                     job_id,
@@ -259,6 +287,10 @@ impl<R: Runtime> Task<R> {
             DeskEvent::Removed { job_id, .. } => {
                 self.arriving.remove(&job_id);
                 self.alerts.stale(&job_id, None)
+            }
+            DeskEvent::DraftsChanged { draft_id, .. } => {
+                self.read_drafts(Arc::clone(desk), draft_id);
+                Vec::new()
             }
             _ => Vec::new(),
         };
@@ -355,7 +387,7 @@ impl<R: Runtime> Task<R> {
                 };
                 let target = self.alerts.resolve(&alert, action);
                 let job_id = match &alert {
-                    AlertKey::Item(job_id) => job_id.clone(),
+                    AlertKey::Item(job_id) | AlertKey::Draft(job_id) => job_id.clone(),
                     _ => String::new(),
                 };
                 desk.record_notification(
@@ -382,6 +414,12 @@ impl<R: Runtime> Task<R> {
                 self.decide(desk, seen, DecisionAction::Reject, REJECT_REASON);
             }
             AlertTarget::Open(job_id) => self.open_window(job_id),
+            AlertTarget::OpenDraft(draft_id) => {
+                tray::open_window(&self.app);
+                if let Err(error) = self.app.emit(OPEN_DRAFT_EVENT, draft_id) {
+                    tracing::warn!(%error, "could not open the window on the draft");
+                }
+            }
             AlertTarget::Report(requester) => {
                 let commands = self.alerts.report(&requester, now_ms());
                 self.apply(commands).await;
@@ -416,6 +454,24 @@ impl<R: Runtime> Task<R> {
                 job_id,
                 result,
             });
+        });
+    }
+
+    /// Reads the drafts off the notification task (a slow gateway must not hold up item
+    /// notifications) and reports back.
+    fn read_drafts(&self, desk: Arc<Desk>, changed: Option<String>) {
+        let back = self.input.clone();
+        tauri::async_runtime::spawn(async move {
+            match desk.policy_drafts().await {
+                Ok(drafts) => {
+                    let _ = back.send(Input::Drafts {
+                        desk: desk.id(),
+                        changed,
+                        drafts,
+                    });
+                }
+                Err(error) => tracing::debug!(%error, "policy drafts not read for notifications"),
+            }
         });
     }
 
@@ -498,5 +554,6 @@ fn describe(target: &AlertTarget) -> &'static str {
         AlertTarget::Reject(_) => "reject",
         AlertTarget::Open(_) => "open",
         AlertTarget::Report(_) => "report",
+        AlertTarget::OpenDraft(_) => "open_draft",
     }
 }

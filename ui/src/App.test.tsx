@@ -8,7 +8,7 @@ import type { CardView } from "./bindings/CardView";
 import type { DeskEvent } from "./bindings/DeskEvent";
 import type { DeskMessage } from "./bindings/DeskMessage";
 import { SETTLE_MS } from "./model/queue";
-import { card, decision, DESK, detailOf, snapshot } from "./test/fixtures";
+import { card, decision, DESK, detailOf, draftReview, snapshot } from "./test/fixtures";
 
 vi.mock("./api", () => ({
   sessionInfo: vi.fn(),
@@ -34,6 +34,7 @@ vi.mock("./api", () => ({
   onDeskEvent: vi.fn(),
   onSession: vi.fn(),
   onOpenItem: vi.fn(),
+  onOpenDraft: vi.fn(),
   onSettings: vi.fn(),
   onNotificationWarning: vi.fn(),
   onRequesterReported: vi.fn(),
@@ -44,6 +45,7 @@ let pushMessage: (message: DeskMessage) => void = () => undefined;
 let openItem: (jobId: string | null) => void = () => undefined;
 let warn: (message: string) => void = () => undefined;
 let report: (requester: string) => void = () => undefined;
+let openDraft: (draftId: string) => void = () => undefined;
 /** Sends an event as the Rust side does, and lets the once-per-frame flush apply it. */
 const pushEvent = (event: DeskEvent) => {
   pushMessage({ desk: DESK, event });
@@ -75,6 +77,10 @@ function setup(cards: CardView[], session: typeof demo | null = demo) {
   vi.mocked(api.onSettings).mockResolvedValue(() => undefined);
   vi.mocked(api.onOpenItem).mockImplementation((handler) => {
     openItem = handler;
+    return Promise.resolve(() => undefined);
+  });
+  vi.mocked(api.onOpenDraft).mockImplementation((handler) => {
+    openDraft = handler;
     return Promise.resolve(() => undefined);
   });
   vi.mocked(api.onNotificationWarning).mockImplementation((handler) => {
@@ -488,5 +494,22 @@ describe("App", () => {
     const marked = screen.getAllByTestId("reported-mark");
     expect(marked).toHaveLength(1);
     expect(marked[0]?.closest('[data-testid="approval-card"]')).toHaveAttribute("data-job-id", "b");
+  });
+  it("counts drafts to countersign, reads them again on a draft event, and opens the one a notification names", async () => {
+    setup([]);
+    await screen.findByTestId("queue-empty");
+    expect(screen.queryByTestId("drafts-count")).toBeNull();
+    vi.mocked(api.policyDrafts).mockResolvedValue([draftReview().draft]);
+    vi.mocked(api.reviewDraft).mockResolvedValue(draftReview());
+    act(() => {
+      pushEvent({ kind: "drafts_changed", seq: 11, draft_id: "drf-1" });
+    });
+    expect(await screen.findByTestId("drafts-count")).toHaveTextContent("1");
+    act(() => {
+      openDraft("drf-1");
+    });
+    expect(await screen.findByTestId("draft-title")).toHaveTextContent("t");
+    expect(api.reviewDraft).toHaveBeenCalledWith("drf-1");
+    expect(screen.getByTestId("policy-tab")).toHaveAttribute("aria-current", "page");
   });
 });

@@ -138,7 +138,13 @@ export function App() {
     const card = jobId === null ? undefined : cardsRef.current.find((c) => c.card.job_id === jobId);
     if (card) openRef.current(card);
   }, []);
-  const reported = useNotificationEvents(dispatch, openFromNotification);
+  /** A draft a notification opened; `n` makes a second Open of the same draft open it again. */
+  const [openDraft, setOpenDraft] = useState<{ id: string | null; n: number }>({ id: null, n: 0 });
+  const openDraftFromNotification = useCallback((draftId: string) => {
+    setView("policy");
+    setOpenDraft((old) => ({ id: draftId, n: old.n + 1 }));
+  }, []);
+  const reported = useNotificationEvents(dispatch, openFromNotification, openDraftFromNotification);
 
   const focusCard = useCallback((card: CardView) => {
     setCurrentId(card.card.job_id);
@@ -305,12 +311,12 @@ export function App() {
         {showDesk && view === "history" && <HistoryView key={session.desk} />}
         {showDesk && view === "policy" && (
           <PolicyView
-            key={session.desk}
+            key={`${String(session.desk)}:${String(openDraft.n)}`}
             desk={session.desk}
             drafts={drafts.drafts}
             error={drafts.error}
             version={queue.draftsVersion}
-            initialDraft={null}
+            initialDraft={openDraft.id}
             onDecided={drafts.refresh}
           />
         )}

@@ -129,6 +129,14 @@ export function onOpenItem(handler: (jobId: string | null) => void): Promise<Unl
   });
 }
 
+/** A policy draft's notification was opened: show that draft. */
+export function onOpenDraft(handler: (draftId: string) => void): Promise<UnlistenFn> {
+  requireTauri();
+  return listen<string>("open-draft", (event) => {
+    handler(event.payload);
+  });
+}
+
 /** Something about notifications the reviewer should read (a flood from one requester). */
 export function onNotificationWarning(handler: (message: string) => void): Promise<UnlistenFn> {
   requireTauri();

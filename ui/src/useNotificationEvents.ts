@@ -3,10 +3,14 @@ import * as api from "./api";
 import type { QueueAction } from "./model/queue";
 
 /**
- * What desktop notifications tell the window: open an item, a warning to show, a requester
- * reported (its cards are marked).
+ * What desktop notifications tell the window: open an item or a policy draft, a warning to
+ * show, a requester reported (its cards are marked).
  */
-export function useNotificationEvents(dispatch: (action: QueueAction) => void, onOpen: (jobId: string | null) => void) {
+export function useNotificationEvents(
+  dispatch: (action: QueueAction) => void,
+  onOpen: (jobId: string | null) => void,
+  onOpenDraft: (draftId: string) => void,
+) {
   const [reported, setReported] = useState<ReadonlySet<string>>(new Set());
   useEffect(() => {
     let live = true;
@@ -15,6 +19,9 @@ export function useNotificationEvents(dispatch: (action: QueueAction) => void, o
       stops.push(
         await api.onOpenItem((jobId) => {
           if (live) onOpen(jobId);
+        }),
+        await api.onOpenDraft((draftId) => {
+          if (live) onOpenDraft(draftId);
         }),
         await api.onNotificationWarning((message) => {
           if (live) dispatch({ type: "local_notice", code: "notification_flood", message, now: Date.now() });
@@ -29,6 +36,6 @@ export function useNotificationEvents(dispatch: (action: QueueAction) => void, o
       live = false;
       for (const stop of stops) stop();
     };
-  }, [dispatch, onOpen]);
+  }, [dispatch, onOpen, onOpenDraft]);
   return reported;
 }

@@ -7,6 +7,8 @@
 //! approving from notifications keep a reviewer from being trained into approving by reflex
 //! (the lesson of push-approval fatigue attacks).
 
+mod drafts;
+
 use std::collections::{HashMap, VecDeque};
 
 use countersign_core::verify::SeenItem;
@@ -57,6 +59,8 @@ pub enum AlertKey {
     Flood(String),
     /// What arrived while notifications were paused.
     Missed,
+    /// A policy draft to countersign, by draft id.
+    Draft(String),
 }
 
 /// A button on a notification. `Open` is also the default action (a click on the body).
@@ -147,6 +151,8 @@ pub enum AlertTarget {
     Open(Option<String>),
     /// Mute this requester for a while.
     Report(String),
+    /// Bring the window up on this policy draft.
+    OpenDraft(String),
 }
 
 #[derive(Debug, Clone)]
@@ -175,6 +181,8 @@ pub struct Alerts {
     approve_paused: bool,
     do_not_disturb: bool,
     missed: usize,
+    /// Policy drafts announced, with the snapshot announced.
+    drafts: HashMap<String, String>,
     /// Titles of items raised, for the confirmation after a decision: the item may have left
     /// the queue (and its notification) by the time the gateway's answer is in.
     titles: HashMap<String, String>,
@@ -370,6 +378,7 @@ impl Alerts {
                 AlertTarget::Report(requester.clone())
             }
             AlertKey::Burst | AlertKey::Flood(_) | AlertKey::Missed => AlertTarget::Open(None),
+            AlertKey::Draft(draft_id) => AlertTarget::OpenDraft(draft_id.clone()),
         }
     }
 
