@@ -13,6 +13,8 @@ const KINDS = [
   ["decision_outcome", "Gateway answers"],
   ["conflict", "Conflicts"],
   ["job_status", "After approval"],
+  ["policy_draft_seen", "Policy drafts seen"],
+  ["governance_outcome", "Policy decisions"],
   ["notification", "Notifications"],
   ["login", "Sign-ins"],
 ] as const;

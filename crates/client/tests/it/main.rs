@@ -6,6 +6,7 @@ mod auth;
 mod decide;
 mod drift;
 mod faults;
+mod governance;
 mod hostile;
 mod http;
 mod keyring;
