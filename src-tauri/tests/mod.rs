@@ -3,6 +3,7 @@
 //! tests run inside `make test`'s private D-Bus session with gnome-keyring).
 
 mod history;
+mod policy;
 mod profiles;
 mod review;
 
