@@ -6,6 +6,7 @@ mod audit;
 #[path = "../common/mod.rs"]
 mod common;
 mod login;
+mod policy;
 mod review;
 mod support;
 mod watch;
