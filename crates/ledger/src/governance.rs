@@ -191,6 +191,21 @@ impl Ledger {
         self.read(|conn| select(conn, "closed_at IS NULL", None))
     }
 
+    /// Open governance decisions recorded at least `min_age` ago (ledger clock), oldest first:
+    /// what a recoverer may finish without racing the process that is still sending them.
+    pub fn stale_governance_intents(
+        &self,
+        min_age: std::time::Duration,
+    ) -> Result<Vec<GovernanceRecord>> {
+        let age = i64::try_from(min_age.as_millis()).unwrap_or(i64::MAX);
+        let before = self.now_ms().saturating_sub(age);
+        Ok(self
+            .open_governance_intents()?
+            .into_iter()
+            .filter(|r| r.created_at <= before)
+            .collect())
+    }
+
     /// One governance outbox row by decision id.
     pub fn governance_intent(&self, decision_id: &str) -> Result<GovernanceRecord> {
         self.read(|conn| find(conn, "decision_id = ?1", decision_id))?

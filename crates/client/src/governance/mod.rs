@@ -14,12 +14,19 @@
 //! 5. **Close** the row with the final answer. A decision whose retries ran out stays open
 //!    ([`ClientError::OutcomeUnknown`]) and [`GovernanceDecider::recover`] finishes it.
 //!
+//! Recovery leaves alone the rows this decider is sending and rows younger than
+//! [`RECOVERY_AGE`]: another process of the profile (the app, a CLI run) may still be sending
+//! them. Two senders would do no harm at the gateway (one approval per snapshot), and a row
+//! the other closed first is not an error here: the answer stands either way.
+//!
 //! A success is believed only when its record names the snapshot and source hash that were
 //! sent: a gateway that answers "approved" for anything else is a protocol error.
 
 mod api;
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use countersign_core::governance::{
     check_fresh, DraftBinding, GovernanceAnswer, GovernanceChannel, Refusal,
@@ -37,6 +44,10 @@ use crate::decide::{backoff, free_text, RetryPolicy};
 use crate::error::{ClientError, Result};
 use crate::http::GatewayClient;
 use crate::ledger_call;
+
+/// How old an open row must be before recovery takes it from whoever recorded it: longer than
+/// one decision's sends with their retries.
+pub const RECOVERY_AGE: Duration = Duration::from_secs(120);
 
 /// How a governance decision ended.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,6 +89,36 @@ pub struct GovernanceDecider {
     client: GatewayClient,
     ledger: Arc<Ledger>,
     retry: RetryPolicy,
+    /// Decisions this decider (and its clones) is sending now.
+    sending: Arc<Mutex<HashSet<String>>>,
+}
+
+/// Marks a decision as being sent for as long as it lives.
+struct Sending {
+    set: Arc<Mutex<HashSet<String>>>,
+    id: String,
+}
+
+impl Sending {
+    fn start(set: &Arc<Mutex<HashSet<String>>>, id: &str) -> Option<Self> {
+        let fresh = set
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id.to_owned());
+        fresh.then(|| Self {
+            set: Arc::clone(set),
+            id: id.to_owned(),
+        })
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.set
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&self.id);
+    }
 }
 
 impl GovernanceDecider {
@@ -86,6 +127,7 @@ impl GovernanceDecider {
             client,
             ledger,
             retry,
+            sending: Arc::default(),
         }
     }
 
@@ -128,12 +170,25 @@ impl GovernanceDecider {
             .await
     }
 
-    /// Finishes every governance decision a crash or an outage left open, oldest first.
+    /// Finishes the governance decisions a crash or an outage left open (see the module docs
+    /// for which), oldest first.
     pub async fn recover(&self) -> Result<Vec<(String, Result<GovernanceReport>)>> {
-        let open = ledger_call(&self.ledger, Ledger::open_governance_intents).await?;
+        self.recover_older_than(RECOVERY_AGE).await
+    }
+
+    /// [`GovernanceDecider::recover`] for rows at least `age` old: `Duration::ZERO` at the
+    /// start of a process that knows no other is sending (a test, a single CLI run).
+    pub async fn recover_older_than(
+        &self,
+        age: Duration,
+    ) -> Result<Vec<(String, Result<GovernanceReport>)>> {
+        let open = ledger_call(&self.ledger, move |l| l.stale_governance_intents(age)).await?;
         let mut finished = Vec::with_capacity(open.len());
         for record in open {
             let id = record.intent.decision_id.clone();
+            let Some(_sending) = Sending::start(&self.sending, &id) else {
+                continue;
+            };
             finished.push((id, self.drive(record.intent).await));
         }
         Ok(finished)
@@ -156,6 +211,7 @@ impl GovernanceDecider {
             channel,
         };
         let recorded = intent.clone();
+        let _sending = Sending::start(&self.sending, &intent.decision_id);
         ledger_call(&self.ledger, move |l| l.record_governance_intent(&recorded))
             .await
             .map_err(|e| match e {
@@ -230,7 +286,12 @@ impl GovernanceDecider {
                         .await?;
                     continue;
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Not worth re-sending (an answer over the size limit): final, and said.
+                    self.close(&intent, e.code(), &e.to_string(), Value::Null, true)
+                        .await?;
+                    return Err(e);
+                }
             };
             let (answer, raw) = answer;
             let server_body = serde_json::from_str(&raw.body).unwrap_or(Value::Null);
