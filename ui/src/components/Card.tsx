@@ -4,6 +4,7 @@ import type { Verdict } from "../bindings/Verdict";
 import { age, hashWithTail, shortenHash, timeLeft } from "../format";
 import type { CardOutcome } from "../model/outcome";
 import type { Departure } from "../model/queue";
+import { AgentName, AgentText } from "./AgentText";
 import { VerificationBadge } from "./Badge";
 import { OutcomeLine } from "./OutcomeLine";
 import { RiskTags } from "./RiskTags";
@@ -66,7 +67,9 @@ export const Card = memo(function Card(props: CardProps) {
             e.stopPropagation();
           }}
         />
-        <h3 className="card-title">{c.title}</h3>
+        <h3 className="card-title">
+          <AgentText value={c.title} />
+        </h3>
         {props.reported && (
           <span className="changed-mark reported-mark" data-testid="reported-mark" title="You reported this requester from a notification">
             reported
@@ -80,23 +83,29 @@ export const Card = memo(function Card(props: CardProps) {
         <VerificationBadge verdict={verdict} />
       </header>
       <p className="card-who">
-        <span className="card-requester">{c.requester || "unknown requester"}</span>
+        <span className="card-requester">{c.requester ? <AgentName value={c.requester} /> : "unknown requester"}</span>
         {/* The engine's requester already names a differing submitter; say it only once. */}
         {view.submitted_by && !c.requester.includes("(submitted by") && (
-          <span className="card-submitter"> (submitted by {view.submitted_by})</span>
+          <span className="card-submitter">
+            {" "}
+            (submitted by <AgentName value={view.submitted_by} />)
+          </span>
         )}
         {workflow && (
           <span className="card-workflow">
             {" · "}
-            {workflow.name || workflow.id}
-            {workflow.run_id && ` ${workflow.run_id}`}
-            {(workflow.step_name || workflow.step_id) && ` / ${workflow.step_name || workflow.step_id}`}
+            <AgentText value={workflow.name || workflow.id} />
+            {workflow.run_id && <AgentText value={` ${workflow.run_id}`} />}
+            {(workflow.step_name || workflow.step_id) && <AgentText value={` / ${workflow.step_name || workflow.step_id}`} />}
           </span>
         )}
-        <span className="card-topic"> · {c.topic}</span>
+        <span className="card-topic">
+          {" · "}
+          <AgentName value={c.topic} />
+        </span>
       </p>
       <p className="card-rule">
-        <code className="card-rule-id">{c.rule_id || "no rule"}</code> {c.reason}
+        <code className="card-rule-id">{c.rule_id || "no rule"}</code> <AgentText value={c.reason} />
       </p>
       <RiskTags tags={c.risk_tags} />
       {view.payload.length > 0 && (
@@ -104,8 +113,12 @@ export const Card = memo(function Card(props: CardProps) {
           {view.payload.map((fact, index) => (
             // Keys by position: a hostile payload can repeat a flattened key.
             <div key={`${String(index)}:${fact.key}`}>
-              <dt>{fact.key}</dt>
-              <dd>{fact.value}</dd>
+              <dt>
+                <AgentText value={fact.key} />
+              </dt>
+              <dd>
+                <AgentText value={fact.value} />
+              </dd>
             </div>
           ))}
         </dl>

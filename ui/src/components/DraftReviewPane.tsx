@@ -1,6 +1,7 @@
 import { useState } from "react";
 import type { DraftReview } from "../bindings/DraftReview";
 import { approveBlocked, refusalSentence, rejectBlocked } from "../model/governance";
+import { AgentName, AgentText } from "./AgentText";
 import { ImpactView, PolicyDiffView } from "./PolicyDiffView";
 import type { DraftOutcome } from "./PolicyView";
 import { ReasonDialog } from "./ReasonDialog";
@@ -48,7 +49,7 @@ export function DraftReviewPane({ review, error, outcome, onClose, onRefresh, on
           ← Drafts
         </button>
         <h2 id="draft-title" className="detail-title" data-testid="draft-title">
-          {draft.title}
+          <AgentText value={draft.title} />
         </h2>
         <button type="button" className="button" onClick={onRefresh} disabled={sending}>
           Refresh
@@ -56,7 +57,9 @@ export function DraftReviewPane({ review, error, outcome, onClose, onRefresh, on
       </header>
       <dl className="facts">
         <dt>Proposed by</dt>
-        <dd>{draft.author}</dd>
+        <dd>
+          <AgentName value={draft.author} />
+        </dd>
         <dt>Version</dt>
         <dd data-testid="draft-version">
           {snapshot.version} of {Math.max(snapshot.version, draft.snapshots.length)} · {draft.status}

@@ -4,6 +4,7 @@ import type { DraftDecisionView } from "../bindings/DraftDecisionView";
 import type { DraftReview } from "../bindings/DraftReview";
 import type { PolicyDraft } from "../bindings/PolicyDraft";
 import { toBackendError, type BackendError } from "../errors";
+import { AgentText } from "./AgentText";
 import { DraftReviewPane } from "./DraftReviewPane";
 
 interface PolicyViewProps {
@@ -130,7 +131,9 @@ function DraftList({ drafts, openId, onOpen }: { drafts: PolicyDraft[]; openId: 
                 onOpen(d.draft_id);
               }}
             >
-              <span className="draft-title">{d.title}</span>
+              <span className="draft-title">
+                <AgentText value={d.title} />
+              </span>
               <span className="muted">
                 v{s.version} · by {d.author}
               </span>

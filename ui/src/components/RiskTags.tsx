@@ -1,4 +1,5 @@
 import { riskClass } from "../format";
+import { AgentText } from "./AgentText";
 
 export function RiskTags({ tags }: { tags: readonly string[] }) {
   // A repeated tag adds nothing and would collide as a React key.
@@ -8,7 +9,7 @@ export function RiskTags({ tags }: { tags: readonly string[] }) {
     <ul className="risk-tags" aria-label="Risk tags">
       {unique.map((tag) => (
         <li key={tag} className={`risk-tag ${riskClass(tag)}`}>
-          {tag}
+          <AgentText value={tag} />
         </li>
       ))}
     </ul>
