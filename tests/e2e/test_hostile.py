@@ -68,7 +68,7 @@ CORPUS = [
     '\n' * 200 + 'hidden below newlines',
     'a' * 4000,
     '👩‍👩‍👧‍👦' * 300,
-    'W' * 100_000,
+    'W' * 49_000,  # the gateway's prompt limit is 50,000 characters
 ]
 
 
@@ -146,6 +146,9 @@ class Hostile(AppCase):
             if any(c in MARKS for c in payload):
                 self.assertGreater(hidden, 0, f"{job_id}: hidden characters are drawn")
             tallest = max(tallest, card_height)
+        app.execute("document.querySelector('[data-testid=\"queue-scroll\"]').scrollTop = 0")
+        time.sleep(0.5)
+        self.shot()
         self.assertLess(tallest, 900, "a hostile string never makes a card taller than a screen")
         print(f"\nRELIABILITY hostile_ui payloads={len(jobs)} fields_per_payload=7 narrowed_by_limits={narrowed} "
               f"executed=0 injected_elements={injected} tallest_card_px={tallest}", end=" ")

@@ -15,6 +15,12 @@ describe("agent text", () => {
     expect(container.innerHTML).toBe("plain");
   });
 
+  it("keeps the joiners inside emoji sequences, and marks a joiner between letters", () => {
+    const family = "👩\u200d👩\u200d👧\u200d👦";
+    expect(splitHidden(`${family} and 👍🏽\u200d👍`).every((p) => !p.hidden)).toBe(true);
+    expect(splitHidden("appr\u200dove").filter((p) => p.hidden)).toHaveLength(1);
+  });
+
   it("names an unnamed control by its code point", () => {
     const { container } = render(<AgentText value={"a\u0007b"} />);
     expect(container.textContent).toBe("a⟨U+0007⟩b");

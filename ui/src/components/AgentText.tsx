@@ -32,11 +32,24 @@ function codePoint(char: string): string {
   return `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}`;
 }
 
+const PICTOGRAPH = /\p{Extended_Pictographic}/u;
+const EMOJI_TAIL = /[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\uFE0F]/u;
+
+/** A zero-width joiner inside an emoji sequence (👩‍👩‍👧) joins pictures: it hides nothing. */
+function joinsEmoji(text: string, at: number): boolean {
+  if (text[at] !== "\u200d") return false;
+  // Two code units hold the character before: an emoji (a surrogate pair) or a BMP tail (VS16).
+  const before = text.slice(Math.max(0, at - 2), at);
+  const after = String.fromCodePoint(text.codePointAt(at + 1) ?? 0);
+  return EMOJI_TAIL.test(before) && PICTOGRAPH.test(after);
+}
+
 /** The text split into plain runs and hidden characters. */
 export function splitHidden(text: string): { text: string; hidden: boolean }[] {
   const parts: { text: string; hidden: boolean }[] = [];
   let last = 0;
   for (const match of text.matchAll(HIDDEN)) {
+    if (joinsEmoji(text, match.index)) continue;
     if (match.index > last) parts.push({ text: text.slice(last, match.index), hidden: false });
     parts.push({ text: match[0], hidden: true });
     last = match.index + match[0].length;
