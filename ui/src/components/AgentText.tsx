@@ -33,7 +33,7 @@ function codePoint(char: string): string {
 }
 
 const PICTOGRAPH = /\p{Extended_Pictographic}/u;
-const EMOJI_TAIL = /[\p{Extended_Pictographic}\u{1F3FB}-\u{1F3FF}\uFE0F]/u;
+const EMOJI_TAIL = /\p{Extended_Pictographic}|[\u{1F3FB}-\u{1F3FF}]|\uFE0F/u;
 
 /** A zero-width joiner inside an emoji sequence (👩‍👩‍👧) joins pictures: it hides nothing. */
 function joinsEmoji(text: string, at: number): boolean {
