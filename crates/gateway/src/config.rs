@@ -339,6 +339,18 @@ impl Default for ConnectionLimits {
     }
 }
 
+/// Whether `PUT /api/v1/policy` publishes at once, or policy changes go through governance
+/// approvals (seed 004) only. Policy files and the embedding API stay the operator's either way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyPublish {
+    /// For bootstrap and the demo.
+    #[default]
+    Direct,
+    /// Production: a change is a draft another reviewer approves.
+    ApprovalRequired,
+}
+
 /// What the dispatch-time gate does when the policy engine cannot answer
 /// (`policy_check_fail_mode`, Cordum's `POLICY_CHECK_FAIL_MODE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -493,6 +505,8 @@ pub struct GatewayConfig {
     pub connection_limits: ConnectionLimits,
     /// The dispatch-time gate and the scheduler.
     pub dispatch: DispatchConfig,
+    /// Whether `PUT /api/v1/policy` is open (`policy_publish`).
+    pub policy_publish: PolicyPublish,
     /// Time source.
     pub clock: Arc<dyn Clock>,
 }
@@ -516,6 +530,7 @@ impl GatewayConfig {
             stream_limits: StreamLimits::default(),
             connection_limits: ConnectionLimits::default(),
             dispatch: DispatchConfig::default(),
+            policy_publish: PolicyPublish::Direct,
             clock: Arc::new(SystemClock),
         }
     }

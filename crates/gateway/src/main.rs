@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::Parser;
-use countersign_gateway::config::{Credentials, API_KEYS_ENV};
+use countersign_gateway::config::{Credentials, PolicyPublish, API_KEYS_ENV};
 use countersign_gateway::demo::{DemoAgents, DemoCredentials, DEMO_TENANT};
 use countersign_gateway::{start, DemoConfig, DemoTraffic, FailMode, GatewayConfig};
 
@@ -37,6 +37,10 @@ struct Args {
     /// production: closed).
     #[arg(long, value_parser = parse_fail_mode, default_value = "closed")]
     policy_check_fail_mode: FailMode,
+    /// `direct`: `PUT /api/v1/policy` publishes at once (bootstrap, the demo);
+    /// `approval_required`: policy changes are drafts another reviewer approves.
+    #[arg(long, value_parser = parse_policy_publish, default_value = "direct")]
+    policy_publish: PolicyPublish,
     /// Let admins switch the simulated policy engine and workers over HTTP
     /// (`/api/v1/admin/policy-engine`, `/api/v1/admin/workers`); on with --demo.
     #[arg(long)]
@@ -74,6 +78,7 @@ async fn main() -> anyhow::Result<()> {
     config.credentials = credentials;
     config.dispatch.policy_check_fail_mode = args.policy_check_fail_mode;
     config.dispatch.simulation_controls = args.simulation_controls || args.demo;
+    config.policy_publish = args.policy_publish;
     let running = start(config).await?;
 
     let _demo = match &demo_keys {
@@ -103,6 +108,14 @@ fn parse_fail_mode(text: &str) -> Result<FailMode, String> {
         "closed" => Ok(FailMode::Closed),
         "open" => Ok(FailMode::Open),
         other => Err(format!("expected closed or open, got {other:?}")),
+    }
+}
+
+fn parse_policy_publish(text: &str) -> Result<PolicyPublish, String> {
+    match text.trim() {
+        "direct" => Ok(PolicyPublish::Direct),
+        "approval_required" => Ok(PolicyPublish::ApprovalRequired),
+        other => Err(format!("expected direct or approval_required, got {other:?}")),
     }
 }
 

@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use super::extract::{body_bytes, query_param, require, Auth};
 use crate::apierror::ApiError;
 use crate::auth::Caller;
-use crate::config::Permission;
+use crate::config::{Permission, PolicyPublish};
+use countersign_core::governance::code;
 use crate::error::GatewayError;
 use crate::service::Gateway;
 use crate::store::audit;
@@ -38,6 +39,13 @@ pub(super) async fn publish_policy(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Value>, ApiError> {
     require(&caller, Permission::PolicyWrite)?;
+    if gw.policy_publish() == PolicyPublish::ApprovalRequired {
+        return Err(ApiError::coded(
+            StatusCode::FORBIDDEN,
+            code::PUBLISH_REQUIRES_APPROVAL,
+            "policy changes need a governance approval: propose a draft (POST /api/v1/policy/drafts)",
+        ));
+    }
     let bytes = body_bytes(body)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::legacy(StatusCode::BAD_REQUEST, "policy must be UTF-8 YAML"))?;

@@ -7,6 +7,7 @@ mod approvals;
 mod cookies;
 mod events;
 mod extract;
+mod governance;
 mod jobs;
 mod ops;
 mod session;
@@ -28,7 +29,7 @@ use crate::service::Gateway;
 pub const EXTENSIONS_HEADER: &str = "x-countersign-extensions";
 /// Its value: comma-separated extension names.
 pub const EXTENSIONS: &str =
-    "approve-preconditions, request, payload, events, job-status, simulation";
+    "approve-preconditions, request, payload, events, job-status, simulation, governance";
 
 /// Largest accepted request body (Cordum's default `GATEWAY_MAX_JSON_BODY_BYTES`).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
@@ -71,6 +72,31 @@ pub fn router(gateway: Gateway) -> Router {
         .route("/api/v1/approvals/{job_id}/reject", post(approvals::reject))
         .route("/api/v1/policy", axum::routing::put(admin::publish_policy))
         .route("/api/v1/policy/snapshots", get(admin::snapshots))
+        .route(
+            "/api/v1/policy/drafts",
+            get(governance::list).post(governance::propose),
+        )
+        .route(
+            "/api/v1/policy/drafts/{draft_id}",
+            get(governance::get).put(governance::update),
+        )
+        .route(
+            "/api/v1/policy/drafts/{draft_id}/snapshots/{snapshot_id}",
+            get(governance::snapshot),
+        )
+        .route("/api/v1/policy/drafts/{draft_id}/diff", get(governance::diff))
+        .route(
+            "/api/v1/policy/drafts/{draft_id}/impact",
+            get(governance::impact),
+        )
+        .route(
+            "/api/v1/policy/drafts/{draft_id}/approve",
+            post(governance::approve),
+        )
+        .route(
+            "/api/v1/policy/drafts/{draft_id}/reject",
+            post(governance::reject),
+        )
         .route("/api/v1/audit/events", get(admin::audit_events))
         .route("/api/v1/audit/verify", get(admin::audit_verify))
         .route("/api/v1/auth/login", post(session::login))

@@ -7,6 +7,7 @@ mod authlog;
 mod decide;
 mod dispatcher;
 mod expiry;
+mod governance;
 mod gate;
 mod locks;
 mod ops;
@@ -32,6 +33,7 @@ pub use decide::{DecisionBody, Verb};
 pub use dispatcher::{run_dispatcher, run_replayer};
 pub use expiry::{sweep_expired, APPROVAL_EXPIRED};
 pub use gate::{RETRIES_EXHAUSTED, WAIT_ENGINE};
+pub use governance::Refusal as GovernanceRefusal;
 pub use ops::SimulateBody;
 pub use policy::PolicyScope;
 pub use ratelimit::Slot as StreamSlot;
@@ -75,6 +77,7 @@ struct Inner {
     submit_limits: crate::config::SubmitLimits,
     auth_limits: crate::config::AuthLimits,
     cookies: crate::config::CookiePolicy,
+    policy_publish: crate::config::PolicyPublish,
     stream_limits: crate::config::StreamLimits,
     /// Open event streams per principal.
     stream_slots: ratelimit::Slots,
@@ -144,6 +147,7 @@ impl Gateway {
                 submit_limits: config.submit_limits.clone(),
                 auth_limits: config.auth_limits.clone(),
                 cookies: config.cookies.clone(),
+                policy_publish: config.policy_publish,
                 stream_limits: config.stream_limits.clone(),
                 stream_slots: ratelimit::Slots::default(),
                 event_reads: streams::ReadCounters::default(),
@@ -191,6 +195,11 @@ impl Gateway {
     /// The configured credentials.
     pub fn auth(&self) -> &AuthBook {
         &self.inner.auth
+    }
+
+    /// Whether `PUT /api/v1/policy` publishes at once.
+    pub fn policy_publish(&self) -> crate::config::PolicyPublish {
+        self.inner.policy_publish
     }
 
     /// What cookie-authenticated requests must show.

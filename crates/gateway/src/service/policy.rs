@@ -19,6 +19,19 @@ use crate::policy::{snapshot_id, Evaluation, Policy, Subject};
 use crate::store::snapshots::{self, StoredSnapshot, LEGACY_TENANT};
 use crate::store::{audit, events, jobs, Store};
 
+/// What a publish's extra writes see: the snapshot current before, the one published (the
+/// same when the policy did not change), and the time of the transaction.
+#[derive(Debug, Clone)]
+pub(super) struct Publication {
+    pub previous: String,
+    pub snapshot: String,
+    pub now_us: i64,
+}
+
+/// What a publish's extra writes answer: their output and the last event they appended, or a
+/// refusal that rolls the whole publish back.
+pub(super) type Extra<T, R> = Result<Result<(T, Option<i64>), R>, GatewayError>;
+
 /// The tenant a gateway without credentials serves.
 const DEFAULT_TENANT: &str = "default";
 
@@ -327,12 +340,60 @@ impl Gateway {
         overlay: Value,
         source: &str,
     ) -> Result<String, GatewayError> {
+        let published = self
+            .install_with(tenant, policy, yaml, overlay, source, |_, _| {
+                Ok(Ok::<_, std::convert::Infallible>(((), None)))
+            })
+            .await?;
+        match published {
+            Ok((id, ())) => Ok(id),
+            Err(never) => match never {},
+        }
+    }
+
+    /// Publishes `yaml` for `tenant` with `extra` written in the publish's own transaction
+    /// (a governance approval): both commit, or `extra` refuses (`Ok(Err(_))`) and nothing is
+    /// published. `extra` runs even when the policy is the current one already, since what it
+    /// records is the decision, not the change.
+    pub(super) async fn publish_governed<T, R>(
+        &self,
+        tenant: &str,
+        yaml: &str,
+        source: &str,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &Publication) -> Extra<T, R> + Send + 'static,
+    ) -> Result<Result<(String, T), R>, GatewayError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
+        let policy = Policy::from_yaml(yaml)?;
+        let overlay = self.policy_state().overlay.clone();
+        self.install_with(tenant, policy, yaml.to_owned(), overlay, source, extra)
+            .await
+    }
+
+    /// The snapshot id `policy` would be published under now (the current overlay).
+    pub(super) fn snapshot_id_for(&self, policy: &Policy) -> String {
+        snapshot_id(policy, &self.policy_state().overlay)
+    }
+
+    async fn install_with<T, R>(
+        &self,
+        tenant: &str,
+        policy: Policy,
+        yaml: String,
+        overlay: Value,
+        source: &str,
+        extra: impl FnOnce(&rusqlite::Transaction<'_>, &Publication) -> Extra<T, R> + Send + 'static,
+    ) -> Result<Result<(String, T), R>, GatewayError>
+    where
+        T: Send + 'static,
+        R: Send + 'static,
+    {
         let _serial = self.inner.publish.write().await;
         let id = snapshot_id(&policy, &overlay);
         let previous = self.current_snapshot(tenant);
-        if id == previous {
-            return Ok(id);
-        }
+        let changed = id != previous;
         let mut audit_event = self.audit_event(tenant, "policy", "policy_snapshot");
         audit_event.policy_version = id.clone();
         audit_event.extra.insert("previous".into(), json!(previous));
@@ -349,38 +410,64 @@ impl Gateway {
             "source": source,
         });
         let now = self.now_us();
+        let publication = Publication {
+            previous: previous.clone(),
+            snapshot: id.clone(),
+            now_us: now,
+        };
         let source = source.to_owned();
         let owner = tenant.to_owned();
         let policy = Arc::new(policy);
         let new_policy = Arc::clone(&policy);
         let snapshot = id.clone();
-        let (event_id, applied) = self
+        let written = self
             .store()
             .run(move |c| {
-                let batch = Batch::plan(c, &owner, &new_policy, &snapshot, &source, now)?;
+                let batch = if changed {
+                    Some(Batch::plan(c, &owner, &new_policy, &snapshot, &source, now)?)
+                } else {
+                    None
+                };
                 let tx =
                     c.db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                snapshots::insert(&tx, &owner, &stored, &source, now)?;
-                audit::append(&tx, audit_event)?;
-                let event_id =
-                    events::append(&tx, &owner, events::kind::POLICY_SNAPSHOT, &data, now)?;
-                let applied = batch.apply(&tx, now)?;
+                let mut last_event = None;
+                let mut applied = Applied::default();
+                if let Some(batch) = batch {
+                    snapshots::insert(&tx, &owner, &stored, &source, now)?;
+                    audit::append(&tx, audit_event)?;
+                    let event_id =
+                        events::append(&tx, &owner, events::kind::POLICY_SNAPSHOT, &data, now)?;
+                    applied = batch.apply(&tx, now)?;
+                    last_event = Some(applied.last_event.unwrap_or(event_id));
+                }
+                let out = match extra(&tx, &publication)? {
+                    Ok((out, event)) => {
+                        last_event = event.or(last_event);
+                        out
+                    }
+                    // Dropping the transaction rolls the publish back with it.
+                    Err(refused) => return Ok::<_, GatewayError>(Err(refused)),
+                };
                 tx.commit()?;
-                Ok::<_, GatewayError>((applied.last_event.unwrap_or(event_id), applied))
+                Ok(Ok((out, last_event, applied)))
             })
             .await?;
-        {
+        let (out, last_event, applied) = match written {
+            Ok(written) => written,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        if changed {
             let mut state = self.inner.policy.write().unwrap_or_else(|p| p.into_inner());
             let seed = state.seed.clone();
             let own = state.tenants.entry(tenant.to_owned()).or_insert(seed);
             own.by_base.insert(policy.base_id(), Arc::clone(&policy));
             own.current = policy;
             own.current_id = id.clone();
+            tracing::info!(%tenant, snapshot = %id, previous = %previous, "policy snapshot published");
+            log_applied(&applied);
         }
-        self.notify_events(Some(event_id));
-        tracing::info!(%tenant, snapshot = %id, previous = %previous, "policy snapshot published");
-        log_applied(&applied);
-        Ok(id)
+        self.notify_events(last_event);
+        Ok(Ok((id, out)))
     }
 
     /// Re-evaluates pending items whose snapshot base is not their tenant's current one. A

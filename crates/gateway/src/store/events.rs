@@ -16,6 +16,9 @@ pub mod kind {
     pub const POLICY_SNAPSHOT: &str = "policy.snapshot";
     /// A job's status after approval changed (dispatch-time gate, scheduling, worker).
     pub const JOB_UPDATED: &str = "job.updated";
+    /// A policy draft snapshot was saved, or a draft decided (seed 004).
+    pub const GOVERNANCE_REQUIRED: &str = countersign_core::governance::event::REQUIRED;
+    pub const GOVERNANCE_RESOLVED: &str = countersign_core::governance::event::RESOLVED;
 }
 
 /// One stored event.

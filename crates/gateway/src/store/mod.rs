@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod authlog;
 pub mod events;
+pub mod governance;
 pub mod jobs;
 pub mod scheduling;
 mod schema;

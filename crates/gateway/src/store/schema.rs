@@ -135,6 +135,7 @@ CREATE TABLE IF NOT EXISTS sessions (
 
 pub(super) fn migrate(db: &Connection) -> rusqlite::Result<()> {
     db.execute_batch(SCHEMA)?;
+    db.execute_batch(super::governance::SCHEMA)?;
     // Files from before policies were per tenant: their rows keep the empty (legacy) tenant.
     add_column_if_missing(db, "policy_snapshots", "tenant", "TEXT NOT NULL DEFAULT ''")?;
     db.execute_batch(
