@@ -115,7 +115,9 @@ fn parse_policy_publish(text: &str) -> Result<PolicyPublish, String> {
     match text.trim() {
         "direct" => Ok(PolicyPublish::Direct),
         "approval_required" => Ok(PolicyPublish::ApprovalRequired),
-        other => Err(format!("expected direct or approval_required, got {other:?}")),
+        other => Err(format!(
+            "expected direct or approval_required, got {other:?}"
+        )),
     }
 }
 

@@ -13,10 +13,10 @@ use super::extract::{body_bytes, query_param, require, Auth};
 use crate::apierror::ApiError;
 use crate::auth::Caller;
 use crate::config::{Permission, PolicyPublish};
-use countersign_core::governance::code;
 use crate::error::GatewayError;
 use crate::service::Gateway;
 use crate::store::audit;
+use countersign_core::governance::code;
 
 const AUDIT_DEFAULT_LIMIT: usize = 100;
 const AUDIT_MAX_LIMIT: usize = 1000;

@@ -33,6 +33,12 @@ fn refused(refusal: GovernanceRefusal) -> ApiError {
     error
 }
 
+/// Drafts are read by reviewers, viewers and admins (the audit-read roles), never by agents:
+/// an agent must not learn the rules proposed next and route its requests around them.
+fn require_read(caller: &crate::auth::Caller) -> Result<(), ApiError> {
+    require(caller, Permission::AuditRead)
+}
+
 fn bad(message: impl Into<String>) -> ApiError {
     ApiError::coded(StatusCode::BAD_REQUEST, code::BAD_REQUEST, message)
 }
@@ -42,7 +48,9 @@ fn body_of<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T
     serde_json::from_slice(&bytes).map_err(|e| bad(format!("invalid body: {e}")))
 }
 
-fn answered<T: Serialize>(result: Result<T, GovernanceRefusal>) -> Result<Json<serde_json::Value>, ApiError> {
+fn answered<T: Serialize>(
+    result: Result<T, GovernanceRefusal>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let value = result.map_err(refused)?;
     serde_json::to_value(value)
         .map(Json)
@@ -97,13 +105,17 @@ pub(super) async fn list(
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&caller, Permission::PolicyRead)?;
+    require_read(&caller)?;
     let status = match query_param(&query, "status").unwrap_or("open") {
         "open" => Some(DraftStatus::Open),
         "approved" => Some(DraftStatus::Approved),
         "rejected" => Some(DraftStatus::Rejected),
         "all" => None,
-        other => return Err(bad(format!("unknown status {other:?}: open, approved, rejected or all"))),
+        other => {
+            return Err(bad(format!(
+                "unknown status {other:?}: open, approved, rejected or all"
+            )))
+        }
     };
     let items = gw.drafts(&caller.tenant, status).await?;
     Ok(Json(json!({ "returned": items.len(), "items": items })))
@@ -114,7 +126,7 @@ pub(super) async fn get(
     Auth(caller): Auth,
     Path(draft_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&caller, Permission::PolicyRead)?;
+    require_read(&caller)?;
     let draft = gw.draft(&caller.tenant, &draft_id).await?;
     answered(draft.ok_or_else(GovernanceRefusal::not_found))
 }
@@ -124,7 +136,7 @@ pub(super) async fn snapshot(
     Auth(caller): Auth,
     Path((draft_id, snapshot_id)): Path<(String, String)>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&caller, Permission::PolicyRead)?;
+    require_read(&caller)?;
     let snapshot = gw
         .draft_snapshot(&caller.tenant, &draft_id, Some(&snapshot_id))
         .await?;
@@ -137,7 +149,7 @@ pub(super) async fn diff(
     Path(draft_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&caller, Permission::PolicyRead)?;
+    require_read(&caller)?;
     let snapshot = query_param(&query, "snapshot_id");
     answered(gw.draft_diff(&caller.tenant, &draft_id, snapshot).await?)
 }
@@ -148,7 +160,7 @@ pub(super) async fn impact(
     Path(draft_id): Path<String>,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    require(&caller, Permission::PolicyRead)?;
+    require_read(&caller)?;
     let snapshot = query_param(&query, "snapshot_id");
     answered(gw.draft_impact(&caller.tenant, &draft_id, snapshot).await?)
 }
@@ -166,7 +178,12 @@ pub(super) async fn approve(
         .await?
         .map_err(refused)?;
     answered(Ok(GovernanceDecisionAnswer {
-        code: if repeat { code::ALREADY_APPROVED } else { code::APPROVED }.to_owned(),
+        code: if repeat {
+            code::ALREADY_APPROVED
+        } else {
+            code::APPROVED
+        }
+        .to_owned(),
         approval: Some(approval),
         rejection: None,
     }))
@@ -185,7 +202,12 @@ pub(super) async fn reject(
         .await?
         .map_err(refused)?;
     answered(Ok(GovernanceDecisionAnswer {
-        code: if repeat { code::ALREADY_REJECTED } else { code::REJECTED }.to_owned(),
+        code: if repeat {
+            code::ALREADY_REJECTED
+        } else {
+            code::REJECTED
+        }
+        .to_owned(),
         approval: None,
         rejection: Some(rejection),
     }))

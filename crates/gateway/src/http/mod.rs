@@ -84,7 +84,10 @@ pub fn router(gateway: Gateway) -> Router {
             "/api/v1/policy/drafts/{draft_id}/snapshots/{snapshot_id}",
             get(governance::snapshot),
         )
-        .route("/api/v1/policy/drafts/{draft_id}/diff", get(governance::diff))
+        .route(
+            "/api/v1/policy/drafts/{draft_id}/diff",
+            get(governance::diff),
+        )
         .route(
             "/api/v1/policy/drafts/{draft_id}/impact",
             get(governance::impact),

@@ -424,7 +424,14 @@ impl Gateway {
             .store()
             .run(move |c| {
                 let batch = if changed {
-                    Some(Batch::plan(c, &owner, &new_policy, &snapshot, &source, now)?)
+                    Some(Batch::plan(
+                        c,
+                        &owner,
+                        &new_policy,
+                        &snapshot,
+                        &source,
+                        now,
+                    )?)
                 } else {
                     None
                 };

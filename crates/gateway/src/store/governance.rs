@@ -192,10 +192,7 @@ pub fn drafts(
          ORDER BY updated_at DESC LIMIT ?3"
     ))?;
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-    let rows = stmt.query_map(
-        params![tenant, status.map(status_name), limit],
-        draft_row,
-    )?;
+    let rows = stmt.query_map(params![tenant, status.map(status_name), limit], draft_row)?;
     rows.collect()
 }
 

@@ -20,7 +20,12 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    fn new(status: u16, code: &'static str, message: impl Into<String>, draft: &PolicyDraft) -> Self {
+    fn new(
+        status: u16,
+        code: &'static str,
+        message: impl Into<String>,
+        draft: &PolicyDraft,
+    ) -> Self {
         Self {
             status,
             code,
@@ -115,7 +120,11 @@ pub(super) enum Checked {
 
 /// The checks; `current` is the tenant's current policy snapshot, for an approve's
 /// `stale_base`.
-pub(super) fn check(draft: &PolicyDraft, wanted: &Wanted, current: Option<&str>) -> Result<Checked, Refusal> {
+pub(super) fn check(
+    draft: &PolicyDraft,
+    wanted: &Wanted,
+    current: Option<&str>,
+) -> Result<Checked, Refusal> {
     match (wanted.action, &draft.approval, &draft.rejection) {
         (DecisionAction::Approve, Some(a), _) if a.snapshot_id == wanted.snapshot_id => {
             return Ok(Checked::AlreadyApproved(Box::new(a.clone())));
@@ -153,7 +162,10 @@ pub(super) fn check(draft: &PolicyDraft, wanted: &Wanted, current: Option<&str>)
             return Err(Refusal::new(
                 409,
                 code::NOT_READY,
-                format!("the snapshot has blockers: {}", snapshot.blocker_ids.join(", ")),
+                format!(
+                    "the snapshot has blockers: {}",
+                    snapshot.blocker_ids.join(", ")
+                ),
                 draft,
             ));
         }

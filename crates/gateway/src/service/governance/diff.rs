@@ -97,7 +97,10 @@ mod tests {
         .expect("draft");
         let d = diff(&current, &draft);
         assert_eq!(d.added.len(), 1);
-        assert_eq!((d.added[0].position, d.added[0].rule.decision.as_str()), (0, "require_human"));
+        assert_eq!(
+            (d.added[0].position, d.added[0].rule.decision.as_str()),
+            (0, "require_human")
+        );
         assert_eq!(d.removed[0].rule.id, "gone");
         let fields: Vec<(&str, &[String])> = d
             .changed

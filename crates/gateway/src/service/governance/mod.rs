@@ -55,7 +55,10 @@ pub const MAX_REASON_CHARS: usize = 2000;
 pub const MAX_LISTED: usize = 200;
 
 fn new_id(prefix: &str) -> String {
-    format!("{prefix}-{}", &uuid::Uuid::new_v4().simple().to_string()[..16])
+    format!(
+        "{prefix}-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    )
 }
 
 fn bad_request(message: impl Into<String>) -> Refusal {
@@ -68,7 +71,9 @@ fn check_title(title: &str) -> Result<String, Refusal> {
         return Err(bad_request("a draft needs a title"));
     }
     if title.chars().count() > MAX_TITLE_CHARS {
-        return Err(bad_request(format!("the title is over {MAX_TITLE_CHARS} characters")));
+        return Err(bad_request(format!(
+            "the title is over {MAX_TITLE_CHARS} characters"
+        )));
     }
     Ok(title.to_owned())
 }
@@ -78,7 +83,9 @@ fn check_yaml(yaml: &str) -> Result<(), Refusal> {
         return Err(bad_request("a draft needs its policy YAML"));
     }
     if yaml.len() > MAX_YAML_BYTES {
-        return Err(bad_request(format!("the policy YAML is over {MAX_YAML_BYTES} bytes")));
+        return Err(bad_request(format!(
+            "the policy YAML is over {MAX_YAML_BYTES} bytes"
+        )));
     }
     Ok(())
 }
@@ -178,7 +185,9 @@ impl Gateway {
             row.title = title;
         }
         row.updated_at = self.now_us();
-        self.save_snapshot(row, yaml.to_owned(), false).await.map(Ok)
+        self.save_snapshot(row, yaml.to_owned(), false)
+            .await
+            .map(Ok)
     }
 
     async fn save_snapshot(
@@ -193,7 +202,8 @@ impl Gateway {
         let ready = blockers.is_empty();
         let now = self.now_us();
         let tenant = row.tenant.clone();
-        let mut audit_event = stamped_audit_event(now, &tenant, "governance", "governance_draft_saved");
+        let mut audit_event =
+            stamped_audit_event(now, &tenant, "governance", "governance_draft_saved");
         let store = self.store().clone();
         let draft = store
             .run(move |c| {
@@ -227,20 +237,36 @@ impl Gateway {
                     store::insert_draft(&tx, &row)?;
                 }
                 store::insert_snapshot(&tx, &snapshot)?;
-                if !first && !store::advance(&tx, &row.draft_id, &snapshot.snapshot_id, &row.title, now)? {
-                    return Err(GatewayError::Policy("the draft was decided meanwhile".into()));
+                if !first
+                    && !store::advance(&tx, &row.draft_id, &snapshot.snapshot_id, &row.title, now)?
+                {
+                    return Err(GatewayError::Policy(
+                        "the draft was decided meanwhile".into(),
+                    ));
                 }
                 let draft = draft_of(&tx, &row, true)?;
-                audit_event.extra.insert("draft_id".into(), json!(row.draft_id));
-                audit_event.extra.insert("snapshot_id".into(), json!(snapshot.snapshot_id));
-                audit_event.extra.insert("version".into(), json!(snapshot.version));
-                audit_event.extra.insert("source_snapshot_hash".into(), json!(snapshot.source_snapshot_hash));
+                audit_event
+                    .extra
+                    .insert("draft_id".into(), json!(row.draft_id));
+                audit_event
+                    .extra
+                    .insert("snapshot_id".into(), json!(snapshot.snapshot_id));
+                audit_event
+                    .extra
+                    .insert("version".into(), json!(snapshot.version));
+                audit_event.extra.insert(
+                    "source_snapshot_hash".into(),
+                    json!(snapshot.source_snapshot_hash),
+                );
                 audit_event.extra.insert("author".into(), json!(row.author));
-                audit_event.extra.insert("blocker_ids".into(), json!(snapshot.blocker_ids));
+                audit_event
+                    .extra
+                    .insert("blocker_ids".into(), json!(snapshot.blocker_ids));
                 audit::append(&tx, audit_event)?;
                 let event = serde_json::to_value(summary(draft.clone()))
                     .map_err(|e| GatewayError::Policy(e.to_string()))?;
-                let event_id = events::append(&tx, &tenant, events::kind::GOVERNANCE_REQUIRED, &event, now)?;
+                let event_id =
+                    events::append(&tx, &tenant, events::kind::GOVERNANCE_REQUIRED, &event, now)?;
                 tx.commit()?;
                 Ok::<_, GatewayError>((draft, event_id))
             })
@@ -250,7 +276,11 @@ impl Gateway {
         Ok(draft.0)
     }
 
-    async fn draft_row(&self, tenant: &str, draft_id: &str) -> Result<Option<DraftRow>, GatewayError> {
+    async fn draft_row(
+        &self,
+        tenant: &str,
+        draft_id: &str,
+    ) -> Result<Option<DraftRow>, GatewayError> {
         let (tenant, id) = (tenant.to_owned(), draft_id.to_owned());
         self.store()
             .run(move |c| Ok::<_, GatewayError>(store::draft(&c.db, &tenant, &id)?))
@@ -258,7 +288,11 @@ impl Gateway {
     }
 
     /// One draft of `tenant` with all its snapshots; `None` for another tenant's.
-    pub async fn draft(&self, tenant: &str, draft_id: &str) -> Result<Option<PolicyDraft>, GatewayError> {
+    pub async fn draft(
+        &self,
+        tenant: &str,
+        draft_id: &str,
+    ) -> Result<Option<PolicyDraft>, GatewayError> {
         let (tenant, id) = (tenant.to_owned(), draft_id.to_owned());
         self.store()
             .run(move |c| {
@@ -357,7 +391,11 @@ impl Gateway {
         }
         let yaml = draft.active_snapshot.yaml.clone().unwrap_or_default();
         let source = format!("governance:{}", caller.principal);
-        let (tenant, id, principal) = (caller.tenant.clone(), draft_id.to_owned(), caller.principal.clone());
+        let (tenant, id, principal) = (
+            caller.tenant.clone(),
+            draft_id.to_owned(),
+            caller.principal.clone(),
+        );
         let channel = body.channel.unwrap_or(GovernanceChannel::Api);
         let published = self
             .publish_governed(&caller.tenant, &yaml, &source, move |tx, publication| {
@@ -369,7 +407,9 @@ impl Gateway {
                 // before this publish.
                 match check(&draft, &in_tx, Some(&publication.previous)) {
                     Ok(Checked::Decide) => {}
-                    Ok(Checked::AlreadyApproved(existing)) => return Ok(Err(Stop::Already(existing))),
+                    Ok(Checked::AlreadyApproved(existing)) => {
+                        return Ok(Err(Stop::Already(existing)))
+                    }
                     Ok(Checked::AlreadyRejected(_)) => unreachable_rejected(),
                     Err(refusal) => return Ok(Err(Stop::Refused(refusal))),
                 }
@@ -390,7 +430,13 @@ impl Gateway {
                     rationale,
                     approved_at: rfc3339_us(publication.now_us),
                 };
-                let event = decide_in(tx, &draft, DraftStatus::Approved, &approval, publication.now_us)?;
+                let event = decide_in(
+                    tx,
+                    &draft,
+                    DraftStatus::Approved,
+                    &approval,
+                    publication.now_us,
+                )?;
                 Ok(Ok((approval, Some(event))))
             })
             .await?;
@@ -415,21 +461,30 @@ impl Gateway {
             Err(e) => return Ok(Err(e)),
         };
         let wanted = check::Wanted::reject(body, &caller.principal);
-        let (tenant, id, principal) = (caller.tenant.clone(), draft_id.to_owned(), caller.principal.clone());
+        let (tenant, id, principal) = (
+            caller.tenant.clone(),
+            draft_id.to_owned(),
+            caller.principal.clone(),
+        );
         let channel = body.channel.unwrap_or(GovernanceChannel::Api);
         let now = self.now_us();
         let decided = self
             .store()
             .run(move |c| {
-                let tx = c.db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let tx =
+                    c.db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let Some(row) = store::draft(&tx, &tenant, &id)? else {
                     return Ok::<_, GatewayError>((Err(Refusal::not_found()), None));
                 };
                 let draft = draft_of(&tx, &row, true)?;
                 match check(&draft, &wanted, None) {
                     Ok(Checked::Decide) => {}
-                    Ok(Checked::AlreadyRejected(existing)) => return Ok((Ok((*existing, true)), None)),
-                    Ok(Checked::AlreadyApproved(_)) => return Ok((Err(Refusal::closed(Some(draft))), None)),
+                    Ok(Checked::AlreadyRejected(existing)) => {
+                        return Ok((Ok((*existing, true)), None))
+                    }
+                    Ok(Checked::AlreadyApproved(_)) => {
+                        return Ok((Err(Refusal::closed(Some(draft))), None))
+                    }
                     Err(refusal) => return Ok((Err(refusal), None)),
                 }
                 let snapshot = &draft.active_snapshot;
@@ -471,9 +526,9 @@ fn reason_text(text: Option<&str>, required: bool) -> Result<Option<String>, Ref
     let text = text.map(str::trim).filter(|t| !t.is_empty());
     match text {
         None if required => Err(bad_request("a rejection needs a reason")),
-        Some(t) if t.chars().count() > MAX_REASON_CHARS => {
-            Err(bad_request(format!("the reason is over {MAX_REASON_CHARS} characters")))
-        }
+        Some(t) if t.chars().count() > MAX_REASON_CHARS => Err(bad_request(format!(
+            "the reason is over {MAX_REASON_CHARS} characters"
+        ))),
         other => Ok(other.map(str::to_owned)),
     }
 }
@@ -489,10 +544,19 @@ fn decide_in<T: serde::Serialize>(
 ) -> Result<i64, GatewayError> {
     let snapshot = &draft.active_snapshot;
     if !store::close_if_at(tx, &draft.draft_id, &snapshot.snapshot_id, status, now)? {
-        return Err(GatewayError::Policy("the draft moved during its decision".into()));
+        return Err(GatewayError::Policy(
+            "the draft moved during its decision".into(),
+        ));
     }
     let body = serde_json::to_value(record).map_err(|e| GatewayError::Policy(e.to_string()))?;
-    store::insert_decision(tx, &draft.draft_id, &snapshot.snapshot_id, status, &body.to_string(), now)?;
+    store::insert_decision(
+        tx,
+        &draft.draft_id,
+        &snapshot.snapshot_id,
+        status,
+        &body.to_string(),
+        now,
+    )?;
     let action = match status {
         DraftStatus::Approved => "governance_approved",
         _ => "governance_rejected",
@@ -500,15 +564,29 @@ fn decide_in<T: serde::Serialize>(
     let mut audit_event = stamped_audit_event(now, &draft.tenant, "governance", action);
     audit_event.extra.insert("record".into(), body.clone());
     audit::append(tx, audit_event)?;
-    let actor = body.get("actor").and_then(|a| a.as_str()).unwrap_or("").to_owned();
+    let actor = body
+        .get("actor")
+        .and_then(|a| a.as_str())
+        .unwrap_or("")
+        .to_owned();
     let resolved = GovernanceResolved {
         draft_id: draft.draft_id.clone(),
         snapshot_id: snapshot.snapshot_id.clone(),
         status,
         actor,
-        approval: (status == DraftStatus::Approved).then(|| serde_json::from_value(body.clone()).ok()).flatten(),
-        rejection: (status == DraftStatus::Rejected).then(|| serde_json::from_value(body.clone()).ok()).flatten(),
+        approval: (status == DraftStatus::Approved)
+            .then(|| serde_json::from_value(body.clone()).ok())
+            .flatten(),
+        rejection: (status == DraftStatus::Rejected)
+            .then(|| serde_json::from_value(body.clone()).ok())
+            .flatten(),
     };
     let data = serde_json::to_value(resolved).map_err(|e| GatewayError::Policy(e.to_string()))?;
-    Ok(events::append(tx, &draft.tenant, events::kind::GOVERNANCE_RESOLVED, &data, now)?)
+    Ok(events::append(
+        tx,
+        &draft.tenant,
+        events::kind::GOVERNANCE_RESOLVED,
+        &data,
+        now,
+    )?)
 }

@@ -10,7 +10,13 @@ use serde_yaml_ng::Value;
 use crate::policy::{Decision, Policy, Rule};
 
 /// Decisions as a policy may spell them.
-const DECISIONS: &[&str] = &["allow", "deny", "require_human", "require_approval", "throttle"];
+const DECISIONS: &[&str] = &[
+    "allow",
+    "deny",
+    "require_human",
+    "require_approval",
+    "throttle",
+];
 
 /// What a snapshot's YAML is: its policy when it can be read, and every finding.
 #[derive(Debug)]
@@ -139,7 +145,10 @@ fn rule_findings(policy: &Policy) -> Vec<Finding> {
             findings.push(blocker(
                 "rule_never_matches",
                 Some(id),
-                format!("rule {id:?} can never match: rule {:?} before it matches every job it would", earlier.id),
+                format!(
+                    "rule {id:?} can never match: rule {:?} before it matches every job it would",
+                    earlier.id
+                ),
             ));
         }
         let no_reason = rule.reason.as_deref().is_none_or(|r| r.trim().is_empty());
@@ -160,17 +169,21 @@ fn rule_findings(policy: &Policy) -> Vec<Finding> {
 }
 
 fn matches_everything(when: &BTreeMap<String, String>) -> bool {
-    when.iter().all(|(key, value)| key == "topic" && value == "*")
+    when.iter()
+        .all(|(key, value)| key == "topic" && value == "*")
 }
 
 /// Whether `earlier` matches every job `later` matches (so `later` is never reached).
 fn covers(earlier: &Rule, later: &Rule) -> bool {
-    earlier.when.iter().all(|(key, want)| match later.when.get(key) {
-        Some(have) if key == "topic" => topic_covers(want, have),
-        Some(have) => have == want,
-        // A condition `later` does not have narrows `earlier`; only a catch-all topic is none.
-        None => key == "topic" && want == "*",
-    })
+    earlier
+        .when
+        .iter()
+        .all(|(key, want)| match later.when.get(key) {
+            Some(have) if key == "topic" => topic_covers(want, have),
+            Some(have) => have == want,
+            // A condition `later` does not have narrows `earlier`; only a catch-all topic is none.
+            None => key == "topic" && want == "*",
+        })
 }
 
 /// Whether topic pattern `a` matches every topic pattern `b` matches.
@@ -204,7 +217,10 @@ mod tests {
             ["duplicate_rule_id:a"]
         );
         let open = ids("version: v1\nrules:\n  - { id: open, decision: allow }\n  - { id: later, when: { topic: a.b }, decision: deny, reason: no }\n");
-        assert_eq!(open, ["rule_allows_everything:open", "rule_never_matches:later"]);
+        assert_eq!(
+            open,
+            ["rule_allows_everything:open", "rule_never_matches:later"]
+        );
         let shadowed = ids("version: v1\nrules:\n  - { id: all-finance, when: { topic: 'finance.*' }, decision: require_human, reason: r }\n  - { id: payments, when: { topic: finance.payment, env: prod }, decision: deny, reason: r }\n");
         assert_eq!(shadowed, ["rule_never_matches:payments"]);
     }
@@ -213,6 +229,9 @@ mod tests {
     fn a_narrower_rule_first_is_fine_and_advisories_are_named() {
         let fine = ids("version: v1\nrules:\n  - { id: payments, when: { topic: finance.payment, env: prod }, decision: deny, reason: r }\n  - { id: all-finance, when: { topic: 'finance.*' }, decision: require_human }\n");
         assert_eq!(fine, ["require_human_without_reason:all-finance"]);
-        assert_eq!(ids("version: v1\nrules: []\n"), ["no_rules", "unchanged_from_current"]);
+        assert_eq!(
+            ids("version: v1\nrules: []\n"),
+            ["no_rules", "unchanged_from_current"]
+        );
     }
 }
