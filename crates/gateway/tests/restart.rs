@@ -9,12 +9,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{call, sent, AGENT, ALICE, POLICY};
+use common::{call, sent, AGENT, ALICE, BOB, POLICY};
 use serde_json::{json, Value};
 
 const KEYS_FILE: &str = r#"keys:
   - { tenant: default, key: "agent-key-000000001", role: agent, principal: agent-7 }
   - { tenant: default, key: "alice-key-000000002", role: operator, principal: alice }
+  - { tenant: default, key: "bob-key-00000000003", role: admin, principal: bob }
 "#;
 
 /// Starts the binary and waits for its "listening on" line; returns the child, the base URL
@@ -291,6 +292,93 @@ async fn demo_mode_serves_simulated_traffic() {
         (s, engine["mode"].as_str()),
         (200, Some("slow")),
         "{engine}"
+    );
+    terminate(child);
+}
+
+/// seed 004's "approval and publish together or not at all": governance approvals are made one
+/// after another while the binary is killed with SIGKILL; after the restart every approval on
+/// record has its published policy, every publish by governance has its approval, and every
+/// acknowledged approval is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_dash_nine_during_governance_approvals_keeps_approval_and_publish_together() {
+    let dir = tempfile::tempdir().expect("dir");
+    std::fs::write(dir.path().join("policy.yaml"), POLICY).expect("policy");
+    std::fs::write(dir.path().join("keys.yaml"), KEYS_FILE).expect("keys");
+    let (mut child, base) = spawn_gateway(dir.path());
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("client");
+    let acked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let worker = {
+        let (http, base, acked) = (http.clone(), base.clone(), Arc::clone(&acked));
+        tokio::spawn(async move {
+            for round in 0.. {
+                let yaml =
+                    POLICY.replace("Payments need", &format!("Round {round}, payments need"));
+                let propose = json!({"title": format!("round {round}"), "yaml": yaml});
+                let Some((201, draft)) =
+                    try_post(&http, &base, BOB, "/api/v1/policy/drafts", propose).await
+                else {
+                    return;
+                };
+                let id = draft["draft_id"].as_str().unwrap_or_default().to_owned();
+                let body = json!({
+                    "expected_snapshot_id": draft["active_snapshot"]["snapshot_id"],
+                    "expected_source_snapshot_hash": draft["active_snapshot"]["source_snapshot_hash"],
+                });
+                let path = format!("/api/v1/policy/drafts/{id}/approve");
+                let Some((200, _)) = try_post(&http, &base, ALICE, &path, body).await else {
+                    return;
+                };
+                acked.lock().expect("lock").push(id);
+            }
+        })
+    };
+    let enough = async {
+        while acked.lock().expect("lock").len() < 8 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(60), enough)
+        .await
+        .expect("approvals ran");
+    child.kill().expect("SIGKILL");
+    child.wait().expect("reaped");
+    worker.await.expect("worker ended");
+
+    let db = rusqlite::Connection::open(dir.path().join("gw.db")).expect("open");
+    let count = |sql: &str| -> i64 { db.query_row(sql, [], |r| r.get(0)).expect("count") };
+    let approvals = count("SELECT COUNT(*) FROM governance_decisions WHERE kind = 'approved'");
+    let publishes = count("SELECT COUNT(*) FROM policy_snapshots WHERE source LIKE 'governance:%'");
+    let closed = count("SELECT COUNT(*) FROM policy_drafts WHERE status = 'approved'");
+    assert_eq!(
+        approvals, publishes,
+        "an approval without its publish, or the other way round"
+    );
+    assert_eq!(approvals, closed);
+    for id in acked.lock().expect("lock").iter() {
+        let found: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM governance_decisions WHERE draft_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .expect("count");
+        assert_eq!(found, 1, "acknowledged approval of {id} lost");
+    }
+    drop(db);
+    let (child, base) = spawn_gateway(dir.path());
+    let (_, verify) = call(
+        http.get(format!("{base}/api/v1/audit/verify"))
+            .header("X-API-Key", ALICE),
+    )
+    .await;
+    assert_eq!(verify["status"], "ok", "{verify}");
+    println!(
+        "RELIABILITY governance_kill9 approvals={approvals} publishes={publishes} acknowledged={}",
+        acked.lock().expect("lock").len()
     );
     terminate(child);
 }
