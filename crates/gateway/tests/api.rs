@@ -383,6 +383,27 @@ async fn demo_driver_submits_publishes_and_mutates() {
     assert!(steps
         .iter()
         .any(|s| matches!(s, DemoStep::PayloadTampered { .. })));
+    // policy-bot proposes a change for a reviewer to countersign; one waits at a time, saved
+    // again when a publish outdated it.
+    let proposed: Vec<&String> = steps
+        .iter()
+        .filter_map(|s| match s {
+            DemoStep::Proposed { draft_id } => Some(draft_id),
+            _ => None,
+        })
+        .collect();
+    assert!(!proposed.is_empty(), "{steps:?}");
+    let open = h
+        .running
+        .gateway()
+        .drafts(
+            "default",
+            Some(countersign_core::governance::DraftStatus::Open),
+        )
+        .await
+        .expect("drafts");
+    assert_eq!(open.len(), 1, "one demo draft waits: {open:?}");
+    assert_eq!(open[0].author, "policy-bot");
     // Outages begin and end (steps 11 to 13 and 22 to 24), and the engine is healthy after.
     let outage = |s: &DemoStep| matches!(s, DemoStep::OutageStarted | DemoStep::OutageEnded);
     let outages: Vec<&DemoStep> = steps.iter().filter(|s| outage(s)).collect();
@@ -431,7 +452,15 @@ async fn demo_agents_submit_each_with_their_own_key() {
     let keys = keys.expect("demo keys");
     let gw = h.running.gateway().clone();
     let agents = DemoAgents::from_keys(&gw, &keys).expect("every demo key accepted");
-    let mut driver = DemoDriver::new(gw, agents, DemoConfig::default());
+    let mut driver = DemoDriver::new(
+        gw,
+        agents,
+        DemoConfig {
+            // The harness installed its own policy first, so only publishes bring the demo's in.
+            publish_every: 15,
+            ..DemoConfig::default()
+        },
+    );
     driver.install_policy().await.expect("policy");
     for _ in 0..40 {
         driver.step().await.expect("step");

@@ -65,6 +65,10 @@ fn tightened_policy() -> String {
     )
 }
 
+/// The demo's policy author: an admin who is not a demo reviewer, so the reviewer can
+/// countersign the drafts.
+pub const POLICY_BOT: &str = "policy-bot";
+
 /// How the demo behaves.
 #[derive(Debug, Clone)]
 pub struct DemoConfig {
@@ -72,8 +76,12 @@ pub struct DemoConfig {
     pub seed: u64,
     /// Time between two steps when spawned.
     pub interval: Duration,
-    /// Every this many steps a changed policy is published (0: never).
+    /// Every this many steps a changed policy is published directly (0: never).
     pub publish_every: u64,
+    /// At step 5 and then every this many steps, `policy-bot` proposes the other policy as a
+    /// draft for a reviewer to countersign (0: never); an open draft the current policy
+    /// outdated is saved again against it.
+    pub propose_every: u64,
     /// Every this many steps a pending request is tampered with (0: never).
     pub mutate_every: u64,
     /// Every this many steps the payload behind a pending request is replaced (0: never), so a
@@ -99,7 +107,9 @@ impl Default for DemoConfig {
             // notification flood limit (10 from one submitter in 5 minutes), so each item gets
             // its own notification.
             interval: Duration::from_secs(8),
-            publish_every: 15,
+            // Policy changes go through governance approvals: a reviewer countersigns them.
+            publish_every: 0,
+            propose_every: 9,
             mutate_every: 11,
             tamper_payload_every: 13,
             // About every 2.5 minutes, for about 25 seconds.
@@ -117,6 +127,8 @@ pub enum DemoStep {
     Submitted { topic: String, status: u16 },
     /// A policy snapshot was published.
     Published { snapshot: String },
+    /// A policy change was proposed as a draft (or an outdated one saved again).
+    Proposed { draft_id: String },
     /// A pending request was changed after submission.
     Mutated { job_id: String },
     /// The payload behind a pending request was replaced.
@@ -170,6 +182,56 @@ impl DemoDriver {
     }
 
     /// One step: usually a submit, periodically a policy change or a tampered request.
+    /// Proposes the policy that is not current, unless a demo draft waits already; `None`
+    /// when nothing was proposed.
+    async fn propose(&self) -> Result<Option<String>, GatewayError> {
+        let tenant = self.agents.tenant();
+        let labels = [("channel".to_owned(), "external".to_owned())].into();
+        let (verdict, current) = self.gateway.evaluate(
+            tenant,
+            crate::policy::Subject {
+                topic: "customer.notify",
+                labels: &labels,
+            },
+        );
+        let (title, yaml) = if verdict.decision == crate::policy::Decision::Deny {
+            (
+                "Resume customer messaging with a human check",
+                DEMO_POLICY.to_owned(),
+            )
+        } else {
+            (
+                "Freeze customer messaging during the incident",
+                tightened_policy(),
+            )
+        };
+        let open = self
+            .gateway
+            .drafts(
+                tenant,
+                Some(countersign_core::governance::DraftStatus::Open),
+            )
+            .await?;
+        if let Some(waiting) = open.iter().find(|d| d.author == POLICY_BOT) {
+            if countersign_core::snapshot::same_policy(
+                &waiting.active_snapshot.base_snapshot,
+                &current,
+            ) {
+                return Ok(None);
+            }
+            let saved = self
+                .gateway
+                .update_draft(tenant, &waiting.draft_id, &yaml, Some(title))
+                .await?;
+            return Ok(saved.ok().map(|d| d.draft_id));
+        }
+        let proposed = self
+            .gateway
+            .propose_draft(tenant, POLICY_BOT, title, &yaml)
+            .await?;
+        Ok(proposed.ok().map(|d| d.draft_id))
+    }
+
     pub async fn step(&mut self) -> Result<DemoStep, GatewayError> {
         self.steps += 1;
         let every = |n: u64, steps: u64| n > 0 && steps.is_multiple_of(n);
@@ -196,6 +258,13 @@ impl DemoDriver {
                 .publish_tenant_policy(self.agents.tenant(), &yaml, "demo")
                 .await?;
             return Ok(DemoStep::Published { snapshot });
+        }
+        let proposing = self.config.propose_every > 0
+            && (self.steps == 5 || every(self.config.propose_every, self.steps));
+        if proposing {
+            if let Some(draft_id) = self.propose().await? {
+                return Ok(DemoStep::Proposed { draft_id });
+            }
         }
         if every(self.config.mutate_every, self.steps) {
             let pending = self

@@ -95,7 +95,7 @@ pub(super) async fn update(
     require(&caller, Permission::PolicyWrite)?;
     let body: UpdateBody = body_of(body)?;
     answered(
-        gw.update_draft(&caller, &draft_id, &body.yaml, body.title.as_deref())
+        gw.update_draft(&caller.tenant, &draft_id, &body.yaml, body.title.as_deref())
             .await?,
     )
 }

@@ -162,7 +162,7 @@ impl Gateway {
     /// A new snapshot of an open draft (`PUT /api/v1/policy/drafts/{id}`).
     pub async fn update_draft(
         &self,
-        caller: &Caller,
+        tenant: &str,
         draft_id: &str,
         yaml: &str,
         title: Option<&str>,
@@ -174,11 +174,11 @@ impl Gateway {
             Ok(title) => title,
             Err(e) => return Ok(Err(e)),
         };
-        let Some(mut row) = self.draft_row(&caller.tenant, draft_id).await? else {
+        let Some(mut row) = self.draft_row(tenant, draft_id).await? else {
             return Ok(Err(Refusal::not_found()));
         };
         if row.status != DraftStatus::Open {
-            let draft = self.draft(&caller.tenant, draft_id).await?;
+            let draft = self.draft(tenant, draft_id).await?;
             return Ok(Err(Refusal::closed(draft)));
         }
         if let Some(title) = title {
