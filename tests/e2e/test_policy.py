@@ -1,6 +1,7 @@
 """Policy changes need a countersign too (seed 004), in the real app against the real gateway."""
 
 import json
+import time
 import unittest
 
 from gateway import POLICY
@@ -57,7 +58,7 @@ class Policy(AppCase):
         app.click(app.find('.tab'))
         app.wait_for_text(f'[data-job-id="{job_id}"]', lambda t: "second look" in t, timeout=30)
 
-    def test_a_draft_that_moved_on_screen_is_refused_and_nothing_is_approved(self):
+    def test_a_draft_that_moved_on_screen_is_shown_anew_and_not_approvable_at_once(self):
         app = self.open_app()
         draft_id = self.propose("Tighter", TIGHTER)
         app.click(app.wait_for('[data-testid="policy-tab"]'))
@@ -66,14 +67,21 @@ class Policy(AppCase):
         status, moved = self.gateway.call("PUT", f"/api/v1/policy/drafts/{draft_id}",
                                           {"yaml": TIGHTER.replace("second look", "third look")})
         self.assertEqual(status, 200, moved)
-        app.click(app.find('[data-testid="draft-approve"]'))
-        outcome = app.wait_for('[data-testid="draft-outcome"][data-state="refused"]', timeout=30)
-        self.assertEqual(app.attribute(outcome, "data-code"), "stale_lineage")
+        # The draft event brings the new version on screen, and it must be read first.
+        app.wait_for_text('[data-testid="draft-version"]', lambda t: t.startswith("2"))
+        blocked = app.wait_for_text('[data-testid="draft-approve-blocked"]', bool)
+        self.assertIn("just changed", blocked)
         status, draft = self.gateway.call("GET", f"/api/v1/policy/drafts/{draft_id}", None)
         self.assertIsNone(draft.get("approval"), draft)
-        # The screen moves to the new version, which can be reviewed and decided.
-        app.wait_for_text('[data-testid="draft-version"]', lambda t: t.startswith("2"))
-
+        # Once read, the new version is approved bound to itself.
+        deadline = time.monotonic() + 10
+        while app.attribute(app.find('[data-testid="draft-approve"]'), "disabled") is not None:
+            self.assertLess(time.monotonic(), deadline, "approve never came back")
+            time.sleep(0.1)
+        app.click(app.find('[data-testid="draft-approve"]'))
+        app.wait_for('[data-testid="draft-outcome"][data-state="decided"]', timeout=30)
+        status, draft = self.gateway.call("GET", f"/api/v1/policy/drafts/{draft_id}", None)
+        self.assertEqual(draft["approval"]["draft_version"], 2, draft)
 
 if __name__ == "__main__":
     unittest.main()

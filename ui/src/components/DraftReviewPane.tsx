@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import type { DraftReview } from "../bindings/DraftReview";
 import { approveBlocked, refusalSentence, rejectBlocked } from "../model/governance";
 import { AgentName, AgentText } from "./AgentText";
@@ -10,15 +10,36 @@ interface DraftReviewPaneProps {
   review: DraftReview | null;
   error: string | null;
   outcome: DraftOutcome | null;
+  /** When the version on screen changed under the reviewer (0: never). */
+  movedAt: number;
   onClose: () => void;
   onRefresh: () => void;
   onDecide: (action: "approve" | "reject", reason: string) => void;
 }
 
 /** One policy draft in full, with Approve and Reject bound to the snapshot shown. */
-export function DraftReviewPane({ review, error, outcome, onClose, onRefresh, onDecide }: DraftReviewPaneProps) {
+/** How long a version that just replaced the one on screen cannot be approved: long enough
+ * that a click aimed at the old version does not approve the new one. */
+export const DRAFT_SETTLE_MS = 1500;
+
+export function DraftReviewPane({ review, error, outcome, movedAt, onClose, onRefresh, onDecide }: DraftReviewPaneProps) {
   const [rejecting, setRejecting] = useState(false);
   const [rationale, setRationale] = useState("");
+  const [settled, setSettled] = useState(true);
+  useEffect(() => {
+    if (movedAt === 0) return;
+    const left = movedAt + DRAFT_SETTLE_MS - Date.now();
+    const start = setTimeout(() => {
+      setSettled(left <= 0);
+    }, 0);
+    const end = setTimeout(() => {
+      setSettled(true);
+    }, Math.max(0, left));
+    return () => {
+      clearTimeout(start);
+      clearTimeout(end);
+    };
+  }, [movedAt]);
   if (!review) {
     return (
       <section className="detail" data-testid="draft-review" aria-busy="true">
@@ -38,7 +59,7 @@ export function DraftReviewPane({ review, error, outcome, onClose, onRefresh, on
   const { draft, binding } = review;
   const snapshot = draft.active_snapshot;
   const sending = outcome?.kind === "sending";
-  const noApprove = approveBlocked(review);
+  const noApprove = settled ? approveBlocked(review) : "This draft just changed: read the new version, then approve.";
   const noReject = rejectBlocked(review);
   const blockers = snapshot.findings.filter((f) => f.severity === "blocker");
   const advisories = snapshot.findings.filter((f) => f.severity === "advisory");

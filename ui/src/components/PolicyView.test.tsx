@@ -126,6 +126,31 @@ describe("PolicyView", () => {
     expect(screen.getByTestId("draft-approve-blocked")).toHaveTextContent("another reviewer must countersign");
   });
 
+  it("does not let a version that just replaced the one on screen be approved at once", async () => {
+    vi.mocked(api.reviewDraft).mockResolvedValue(draftReview());
+    const { rerender } = render(<PolicyView desk={7} drafts={[draftReview().draft]} error={null} version={0} initialDraft="drf-1" onDecided={vi.fn()} />);
+    await waitFor(() => {
+      expect(screen.getByTestId("draft-approve")).toBeEnabled();
+    });
+    const moved = draftReview();
+    moved.binding.snapshot_id = "dsn-2";
+    moved.draft.active_snapshot.snapshot_id = "dsn-2";
+    moved.draft.active_snapshot.version = 2;
+    vi.mocked(api.reviewDraft).mockResolvedValue(moved);
+    rerender(<PolicyView desk={7} drafts={[moved.draft]} error={null} version={1} initialDraft="drf-1" onDecided={vi.fn()} />);
+    await waitFor(() => {
+      expect(screen.getByTestId("draft-approve-blocked")).toHaveTextContent("just changed");
+    });
+    expect(screen.getByTestId("draft-approve")).toBeDisabled();
+    await waitFor(
+      () => {
+        expect(screen.getByTestId("draft-approve")).toBeEnabled();
+      },
+      { timeout: 3000 },
+    );
+    expect(screen.getByTestId("draft-approve")).toHaveTextContent("Approve version 2");
+  });
+
   it("rejects only with a reason", async () => {
     vi.mocked(api.reviewDraft).mockResolvedValue(draftReview());
     vi.mocked(api.decideDraft).mockResolvedValue({

@@ -26,14 +26,20 @@ export function PolicyView({ desk, drafts, error, version, initialDraft, onDecid
   const [review, setReview] = useState<DraftReview | null>(null);
   const [loadError, setLoadError] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<DraftOutcome | null>(null);
+  /** When the version on screen last changed under the reviewer (an update arrived). */
+  const [movedAt, setMovedAt] = useState(0);
 
   const load = useCallback((draftId: string) => {
     api.reviewDraft(draftId).then(
       (fresh) => {
         setLoadError(null);
         setReview((shown) => {
-          // A new version on screen drops the outcome of the old one.
-          if (shown?.binding.snapshot_id !== fresh.binding.snapshot_id) setOutcome(null);
+          // A new version on screen drops the outcome of the old one, and is read before it
+          // can be approved.
+          if (shown && shown.binding.snapshot_id !== fresh.binding.snapshot_id) {
+            setOutcome(null);
+            setMovedAt(Date.now());
+          }
           return fresh;
         });
       },
@@ -98,6 +104,7 @@ export function PolicyView({ desk, drafts, error, version, initialDraft, onDecid
           review={review?.draft.draft_id === openId ? review : null}
           error={loadError}
           outcome={outcome}
+          movedAt={movedAt}
           onClose={() => {
             setOpenId(null);
             setReview(null);
