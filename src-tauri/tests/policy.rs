@@ -17,28 +17,25 @@ rules:
     reason: Every message to a customer needs a human, now with a second look.
 "#;
 
-fn propose(h: &Harness, title: &str, yaml: &str) -> String {
-    let bob = GatewayClient::new(
+/// Bob, the admin who writes drafts.
+fn bob(h: &Harness) -> GatewayClient {
+    GatewayClient::new(
         &h.url(),
         "default",
         Credential::ApiKey(Secret::new(BOB)),
         &HttpConfig::default(),
     )
-    .expect("client");
-    tauri::async_runtime::block_on(bob.propose_draft(title, yaml))
+    .expect("client")
+}
+
+fn propose(h: &Harness, title: &str, yaml: &str) -> String {
+    tauri::async_runtime::block_on(bob(h).propose_draft(title, yaml))
         .expect("proposed")
         .draft_id
 }
 
 fn update(h: &Harness, draft_id: &str, yaml: &str) {
-    let bob = GatewayClient::new(
-        &h.url(),
-        "default",
-        Credential::ApiKey(Secret::new(BOB)),
-        &HttpConfig::default(),
-    )
-    .expect("client");
-    tauri::async_runtime::block_on(bob.update_draft(draft_id, yaml)).expect("updated");
+    tauri::async_runtime::block_on(bob(h).update_draft(draft_id, yaml)).expect("updated");
 }
 
 fn click(review: &Value, desk: &Value, action: &str, reason: &str) -> Value {

@@ -72,9 +72,17 @@ CORPUS = [
 ]
 
 
+def joins_emoji(text: str, at: int) -> bool:
+    """A joiner between emoji hides nothing (as `joinsEmoji` in ui/src/components/AgentText.tsx)."""
+    before, after = text[at - 1] if at else "", text[at + 1] if at + 1 < len(text) else ""
+    emoji = lambda c: c != "" and (ord(c) >= 0x1F000 or 0x2600 <= ord(c) <= 0x27BF)
+    return text[at] == ZWJ and (emoji(before) or before == "\ufe0f") and emoji(after)
+
+
 def visible(text: str) -> str:
     """What the card shows: hidden characters drawn as marks (as ui/src/components/AgentText.tsx)."""
-    return "".join(f"⟨{MARKS[c]}⟩" if c in MARKS else c for c in text)
+    return "".join(f"⟨{MARKS[c]}⟩" if c in MARKS and not joins_emoji(text, i) else c
+                   for i, c in enumerate(text))
 
 
 COLLECT = """

@@ -35,7 +35,7 @@ class Lifecycle(AppCase):
         app = self.open_app()
         entry = os.path.join(os.environ["HOME"], ".config", "autostart", "countersign.desktop")
         self.assertFalse(os.path.exists(entry))
-        app.click(app.wait_for("nav.tabs button:nth-child(3)"))
+        app.click(app.wait_for('[data-testid="settings-tab"]'))
         toggle = app.wait_for('[data-testid="open-at-login"]')
         deadline = time.monotonic() + 10
         while app.attribute(toggle, "disabled") is not None:

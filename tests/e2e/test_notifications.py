@@ -141,16 +141,16 @@ class Notifications(AppCase):
 
     def test_do_not_disturb_raises_nothing_and_loses_nothing(self):
         app = self.live_app()
-        app.click(app.find("nav.tabs button:nth-child(3)"))
+        app.click(app.find('[data-testid="settings-tab"]'))
         box = app.wait_for('[data-testid="settings"] fieldset:nth-of-type(3) input[type="checkbox"]')
         app.click(box)
         time.sleep(1)
         job_id = self.submit("Email Soylent")
-        app.click(app.find("nav.tabs button:nth-child(1)"))
+        app.click(app.find('[data-testid="queue-tab"]'))
         self.card(job_id)
         time.sleep(1)
         self.assertFalse([line for line in self.offered() if "Email Soylent" in line])
-        app.click(app.find("nav.tabs button:nth-child(3)"))
+        app.click(app.find('[data-testid="settings-tab"]'))
         app.click(app.wait_for('[data-testid="settings"] fieldset:nth-of-type(3) input[type="checkbox"]'))
         self.wait_offered(lambda ls: any("1 approval arrived while notifications were paused" in line for line in ls))
 

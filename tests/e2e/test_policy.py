@@ -55,7 +55,7 @@ class Policy(AppCase):
         self.assertEqual([e["outcome"] for e in json.loads(done.stdout)["entries"]], ["approved"])
 
         # The pending item was re-evaluated under the new policy.
-        app.click(app.find('.tab'))
+        app.click(app.find('[data-testid="queue-tab"]'))
         app.wait_for_text(f'[data-job-id="{job_id}"]', lambda t: "second look" in t, timeout=30)
 
     def test_a_draft_that_moved_on_screen_is_shown_anew_and_not_approvable_at_once(self):

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "react";
 import type { DraftReview } from "../bindings/DraftReview";
+import type { Finding } from "../bindings/Finding";
 import { approveBlocked, refusalSentence, rejectBlocked } from "../model/governance";
 import { AgentName, AgentText } from "./AgentText";
 import { ImpactView, PolicyDiffView } from "./PolicyDiffView";
@@ -103,30 +104,8 @@ export function DraftReviewPane({ review, error, outcome, movedAt, onClose, onRe
           {problem}
         </p>
       ))}
-      {blockers.length > 0 && (
-        <>
-          <h3 className="detail-heading">Blockers</h3>
-          <ul className="findings findings-blocker" data-testid="blockers">
-            {blockers.map((f) => (
-              <li key={f.id} data-finding={f.id}>
-                <span className="mono">{f.id}</span> — {f.message}
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
-      {advisories.length > 0 && (
-        <>
-          <h3 className="detail-heading">Advisories</h3>
-          <ul className="findings findings-advisory" data-testid="advisories">
-            {advisories.map((f) => (
-              <li key={f.id} data-finding={f.id}>
-                <span className="mono">{f.id}</span> — {f.message}
-              </li>
-            ))}
-          </ul>
-        </>
-      )}
+      <FindingList title="Blockers" kind="blocker" findings={blockers} />
+      <FindingList title="Advisories" kind="advisory" findings={advisories} />
       <h3 className="detail-heading">Changes against the current policy</h3>
       {review.diff ? <PolicyDiffView diff={review.diff} /> : <p className="muted">The diff is not available.</p>}
       <h3 className="detail-heading">Impact on pending approvals</h3>
@@ -208,6 +187,22 @@ export function DraftReviewPane({ review, error, outcome, movedAt, onClose, onRe
         />
       )}
     </section>
+  );
+}
+
+function FindingList({ title, kind, findings }: { title: string; kind: "blocker" | "advisory"; findings: Finding[] }) {
+  if (findings.length === 0) return null;
+  return (
+    <>
+      <h3 className="detail-heading">{title}</h3>
+      <ul className={`findings findings-${kind}`} data-testid={kind === "blocker" ? "blockers" : "advisories"}>
+        {findings.map((f) => (
+          <li key={f.id} data-finding={f.id}>
+            <span className="mono">{f.id}</span> — <AgentText value={f.message} />
+          </li>
+        ))}
+      </ul>
+    </>
   );
 }
 

@@ -33,16 +33,16 @@ export function Header({ session, view, pending, drafts, profiles, onView, onSwi
       )}
       {session && (
         <nav className="tabs" aria-label="Views">
-          <button type="button" className="tab" aria-current={view === "queue" ? "page" : undefined} onClick={() => { onView("queue"); }}>
+          <button type="button" className="tab" data-testid="queue-tab" aria-current={view === "queue" ? "page" : undefined} onClick={() => { onView("queue"); }}>
             Queue <span className="queue-count">{count(pending)}</span>
           </button>
           <button type="button" className="tab" data-testid="policy-tab" aria-current={view === "policy" ? "page" : undefined} onClick={() => { onView("policy"); }}>
             Policy {drafts > 0 && <span className="queue-count" data-testid="drafts-count">{count(drafts)}</span>}
           </button>
-          <button type="button" className="tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
+          <button type="button" className="tab" data-testid="history-tab" aria-current={view === "history" ? "page" : undefined} onClick={() => { onView("history"); }}>
             History
           </button>
-          <button type="button" className="tab" aria-current={view === "settings" ? "page" : undefined} onClick={() => { onView("settings"); }}>
+          <button type="button" className="tab" data-testid="settings-tab" aria-current={view === "settings" ? "page" : undefined} onClick={() => { onView("settings"); }}>
             Settings
           </button>
         </nav>
