@@ -345,6 +345,12 @@ pub fn payload(prompt: &str, context: &Value) -> Vec<u8> {
     canonical_json(&serde_json::json!({ "context": context, "prompt": prompt })).into_bytes()
 }
 
+/// Whether the stored prompt and context are still the payload the request's `context_ptr`
+/// names (what the job hash, and so the reviewer's approval, covers).
+pub fn payload_intact(req: &JobRequest, prompt: &str, context: &Value) -> bool {
+    countersign_core::content::payload_matches(&req.context_ptr, &payload(prompt, context))
+}
+
 /// The JobRequest schema and job-hash rules this gateway follows: the newest Cordum's, like
 /// the rest of its API.
 pub const GENERATION: Generation = Generation::New;

@@ -344,7 +344,9 @@ fn check_preconditions(job: &JobRow, body: &DecisionBody) -> Result<(), ApiError
     Ok(())
 }
 
-/// The stored request must still hash to what was recorded at submit time.
+/// The stored request must still hash to what was recorded at submit time, and the stored
+/// payload must still be the one its `context_ptr` names: the dispatch gate would refuse to
+/// run a changed payload anyway, but an approval must not land for content nobody reviewed.
 fn check_hash(job: &JobRow) -> Result<(), ApiError> {
     if job.safety.job_hash.is_empty() {
         return Err(ApiError::conflict(
@@ -355,6 +357,12 @@ fn check_hash(job: &JobRow) -> Result<(), ApiError> {
     let req = request::decode(&job.request).map_err(|_| stale_request())?;
     if request::job_hash(&req) != job.safety.job_hash {
         return Err(stale_request());
+    }
+    if !request::payload_intact(&req, &job.prompt, &job.context) {
+        return Err(ApiError::conflict(
+            code::STALE_REQUEST,
+            "job payload changed; approval rejected",
+        ));
     }
     Ok(())
 }

@@ -136,10 +136,7 @@ impl Gateway {
                 }
             }
             Verdict::Dispatch { .. }
-                if !countersign_core::content::payload_matches(
-                    &req.context_ptr,
-                    &request::payload(&job.prompt, &job.context),
-                ) =>
+                if !request::payload_intact(&req, &job.prompt, &job.context) =>
             {
                 self.inner.metrics.conflict(Conflict::Content);
                 Verdict::Fail(PAYLOAD_CHANGED)

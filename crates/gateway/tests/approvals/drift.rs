@@ -144,6 +144,26 @@ async fn mutated_request_is_a_stale_request_conflict() {
 }
 
 #[tokio::test]
+async fn a_payload_changed_behind_its_pointer_is_refused_at_approve() {
+    let h = Harness::start().await;
+    let id = h.payment().await;
+    h.running
+        .gateway()
+        .mutate_stored_context(&id, |c| c["amount"] = json!(9_800_000))
+        .await
+        .expect("tamper");
+    let got = h.approve(ALICE, &id, json!({"reason": "read 1200"})).await;
+    assert_error(
+        &got,
+        409,
+        Some("approval_stale_request"),
+        "job payload changed; approval rejected",
+    );
+    assert_eq!(item(&h, &id).await["approval_status"], "pending");
+    assert_eq!(h.dispatches(&id).await, 0);
+}
+
+#[tokio::test]
 async fn preconditions_guard_what_the_reviewer_saw() {
     let h = Harness::start().await;
     let id = h.payment().await;

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::time::Duration;
 
 use countersign_gateway::config::{ApiKeyConfig, Credentials, Role};

@@ -23,6 +23,12 @@ pub const BOB: &str = "bob-key-00000000003";
 pub const PASSWORD_USER: &str = "carol";
 pub const PASSWORD: &str = "carol-password-9f8e7d";
 pub const TENANT: &str = "default";
+/// Operators `reviewer-0` … `reviewer-9`, for races between reviewers.
+pub const REVIEWERS: usize = 10;
+
+pub fn reviewer_key(index: usize) -> String {
+    format!("reviewer-key-{index:08}")
+}
 
 pub const POLICY: &str = r#"version: v1
 rules:
@@ -47,12 +53,16 @@ fn credentials() -> Credentials {
         role,
         principal: principal.into(),
     };
+    let mut keys = vec![
+        key(AGENT, Role::Agent, "agent-7"),
+        key(ALICE, Role::Operator, "alice"),
+        key(BOB, Role::Admin, "bob"),
+    ];
+    keys.extend(
+        (0..REVIEWERS).map(|i| key(&reviewer_key(i), Role::Operator, &format!("reviewer-{i}"))),
+    );
     Credentials {
-        keys: vec![
-            key(AGENT, Role::Agent, "agent-7"),
-            key(ALICE, Role::Operator, "alice"),
-            key(BOB, Role::Admin, "bob"),
-        ],
+        keys,
         users: vec![UserConfig {
             username: PASSWORD_USER.into(),
             password_hash: countersign_gateway::auth::hash_password(PASSWORD).expect("hash"),

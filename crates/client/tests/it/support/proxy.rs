@@ -1,7 +1,8 @@
 //! A loopback HTTP/1.1 proxy the tests control: one request per connection, forwarded to the
-//! gateway with `Connection: close`. Decision POSTs can be given faults per job, and a v0.9
-//! mode makes the gateway look like Cordum v0.9 (no extensions, 409 on repeats, an
-//! oldest-first list with an upper-bound cursor and `/decisions`: see `v09.rs`).
+//! gateway with `Connection: close`. Decision POSTs can be given faults per job, any request
+//! can be held at a chosen point of the protocol ([`Proxy::intercept`]), and a v0.9 mode makes
+//! the gateway look like Cordum v0.9 (no extensions, 409 on repeats, an oldest-first list with
+//! an upper-bound cursor and `/decisions`: see `v09.rs`).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -10,16 +11,57 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
 
 /// What happens to one decision POST.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
+    /// Close the connection without forwarding: the gateway never sees the request.
+    DropBeforeCommit,
     /// Forward, let the gateway commit, then close without answering.
     DropAfterCommit,
-    /// Answer 503 without forwarding.
-    Unavailable,
+    /// Answer this status (502, 503, 504) without forwarding.
+    Status(u16),
+    /// Forward, let the gateway commit, then answer this status instead (a load balancer
+    /// that gave up waiting).
+    StatusAfterCommit(u16),
     /// Forward, let the gateway commit, then hold the answer this long.
     Stall(Duration),
+    /// Forward the request twice, as a network that repeats it would; the client gets the
+    /// second answer.
+    Duplicate,
+}
+
+impl Fault {
+    /// Whether the gateway commits while the client hears nothing it can trust.
+    pub fn loses_answer(self) -> bool {
+        matches!(
+            self,
+            Self::DropAfterCommit | Self::StatusAfterCommit(_) | Self::Stall(_)
+        )
+    }
+}
+
+/// Which request [`Proxy::intercept`] holds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Intercept {
+    /// The n-th request (0-based) the proxy receives from now on.
+    Nth(usize),
+    /// The next decision POST for this job.
+    DecisionOf(String),
+}
+
+/// A request held by the proxy. Send [`Resume`] to go on.
+#[derive(Debug)]
+pub struct Held {
+    pub resume: oneshot::Sender<Resume>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resume {
+    Forward,
+    /// Close the connection without forwarding.
+    Drop,
 }
 
 /// What became of one decision POST that reached the proxy, judged by the gateway's own
@@ -39,6 +81,9 @@ struct Plan {
     faults: HashMap<String, VecDeque<Fault>>,
     v09: bool,
     posts: HashMap<String, Vec<Post>>,
+    /// Request lines received so far, in order (what [`Intercept::Nth`] counts).
+    received: Vec<String>,
+    intercepts: Vec<(Intercept, oneshot::Sender<Held>)>,
 }
 
 #[derive(Debug)]
@@ -99,6 +144,41 @@ impl Proxy {
     pub fn heal(&self) {
         self.plan.lock().expect("plan").faults.clear();
     }
+
+    /// Holds the request `which` names before it goes upstream (or meets its fault) and hands
+    /// it over; nothing is held when the receiver is dropped first.
+    pub fn intercept(&self, which: Intercept) -> oneshot::Receiver<Held> {
+        let (tx, rx) = oneshot::channel();
+        let mut plan = self.plan.lock().expect("plan");
+        let which = match which {
+            Intercept::Nth(n) => Intercept::Nth(plan.received.len() + n),
+            other => other,
+        };
+        plan.intercepts.push((which, tx));
+        rx
+    }
+
+    /// The request lines received so far, in order.
+    pub fn received(&self) -> Vec<String> {
+        self.plan.lock().expect("plan").received.clone()
+    }
+}
+
+/// Notes the request; the interception that wants it, if any.
+fn arrive(
+    plan: &Mutex<Plan>,
+    line: &str,
+    is_decision: bool,
+    job: &str,
+) -> Option<oneshot::Sender<Held>> {
+    let mut plan = plan.lock().expect("plan");
+    let index = plan.received.len();
+    plan.received.push(line.to_owned());
+    let at = plan.intercepts.iter().position(|(which, _)| match which {
+        Intercept::Nth(n) => *n == index,
+        Intercept::DecisionOf(of) => is_decision && of == job,
+    })?;
+    Some(plan.intercepts.swap_remove(at).1)
 }
 
 pub async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
@@ -201,6 +281,14 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
     let is_decision =
         head.starts_with("POST ") && (path.ends_with("/approve") || path.ends_with("/reject"));
     let job = path.split('/').nth(4).unwrap_or("").to_owned();
+    let line = head.lines().next().unwrap_or("").to_owned();
+    if let Some(to) = arrive(&plan, &line, is_decision, &job) {
+        let (resume, decided) = oneshot::channel();
+        if to.send(Held { resume }).is_ok() && decided.await == Ok(Resume::Drop) {
+            note_post(&plan, is_decision, &job, Post::Other);
+            return;
+        }
+    }
     let (fault, v09) = {
         let mut plan = plan.lock().expect("plan");
         let fault = if is_decision {
@@ -236,31 +324,46 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
             return;
         }
     }
-    if fault == Some(Fault::Unavailable) {
-        note_post(&plan, is_decision, &job, Post::Other);
-        let _ = socket
-            .write_all(&plain("503 Service Unavailable", "service unavailable"))
-            .await;
-        return;
+    match fault {
+        Some(Fault::DropBeforeCommit) => {
+            note_post(&plan, is_decision, &job, Post::Other);
+            return;
+        }
+        Some(Fault::Status(status)) => {
+            note_post(&plan, is_decision, &job, Post::Other);
+            let _ = socket
+                .write_all(&plain(&status_line(status), "upstream error"))
+                .await;
+            return;
+        }
+        _ => {}
     }
-    let Some(mut response) = forward(upstream, &with_close(&head, &raw)).await else {
-        note_post(&plan, is_decision, &job, Post::Other);
+    let request = with_close(&head, &raw);
+    let copies = if fault == Some(Fault::Duplicate) {
+        2
+    } else {
+        1
+    };
+    let mut answer = None;
+    for _ in 0..copies {
+        answer = forward(upstream, &request).await;
+        let post = answer.as_deref().map_or(Post::Other, judge);
+        note_post(&plan, is_decision, &job, post);
+    }
+    let Some(mut response) = answer else {
         return;
     };
-    let post = if contains(&response, b"\"status\":\"already_") {
-        Post::Replay
-    } else if response.starts_with(b"HTTP/1.1 2") {
-        Post::Fresh
-    } else {
-        Post::Other
-    };
-    note_post(&plan, is_decision, &job, post);
     if v09 && is_decision && contains(&response, b"\"status\":\"already_") {
         // v0.9 answers a repeat with a plain 409 that does not say who decided.
         response = plain("409 Conflict", "job not awaiting approval\n");
     }
     match fault {
         Some(Fault::DropAfterCommit) => {}
+        Some(Fault::StatusAfterCommit(status)) => {
+            let _ = socket
+                .write_all(&plain(&status_line(status), "upstream timed out"))
+                .await;
+        }
         Some(Fault::Stall(how_long)) => {
             tokio::time::sleep(how_long).await;
             let _ = socket.write_all(&response).await;
@@ -269,6 +372,27 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
             let _ = socket.write_all(&response).await;
         }
     }
+}
+
+/// A decision POST by the gateway's own answer.
+fn judge(response: &[u8]) -> Post {
+    if contains(response, b"\"status\":\"already_") {
+        Post::Replay
+    } else if response.starts_with(b"HTTP/1.1 2") {
+        Post::Fresh
+    } else {
+        Post::Other
+    }
+}
+
+fn status_line(status: u16) -> String {
+    let words = match status {
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        _ => "Error",
+    };
+    format!("{status} {words}")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
