@@ -260,10 +260,13 @@ impl Ledger {
         })
     }
 
-    /// Takes the lease on an open row for `holder` when nobody holds it or the holder's lease
-    /// ran out, counting one more recovery; the row as it stands after the claim, re-read in
-    /// the same transaction. `None` when the row is closed or someone else holds a live lease:
-    /// whoever holds it is driving it, and a closed row must never be sent again.
+    /// Takes the lease on an open row for `holder` when nobody holds it, the lease ran out, or
+    /// `holder` holds it already, counting one more recovery; the row as it stands after the
+    /// claim, re-read in the same transaction. `None` when the row is closed or someone else
+    /// holds a live lease: whoever holds it is driving it, and a closed row must never be sent
+    /// again. A holder taking back its own lease is a process restarted under the same name
+    /// (the app, which runs once per user): it finishes its rows at once instead of waiting
+    /// out the lease of the process that died.
     pub fn claim_intent(
         &self,
         decision_id: &str,
@@ -275,7 +278,8 @@ impl Ledger {
             let claimed = writer.conn().execute(
                 "UPDATE outbox SET claimed_by = ?2, lease_until = ?3, recoveries = recoveries + 1
                  WHERE decision_id = ?1 AND closed_at IS NULL
-                   AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ?4)",
+                   AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ?4
+                        OR claimed_by = ?2)",
                 params![decision_id, holder, lease_end(now, lease), now],
             )?;
             if claimed == 0 {

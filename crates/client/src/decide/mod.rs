@@ -159,6 +159,15 @@ impl Decider {
         }
     }
 
+    /// Holds outbox leases under `holder` instead of a name of its own: for a program that runs
+    /// once per user (the app), so that after a crash it takes its open decisions back at
+    /// once rather than waiting out the dead process's lease ([`LEASE`]). Two live processes
+    /// must never share a holder name.
+    pub fn with_lease_holder(mut self, holder: &str) -> Self {
+        self.holder = Arc::from(holder);
+        self
+    }
+
     fn claim(&self, job_id: &str) -> Option<Claim> {
         lock(&self.in_flight)
             .insert(job_id.to_owned())

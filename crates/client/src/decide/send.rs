@@ -172,10 +172,12 @@ impl Decider {
         match &outcome {
             GatewayOutcome::Success { .. } => self.applied(intent, &outcome, server).await,
             // A replay says some decision of this kind is in effect, not that it is the one the
-            // reviewer saw: the job record's approval fields say that.
+            // reviewer saw: the job record's approval fields say that. It is ours only if an
+            // earlier send of this drive may have landed; on a first send it is someone else's
+            // (a reviewer who won the race), and saying "most likely your earlier attempt"
+            // would hide that.
             GatewayOutcome::AlreadyApproved { .. } | GatewayOutcome::AlreadyRejected { .. } => {
                 self.record_outcome(intent, &outcome, server, false).await?;
-                drive.uncertain = true;
                 self.settle_from_job(intent, Answer::Ambiguous(outcome), drive)
                     .await
             }

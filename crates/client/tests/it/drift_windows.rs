@@ -10,6 +10,8 @@
 //! pointer is not covered by the job hash: v09-observed.md), the emulation is stricter than the
 //! real thing; what the client alone guarantees there is what it checks before sending.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use countersign_client::{ClientError, Decider, DecisionReport};
 
 use crate::support::proxy::{Intercept, Proxy, Resume};
@@ -63,10 +65,12 @@ struct Trial<'a> {
     h: &'a Harness,
     proxy: &'a Proxy,
     decider: &'a Decider,
+    /// Whether `POLICY_V2` is the current policy (each policy change publishes the other).
+    on_v2: &'a AtomicBool,
 }
 
 impl Trial<'_> {
-    async fn change(&self, job: &str, change: Change, policy_round: usize) {
+    async fn change(&self, job: &str, change: Change) {
         let gateway = self.h.running().gateway();
         match change {
             Change::Request => gateway
@@ -82,10 +86,10 @@ impl Trial<'_> {
                 .await
                 .expect("payload changed"),
             Change::Policy => {
-                let yaml = if policy_round % 2 == 0 {
-                    POLICY_V2
-                } else {
+                let yaml = if self.on_v2.fetch_xor(true, Ordering::SeqCst) {
                     POLICY
+                } else {
+                    POLICY_V2
                 };
                 gateway
                     .publish_policy(yaml, "drift window")
@@ -97,12 +101,7 @@ impl Trial<'_> {
 
     /// Approves a fresh job, making `change` while the proxy holds the approve's `step`-th
     /// request (`None`: not at all); the ending and whether the change came before the commit.
-    async fn run(
-        &self,
-        change: Change,
-        step: Option<usize>,
-        round: usize,
-    ) -> (String, Ending, bool) {
+    async fn run(&self, change: Change, step: Option<usize>) -> (String, Ending, bool) {
         let job = self.h.submit().await;
         let seen = self.h.seen(&job).await;
         let held = step.map(|n| self.proxy.intercept(Intercept::Nth(n)));
@@ -118,7 +117,7 @@ impl Trial<'_> {
                     // Held, the request has not reached the gateway: a decision POST held is
                     // still uncommitted, a read after the POST comes after the commit.
                     before_commit = !self.decided(&job).await;
-                    self.change(&job, change, round).await;
+                    self.change(&job, change).await;
                     held.resume.send(Resume::Forward).expect("proxy waits");
                     approve.await
                 }
@@ -137,7 +136,7 @@ async fn no_approval_lands_for_anything_but_what_was_shown() {
     let h = Harness::start().await;
     let mut problems = Vec::new();
     let mut figures = Vec::new();
-    let mut round = 0;
+    let on_v2 = AtomicBool::new(false);
     for v09 in [false, true] {
         let proxy = Proxy::start(h.addr, v09).await;
         let decider = Decider::new(
@@ -149,10 +148,11 @@ async fn no_approval_lands_for_anything_but_what_was_shown() {
             h: &h,
             proxy: &proxy,
             decider: &decider,
+            on_v2: &on_v2,
         };
         // How many requests one approve makes through this proxy, the POST among them.
         let start = proxy.received().len();
-        let (_, control, _) = trial.run(Change::Request, None, 0).await;
+        let (_, control, _) = trial.run(Change::Request, None).await;
         assert!(matches!(control, Ending::Landed(None)), "{control:?}");
         let steps = proxy.received().len() - start;
         let (mut trials, mut refused_locally, mut refused_by_gateway, mut after_commit) =
@@ -160,9 +160,8 @@ async fn no_approval_lands_for_anything_but_what_was_shown() {
         let mut landed_for_other = 0;
         for change in [Change::Request, Change::Payload, Change::Policy] {
             for step in 0..steps {
-                round += 1;
                 trials += 1;
-                let (job, ending, before_commit) = trial.run(change, Some(step), round).await;
+                let (job, ending, before_commit) = trial.run(change, Some(step)).await;
                 let record = h.job(&job).await;
                 let dispatched = h.dispatches(&job).await;
                 let what = format!("v09={v09} {change:?} at request {step} of {steps}: {ending:?}");

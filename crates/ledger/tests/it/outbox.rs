@@ -195,6 +195,14 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .renew_lease("d-1", "app", LEASE)
         .expect("renew"));
     assert!(!other.renew_lease("d-1", "cli", LEASE).expect("not held"));
+    // The app killed and started again: the same holder takes its own live lease back.
+    let restarted = fixture.reopen();
+    let retaken = restarted
+        .claim_intent("d-1", "app", LEASE)
+        .expect("claim")
+        .expect("its own lease");
+    assert_eq!(retaken.claimed_by.as_deref(), Some("app"));
+    assert_eq!(retaken.recoveries, 1);
 
     // The holder died: once its lease runs out, a recoverer takes over and the old holder
     // can no longer renew (it must stop sending).
@@ -204,7 +212,7 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .expect("claim")
         .expect("expired lease is free");
     assert_eq!(claimed.claimed_by.as_deref(), Some("cli"));
-    assert_eq!(claimed.recoveries, 1);
+    assert_eq!(claimed.recoveries, 2);
     assert!(!fixture
         .ledger
         .renew_lease("d-1", "app", LEASE)
@@ -223,7 +231,7 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .claim_intent("d-1", "app", LEASE)
         .expect("claim")
         .expect("released row is free");
-    assert_eq!(again.recoveries, 2);
+    assert_eq!(again.recoveries, 3);
 }
 
 #[test]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use countersign_client::Decider;
 use countersign_core::outcome::DecisionAction;
-use countersign_ledger::Ledger;
+use countersign_ledger::{EntryKind, Ledger, Query};
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -27,6 +27,8 @@ use crate::support::{client_for, fast_http, fast_retry, Harness};
 const CHILD_ENV: &str = "COUNTERSIGN_KILL_CHILD";
 const KILLS: usize = 60;
 const SEED: u64 = 0x0DEA_D0CE;
+/// The app's way: the restarted process holds leases under the dead one's name.
+const HOLDER: &str = "app-under-test";
 
 /// Where the client dies.
 #[derive(Debug, Clone, Copy)]
@@ -62,11 +64,13 @@ fn child_decider() {
             .expect("pending")
             .seen();
         let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
-        let decider = Decider::new(client, ledger, fast_retry());
-        let _ = match action {
+        let decider = Decider::new(client, ledger, fast_retry()).with_lease_holder(HOLDER);
+        let result = match action {
             "approve" => decider.approve(&seen, "ok", "").await,
             _ => decider.reject(&seen, "no", "").await,
         };
+        // What the app would now show the reviewer, for the parent to judge.
+        println!("told {:?}", Told::of(&result));
     });
 }
 
@@ -91,19 +95,55 @@ fn spawn_child(
             CHILD_ENV,
             format!("{url}\n{job}\n{action}\n{}", ledger.display()),
         )
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("child starts")
 }
 
-async fn kill_and_reap(mut child: std::process::Child) {
+/// Kills the child and reaps it; what it told the reviewer before it died, if anything.
+async fn kill_and_reap(mut child: std::process::Child) -> Option<Told> {
     // Killing a child that already finished is no error worth stopping for.
     let _ = child.kill();
-    tokio::task::spawn_blocking(move || child.wait())
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output())
         .await
         .expect("join")
         .expect("child reaped");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    [Told::Landed, Told::Unknown, Told::NotLanded]
+        .into_iter()
+        .find(|told| printed.contains(&format!("told {told:?}")))
+}
+
+/// What the restarted app's history says of a decision closed before the kill, when the
+/// child died before it could say so itself.
+fn told_by_history(ledger: &Ledger, job: &str) -> Told {
+    let intents = ledger
+        .query(&Query {
+            kinds: vec![EntryKind::DecisionIntent],
+            job_id: Some(job.to_owned()),
+            ..Query::default()
+        })
+        .expect("query")
+        .entries;
+    let Some(entry) = intents.last() else {
+        return Told::NotLanded;
+    };
+    let id = entry.body["decision_id"].as_str().unwrap_or_default();
+    let Ok(row) = ledger.intent(id) else {
+        return Told::Unknown;
+    };
+    let landed = [
+        "success",
+        "reconciled",
+        "already_approved",
+        "already_rejected",
+    ];
+    match (row.closed_at, row.last_code.as_deref()) {
+        (None, _) => Told::Unknown,
+        (Some(_), Some(code)) if landed.contains(&code) => Told::Landed,
+        (Some(_), _) => Told::NotLanded,
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,10 +179,10 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
         let held = matches!(point, KillPoint::InFlight { .. })
             .then(|| proxy.intercept(Intercept::DecisionOf(job.clone())));
         let child = spawn_child(&proxy.url(), &job, action, &ledger_path);
-        match point {
+        let child_told = match point {
             KillPoint::After(delay) => {
                 tokio::time::sleep(delay).await;
-                kill_and_reap(child).await;
+                kill_and_reap(child).await
             }
             KillPoint::InFlight { delivered } => {
                 let held = held.expect("intercepted");
@@ -150,7 +190,7 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
                     .await
                     .expect("the child's decision POST arrives")
                     .expect("held");
-                kill_and_reap(child).await;
+                let told = kill_and_reap(child).await;
                 let resume = if delivered {
                     Resume::Forward
                 } else {
@@ -158,16 +198,18 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
                 };
                 held.resume.send(resume).expect("the proxy waits");
                 in_flight += 1;
+                told
             }
-        }
+        };
         // The app starts again on the same ledger.
         let ledger = Arc::new(Ledger::open(&ledger_path).expect("ledger reopens"));
         let decider = Decider::new(
             client_for(&proxy.url(), REVIEWER, fast_http()),
             Arc::clone(&ledger),
             fast_retry(),
-        );
-        let mut told = Told::Unknown;
+        )
+        .with_lease_holder(HOLDER);
+        let mut told = child_told.unwrap_or_else(|| told_by_history(&ledger, &job));
         for recovered in decider.recover().await.expect("recover") {
             told = Told::of(&recovered.result);
         }
