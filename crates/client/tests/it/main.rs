@@ -8,6 +8,7 @@ mod drift;
 mod faults;
 mod governance;
 mod hostile;
+mod hostile_gateway;
 mod http;
 mod keyring;
 mod paging;
