@@ -307,6 +307,12 @@ impl GatewayClient {
                 status: answer.status,
                 message,
             },
+            // The transport never follows one (see `transport.rs`): say so, not just the number.
+            300..=399 => ClientError::GatewayProtocol(format!(
+                "HTTP {}: a redirect, which is never followed (the credential goes to the \
+                 configured gateway only); point the profile at the gateway's own address",
+                answer.status
+            )),
             status => ClientError::GatewayProtocol(format!("HTTP {status}: {message}")),
         }
     }

@@ -418,6 +418,10 @@ async fn check_case(
             hostile.expected(call)
         ));
     }
+    // A refused redirect says what it was (a decision reports the gateway's answer instead).
+    if hostile == Hostile::Redirect && call != Call::Approve && !message.contains("redirect") {
+        return Err(format!("a redirect refused as {message:?}"));
+    }
     // Clear: it says something, and not a hostile body's worth of it.
     if message.trim().is_empty() || message.len() > MAX_MESSAGE_BYTES {
         return Err(format!("a message of {} bytes", message.len()));
