@@ -160,7 +160,10 @@ fn check_round(path: &Path, acknowledged: &[(u64, u64)]) -> (usize, bool) {
     let missing = acknowledged
         .iter()
         .filter(|&&(seq, n)| {
-            let (seq, n) = (i64::try_from(seq).expect("seq"), i64::try_from(n).expect("n"));
+            let (seq, n) = (
+                i64::try_from(seq).expect("seq"),
+                i64::try_from(n).expect("n"),
+            );
             stored.get(&seq) != Some(&(Some(format!("job-{n}")), Some(n)))
         })
         .count();
