@@ -8,13 +8,8 @@
 //! reported" ([`None`]), never an error: this is information for the reviewer, and nothing
 //! the decision protocol relies on.
 
-use std::time::Duration;
-
 use serde::Serialize;
 use serde_json::Value;
-
-use crate::error::Result;
-use crate::http::GatewayClient;
 
 /// The post-approval status of a job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -143,34 +138,6 @@ impl AfterApproval {
             }
             Self::Reopened => "approval re-opened: the policy changed before dispatch".to_owned(),
             Self::Failed { reason } => format!("approved, then failed: {reason}"),
-        }
-    }
-}
-
-/// How often [`GatewayClient::after_approval_settled`] looks again.
-const SETTLE_POLL: Duration = Duration::from_millis(50);
-
-impl GatewayClient {
-    /// The job's post-approval status, `None` when the gateway reports none.
-    pub async fn after_approval(&self, job_id: &str) -> Result<Option<AfterApproval>> {
-        Ok(self.job_status(job_id).await?.after_approval)
-    }
-
-    /// The same, read again while it is [transient](AfterApproval::is_transient), for at most
-    /// `within`: right after an approve the dispatcher usually decides within milliseconds.
-    pub async fn after_approval_settled(
-        &self,
-        job_id: &str,
-        within: Duration,
-    ) -> Result<Option<AfterApproval>> {
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            let status = self.after_approval(job_id).await?;
-            let transient = status.as_ref().is_some_and(AfterApproval::is_transient);
-            if !transient || tokio::time::Instant::now() >= deadline {
-                return Ok(status);
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
         }
     }
 }

@@ -15,7 +15,6 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use tokio::sync::OnceCell;
 
-use crate::after_approval::AfterApproval;
 use crate::body::{
     error_message, read_error_body, read_within, DOCUMENT_BODY_BYTES, LIST_BODY_BYTES,
     SMALL_BODY_BYTES,
@@ -79,20 +78,6 @@ pub struct SessionInfo {
     pub principal: String,
     pub tenant: String,
     pub roles: Vec<String>,
-}
-
-/// The parts of `GET /api/v1/jobs/{id}` reconciliation and the reviewer need.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct JobStatus {
-    pub id: String,
-    pub state: String,
-    pub approval_by: String,
-    pub approval_job_hash: String,
-    /// The snapshot the approval was granted under (`approval_policy_snapshot`).
-    pub approval_policy_snapshot: String,
-    pub rejected_by: String,
-    /// What followed the approval, where the gateway reports it.
-    pub after_approval: Option<AfterApproval>,
 }
 
 /// `GET /api/v1/approvals/{id}/request` (extension).
@@ -322,6 +307,12 @@ impl GatewayClient {
                 status: answer.status,
                 message,
             },
+            // The transport never follows one (see `transport.rs`): say so, not just the number.
+            300..=399 => ClientError::GatewayProtocol(format!(
+                "HTTP {}: a redirect, which is never followed (the credential goes to the \
+                 configured gateway only); point the profile at the gateway's own address",
+                answer.status
+            )),
             status => ClientError::GatewayProtocol(format!("HTTP {status}: {message}")),
         }
     }
@@ -379,26 +370,6 @@ impl GatewayClient {
                 "`snapshots` is not an array".into(),
             )),
         }
-    }
-
-    /// `GET /api/v1/jobs/{id}`.
-    pub async fn job_status(&self, job_id: &str) -> Result<JobStatus> {
-        let body = self.job_document(job_id).await?;
-        let text = |key: &str| {
-            body.get(key)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        };
-        Ok(JobStatus {
-            id: text("id"),
-            state: text("state"),
-            approval_by: text("approval_by"),
-            approval_job_hash: text("approval_job_hash"),
-            approval_policy_snapshot: text("approval_policy_snapshot"),
-            rejected_by: text("rejected_by"),
-            after_approval: AfterApproval::from_job(&body),
-        })
     }
 
     /// The extension `GET /api/v1/approvals/{id}/request`; `None` when the gateway does not

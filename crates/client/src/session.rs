@@ -99,6 +99,13 @@ async fn login(
     if status == StatusCode::UNAUTHORIZED {
         return Err(ClientError::Unauthorized(error_message(&body)));
     }
+    if status.is_redirection() {
+        return Err(ClientError::GatewayProtocol(format!(
+            "login answered HTTP {}: a redirect, which is never followed (the password goes \
+             to the configured gateway only)",
+            status.as_u16()
+        )));
+    }
     if !status.is_success() {
         return Err(ClientError::GatewayProtocol(format!(
             "login answered HTTP {}: {}",

@@ -60,7 +60,8 @@ pub use send::{free_text, FREE_TEXT_MAX_BYTES};
 use self::reconcile::{reconcile, Reconciled};
 use self::settle::JobRead;
 use crate::error::{ClientError, Result};
-use crate::http::{GatewayClient, JobStatus};
+use crate::http::GatewayClient;
+use crate::job::JobStatus;
 use crate::ledger_call;
 
 /// How long an outbox lease lasts without renewal: longer than one send with its

@@ -17,7 +17,7 @@ use countersign_ledger::DecisionIntent;
 
 use crate::after_approval::AfterApproval;
 use crate::error::{ClientError, Result};
-use crate::http::JobStatus;
+use crate::job::JobStatus;
 
 /// What the job record says about a decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

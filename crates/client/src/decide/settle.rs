@@ -12,7 +12,8 @@ use super::send::{Drive, Step};
 use super::{verify, Decider, Settlement, LEASE};
 use crate::error::{ClientError, Result};
 use crate::generation::is_missing_route;
-use crate::http::{JobStatus, RawAnswer};
+use crate::http::RawAnswer;
+use crate::job::JobStatus;
 use crate::ledger_call;
 
 /// What the gateway said before the job record is read.

@@ -44,7 +44,8 @@ use self::stream_event::{parse_event, StreamEvent};
 use crate::decide::backoff;
 use crate::error::{ClientError, Result};
 use crate::generation::Feature;
-use crate::http::{GatewayClient, JobStatus};
+use crate::http::GatewayClient;
+use crate::job::JobStatus;
 
 /// Stream rounds in a row that may fail before delivering an event, before the watch polls.
 const STREAM_STRIKES: u32 = 3;

@@ -9,6 +9,7 @@ mod drift_windows;
 mod exactly_once;
 mod governance;
 mod hostile;
+mod hostile_gateway;
 mod http;
 mod keyring;
 mod paging;

@@ -3,6 +3,7 @@
 
 pub mod proxy;
 pub mod scripted;
+pub mod tls;
 pub mod v09;
 
 use std::net::SocketAddr;

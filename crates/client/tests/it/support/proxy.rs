@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
@@ -181,7 +181,7 @@ fn arrive(
     Some(plan.intercepts.swap_remove(at).1)
 }
 
-pub async fn read_request(socket: &mut TcpStream) -> Option<(String, Vec<u8>)> {
+pub async fn read_request<S: AsyncRead + Unpin>(socket: &mut S) -> Option<(String, Vec<u8>)> {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 8192];
     let header_end = loop {
