@@ -7,12 +7,13 @@ SHELL := bash
 CARGO ?= cargo
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help run test bench package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test system-deps-bench ui-deps ui e2e-deps clean
+.PHONY: help run test bench soak package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test system-deps-bench ui-deps ui e2e-deps clean
 
 help:
 	@echo "make run    start the desktop app (needs a display)"
 	@echo "make test   formatting, lints, every test, and the real app end to end"
 	@echo "make bench  benchmarks (BENCHMARKS.md records the results)"
+	@echo "make soak   the proving-ground suites, pushed further (RELIABILITY.md)"
 	@echo "make package  the Debian package (release build) in target/release/bundle/deb"
 
 system-deps:
@@ -53,8 +54,12 @@ lint: ui-deps
 
 # Inside a private D-Bus session with a real, unlocked gnome-keyring: the client's keychain
 # tests use the real Secret Service, never a mock.
+# --show-output keeps the proving-ground suites' `RELIABILITY` lines (issue 13), which
+# scripts/reliability-lines.sh collects into target/reliability.txt for RELIABILITY.md.
 test-rust:
-	scripts/with-session-services.sh $(CARGO) test --workspace --locked
+	@mkdir -p target
+	scripts/with-session-services.sh $(CARGO) test --workspace --locked -- --show-output 2>&1 | tee target/test-rust.log
+	@scripts/reliability-lines.sh target/test-rust.log
 
 # ts-rs regenerates ui/src/bindings while the Rust tests run; the committed copy must match.
 bindings-check:
@@ -70,7 +75,8 @@ e2e-deps:
 
 test-e2e: e2e-deps ui
 	$(CARGO) build --package countersign --package countersign-gateway --package countersign-cli --locked
-	tests/e2e/run.sh target/debug/countersign
+	tests/e2e/run.sh target/debug/countersign 2>&1 | tee target/test-e2e.log
+	@scripts/reliability-lines.sh target/test-rust.log target/test-e2e.log
 
 # Everything issue 14 measures, in one unattended run; scripts/bench-report.py then writes the
 # figures beside their targets into BENCHMARKS.md. Results of this run only: the folder is
@@ -85,6 +91,15 @@ bench: system-deps-bench ui
 	cd ui && npm run --silent bench -- --outputJson ../target/bench-results/ui.vitest.json
 	scripts/bench-app.sh
 	scripts/bench-report.py
+
+# The proving-ground suites pushed further than make test: ten times the decisions, client
+# kills and ledger kills, five minutes of gateway load (RELIABILITY.md says what each proves).
+soak: system-deps-test
+	@mkdir -p target
+	COUNTERSIGN_SOAK=1 scripts/with-session-services.sh $(CARGO) test --locked --package countersign-client --test it -- exactly_once races drift_windows --show-output 2>&1 | tee target/soak.log
+	COUNTERSIGN_SOAK=1 $(CARGO) test --locked --package countersign-ledger --test it -- crash --show-output 2>&1 | tee -a target/soak.log
+	COUNTERSIGN_SOAK=1 $(CARGO) test --locked --package countersign-gateway --test load -- --show-output 2>&1 | tee -a target/soak.log
+	@scripts/reliability-lines.sh target/soak.log
 
 clean:
 	$(CARGO) clean
