@@ -53,10 +53,17 @@ fn list_page(body: &[u8]) {
     for item in page.iter().flat_map(|page| &page.items) {
         let content = CardContent::new(item, item.job_input.clone(), &BTreeMap::new());
         assert_eq!(content.digest(), content.digest());
-        assert!(content.changes(&content).is_empty(), "{content:?} differs from itself");
+        assert!(
+            content.changes(&content).is_empty(),
+            "{content:?} differs from itself"
+        );
         let json = serde_json::to_string(&content).expect("content serializes");
         let back: CardContent = serde_json::from_str(&json).expect("content reads back");
-        assert_eq!(back.digest(), content.digest(), "digest changed through JSON: {json}");
+        assert_eq!(
+            back.digest(),
+            content.digest(),
+            "digest changed through JSON: {json}"
+        );
         let _ = (item.is_pending(), item.is_workflow_gate());
     }
 }
@@ -86,6 +93,9 @@ fn governance_answer(status: u16, body: &[u8]) {
     ) {
         assert_eq!(status, 200, "{answer:?}");
     }
-    assert_eq!(answer.is_transient(), matches!(answer, GovernanceAnswer::Unavailable { .. }));
+    assert_eq!(
+        answer.is_transient(),
+        matches!(answer, GovernanceAnswer::Unavailable { .. })
+    );
     assert!(!answer.code().is_empty());
 }

@@ -22,8 +22,7 @@ use countersign_core::jobhash::{
     canonical_bytes, encode, is_ignored_env, is_ignored_label, job_hash, to_hex,
 };
 use countersign_core::jobrequest::{
-    ActorType, Budget, Compensation, ContextHints, Generation, JobMetadata, JobPriority,
-    JobRequest,
+    ActorType, Budget, Compensation, ContextHints, Generation, JobMetadata, JobPriority, JobRequest,
 };
 use libfuzzer_sys::fuzz_target;
 use sha2::{Digest, Sha256};
@@ -47,7 +46,13 @@ impl Key {
                 let prefix: String = "approval_"
                     .chars()
                     .enumerate()
-                    .map(|(i, c)| if mask & (1 << i) != 0 { c.to_ascii_uppercase() } else { c })
+                    .map(|(i, c)| {
+                        if mask & (1 << i) != 0 {
+                            c.to_ascii_uppercase()
+                        } else {
+                            c
+                        }
+                    })
                     .collect();
                 format!("{prefix}{rest}")
             }
@@ -230,7 +235,11 @@ struct Input {
 
 impl Input {
     fn build(self) -> (JobRequest, Generation) {
-        let generation = if self.new_generation { Generation::New } else { Generation::V09 };
+        let generation = if self.new_generation {
+            Generation::New
+        } else {
+            Generation::V09
+        };
         let (job_id, topic, context_ptr, adapter_id, parent_job_id, workflow_id) = self.ids;
         let (memory_id, tenant_id, principal_id) = self.more;
         let req = JobRequest {
@@ -251,7 +260,10 @@ impl Input {
             labels: map(self.labels),
             meta: self.meta.map(Meta::build),
             // Only the new schema has field 17; under v0.9 it can only be an unknown field.
-            compensation: self.compensation.filter(|_| self.new_generation).map(Rollback::build),
+            compensation: self
+                .compensation
+                .filter(|_| self.new_generation)
+                .map(Rollback::build),
             unknown: unknown(self.unknown, 18),
         };
         (req, generation)
@@ -264,15 +276,27 @@ fuzz_target!(|input: Input| {
     assert_eq!(hash, job_hash(&req, generation), "hash not deterministic");
     let canonical = canonical_bytes(&req, generation);
     assert_eq!(hash, to_hex(&Sha256::digest(&canonical)));
-    assert_eq!(canonical, encode(&stripped(&req, generation)), "filter and clone disagree");
+    assert_eq!(
+        canonical,
+        encode(&stripped(&req, generation)),
+        "filter and clone disagree"
+    );
 
     let back = JobRequest::from_wire(&encode(&req), generation);
-    assert_eq!(back.as_ref(), Ok(&req), "binary round trip changed the request");
+    assert_eq!(
+        back.as_ref(),
+        Ok(&req),
+        "binary round trip changed the request"
+    );
 
     let known = without_unknown(req);
     let json = known.to_protojson();
     let back = JobRequest::from_protojson(json.as_bytes(), generation);
-    assert_eq!(back.as_ref(), Ok(&known), "protojson round trip changed the request: {json}");
+    assert_eq!(
+        back.as_ref(),
+        Ok(&known),
+        "protojson round trip changed the request: {json}"
+    );
     let back = back.unwrap_or_default();
     assert_eq!(job_hash(&back, generation), job_hash(&known, generation));
 });
@@ -280,7 +304,8 @@ fuzz_target!(|input: Input| {
 /// `req` as the hash sees it, built the slow way: a clone with the ignored entries removed.
 fn stripped(req: &JobRequest, generation: Generation) -> JobRequest {
     let mut out = req.clone();
-    out.labels.retain(|key, _| !is_ignored_label(key, generation));
+    out.labels
+        .retain(|key, _| !is_ignored_label(key, generation));
     out.env.retain(|key, _| !is_ignored_env(key));
     if generation == Generation::New {
         out = without_unknown(out);

@@ -31,21 +31,33 @@ enum Json {
     Nest(u8, Box<Json>),
 }
 
+/// How deep a generated body may nest: past the ledger's limit, so that refusing is fuzzed
+/// too, yet far from what would overflow a stack in this target's own recursion (the app only
+/// builds values serde_json parsed, at most 128 levels, plus a few wrapping ones).
+const MAX_GENERATED_DEPTH: usize = countersign_ledger::MAX_BODY_DEPTH + 44;
+
 impl Json {
-    fn value(self) -> Value {
+    /// The value, with containers beyond `room` levels replaced by `null`.
+    fn value(self, room: usize) -> Value {
+        let inner = room.saturating_sub(1);
         match self {
+            Self::Array(_) | Self::Object(_) | Self::Nest(..) if room == 0 => Value::Null,
             Self::Null => Value::Null,
             Self::Bool(b) => Value::Bool(b),
             Self::Int(n) => Value::from(n),
             Self::UInt(n) => Value::from(n),
             Self::Float(f) => Number::from_f64(f).map_or(Value::Null, Value::Number),
             Self::Text(text) => Value::String(text),
-            Self::Array(items) => Value::Array(items.into_iter().map(Json::value).collect()),
+            Self::Array(items) => Value::Array(items.into_iter().map(|v| v.value(inner)).collect()),
             Self::Object(fields) => Value::Object(
-                fields.into_iter().map(|(k, v)| (k, v.value())).collect::<Map<_, _>>(),
+                fields
+                    .into_iter()
+                    .map(|(k, v)| (k, v.value(inner)))
+                    .collect::<Map<_, _>>(),
             ),
-            Self::Nest(depth, inner) => {
-                let mut value = inner.value();
+            Self::Nest(depth, value) => {
+                let depth = usize::from(depth).min(room);
+                let mut value = value.value(room - depth);
                 for _ in 0..depth {
                     value = Value::Array(vec![value]);
                 }
@@ -74,7 +86,7 @@ impl Line {
             topic: self.topic,
             decision: self.decision,
             outcome: self.outcome,
-            body: self.body.value(),
+            body: self.body.value(MAX_GENERATED_DEPTH),
         }
     }
 }
@@ -109,8 +121,10 @@ fuzz_target!(|input: Input| {
     let ledger = Ledger::open_with_clock(dir.join("fuzz.ledger"), Arc::new(move || recorded_at))
         .expect("ledger opens");
     let count = input.lines.len() as u64;
-    let Ok(appended) = ledger.append_all(input.lines.into_iter().map(Line::entry)) else {
-        return;
+    let appended = match ledger.append_all(input.lines.into_iter().map(Line::entry)) {
+        Ok(appended) => appended,
+        // Only a body past the depth limit is refused.
+        Err(err) => return assert_eq!(err.code(), "ledger_invalid_input", "{err}"),
     };
     assert_eq!(appended, count);
     let own = ledger.verify().expect("ledger verifies");
@@ -153,5 +167,9 @@ fuzz_target!(|input: Input| {
     }
     std::fs::write(&export, lines.join("\n") + "\n").expect("export writable");
     let report = verify_export(&export).expect("tampered export still reads");
-    assert!(!report.is_intact(), "tampering went unnoticed: {:?}", input.tamper);
+    assert!(
+        !report.is_intact(),
+        "tampering went unnoticed: {:?}",
+        input.tamper
+    );
 });

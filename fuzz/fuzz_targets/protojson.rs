@@ -21,7 +21,11 @@ fuzz_target!(|data: &[u8]| {
     let new = JobRequest::from_protojson(data, Generation::New);
     if let Ok(req) = &v09 {
         check(req, Generation::V09);
-        assert_eq!(new.as_ref(), Ok(req), "v0.9 accepted what the new schema reads differently");
+        assert_eq!(
+            new.as_ref(),
+            Ok(req),
+            "v0.9 accepted what the new schema reads differently"
+        );
     }
     if let Ok(req) = &new {
         check(req, Generation::New);
@@ -31,13 +35,24 @@ fuzz_target!(|data: &[u8]| {
 fn check(req: &JobRequest, generation: Generation) {
     let hash = job_hash(req, generation);
     assert_eq!(hash, job_hash(req, generation), "hash not deterministic");
-    assert_eq!(hash, to_hex(&Sha256::digest(canonical_bytes(req, generation))));
+    assert_eq!(
+        hash,
+        to_hex(&Sha256::digest(canonical_bytes(req, generation)))
+    );
 
     let json = req.to_protojson();
     let back = JobRequest::from_protojson(json.as_bytes(), generation);
-    assert_eq!(back.as_ref(), Ok(req), "protojson round trip changed the request: {json}");
+    assert_eq!(
+        back.as_ref(),
+        Ok(req),
+        "protojson round trip changed the request: {json}"
+    );
     assert_eq!(job_hash(&back.unwrap_or_default(), generation), hash);
 
     let wire = JobRequest::from_wire(&encode(req), generation);
-    assert_eq!(wire.as_ref(), Ok(req), "binary round trip changed the request");
+    assert_eq!(
+        wire.as_ref(),
+        Ok(req),
+        "binary round trip changed the request"
+    );
 }
