@@ -7,13 +7,14 @@ SHELL := bash
 CARGO ?= cargo
 UI_SOURCES := $(shell find ui/src ui/index.html ui/package.json ui/package-lock.json ui/vite.config.ts ui/tsconfig*.json -type f 2>/dev/null)
 
-.PHONY: help run test bench soak package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test system-deps-bench ui-deps ui e2e-deps clean
+.PHONY: help run test bench soak fuzz package lint test-rust test-ui test-e2e bindings-check system-deps system-deps-test system-deps-bench ui-deps ui e2e-deps clean
 
 help:
 	@echo "make run    start the desktop app (needs a display)"
 	@echo "make test   formatting, lints, every test, and the real app end to end"
 	@echo "make bench  benchmarks (BENCHMARKS.md records the results)"
 	@echo "make soak   the proving-ground suites, pushed further (RELIABILITY.md)"
+	@echo "make fuzz   the cargo-fuzz targets, FUZZ_SECONDS (60) each; needs nightly (fuzz/README.md)"
 	@echo "make package  the Debian package (release build) in target/release/bundle/deb"
 
 system-deps:
@@ -100,6 +101,11 @@ soak: system-deps-test
 	COUNTERSIGN_SOAK=1 $(CARGO) test --locked --package countersign-ledger --test it -- crash --show-output 2>&1 | tee -a target/soak.log
 	COUNTERSIGN_SOAK=1 $(CARGO) test --locked --package countersign-gateway --test load -- --show-output 2>&1 | tee -a target/soak.log
 	@scripts/reliability-lines.sh target/soak.log
+
+# Not part of `make test`: cargo-fuzz needs nightly, and a run is minutes long.
+FUZZ_SECONDS ?= 60
+fuzz:
+	FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
 
 clean:
 	$(CARGO) clean

@@ -12,6 +12,7 @@ use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::body::{self, MAX_BODY_DEPTH};
 use crate::chain::{canonical_json, HashInput};
 use crate::error::{LedgerError, Result};
 
@@ -332,9 +333,11 @@ impl RawEntry {
                 seq,
                 detail: format!("unknown kind {:?}", self.kind),
             })?;
-        let body = serde_json::from_str(&self.body).map_err(|err| LedgerError::MalformedEntry {
-            seq,
-            detail: format!("body is not valid JSON: {err}"),
+        let body = body::from_str(&self.body, MAX_BODY_DEPTH).map_err(|err| {
+            LedgerError::MalformedEntry {
+                seq,
+                detail: format!("body is not valid JSON: {err}"),
+            }
         })?;
         Ok(Entry {
             seq,

@@ -17,6 +17,7 @@ use std::path::Path;
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
+use crate::body::{self, MAX_BODY_DEPTH};
 use crate::chain::ChainHead;
 use crate::entry::{entry_from_row, Entry, EntryKind, RawEntry, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
@@ -210,7 +211,8 @@ pub fn verify_export(path: &Path) -> Result<VerifyReport> {
     let mut unreadable = None;
     for (index, line) in lines.enumerate() {
         let line = line.map_err(|err| LedgerError::io(path, &err))?;
-        match serde_json::from_str::<Entry>(&line) {
+        // The entry object is one level around its body.
+        match body::from_str::<Entry>(&line, MAX_BODY_DEPTH + 1) {
             Ok(entry) => rows.push(RawEntry::from_entry(&entry)),
             Err(err) => {
                 unreadable = Some(format!("line {}: {err}", index + 2));

@@ -7,6 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
+use crate::body::{deeper_than, MAX_BODY_DEPTH};
 use crate::chain::{canonical_json, ChainHead, HashInput};
 use crate::entry::{entry_from_row, Entry, NewEntry, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
@@ -167,6 +168,12 @@ impl Writer<'_> {
     pub fn append(&mut self, entry: NewEntry) -> Result<Entry> {
         let seq = self.head.seq + 1;
         let recorded_at = self.now_ms();
+        if deeper_than(&entry.body, MAX_BODY_DEPTH) {
+            return Err(LedgerError::InvalidInput(format!(
+                "a {} entry body nests deeper than {MAX_BODY_DEPTH} levels",
+                entry.kind
+            )));
+        }
         let body = canonical_json(&entry.body);
         let entry_hash = HashInput {
             seq,

@@ -22,6 +22,7 @@
 //! The ledger owns no platform paths: the app and the CLI pick the file (typically in the
 //! platform's app-data directory, one per profile) and pass it to [`Ledger::open`].
 
+mod body;
 pub mod chain;
 mod entry;
 mod error;
@@ -36,6 +37,7 @@ mod schema;
 mod seen;
 pub mod verify;
 
+pub use body::MAX_BODY_DEPTH;
 pub use chain::{canonical_json, ChainHead, GENESIS_HASH};
 pub use entry::{Entry, EntryKind, NewEntry};
 pub use error::{LedgerError, Result};

@@ -16,6 +16,7 @@
 use rusqlite::{Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 
+use crate::body::{self, MAX_BODY_DEPTH};
 use crate::chain::{ChainHead, HashInput, GENESIS_HASH};
 use crate::entry::{EntryKind, RawEntry, StoredEntry, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
@@ -379,7 +380,8 @@ fn well_formed(row: &HashInput<'_>) -> Result<(), String> {
     row.kind
         .parse::<EntryKind>()
         .map_err(|_| format!("unknown kind {:?}", row.kind))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(row.body)
+    // The reader's limit, not serde_json's: well formed means readable back.
+    body::from_str::<serde::de::IgnoredAny>(row.body, MAX_BODY_DEPTH)
         .map_err(|err| format!("body is not valid JSON: {err}"))?;
     Ok(())
 }

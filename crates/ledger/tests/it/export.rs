@@ -256,3 +256,50 @@ fn an_evidence_pack_for_an_unknown_job_is_not_found() {
         .expect_err("unknown");
     assert_eq!(err.code(), "ledger_not_found");
 }
+
+/// `depth` arrays around a string, as JSON.
+fn nested(depth: usize) -> serde_json::Value {
+    (0..depth).fold(json!("deep"), |inner, _| json!([inner]))
+}
+
+/// Found by `make fuzz` (ledger_chain): an item's input may nest 127 levels, as deep as the
+/// gateway's answer parses, and the sighting wraps it in more. serde_json's reader stops at
+/// 128, so such an entry was appended and then could not be read back or exported.
+#[test]
+fn an_entry_nested_deeper_than_serde_json_reads_is_read_back_and_exported() {
+    let fixture = Fixture::new();
+    let ledger = &fixture.ledger;
+    let sighting = ItemSighting {
+        job_id: "job-deep".into(),
+        job_hash: "h".into(),
+        topic: None,
+        policy_snapshot: None,
+        card: json!({"job_input": nested(127)}),
+    };
+    ledger.mark_seen(&sighting).expect("seen");
+    let entry = ledger.entry(1).expect("a deep entry reads back");
+    assert_eq!(entry.body["card"]["job_input"], nested(127));
+
+    let path = fixture.dir.path().join("deep.jsonl");
+    ledger.export_jsonl(&path).expect("export");
+    let report = verify_export(&path).expect("verify export");
+    assert!(report.is_intact(), "{report:?}");
+    assert_eq!(report.entries_checked, 1);
+}
+
+/// What the ledger cannot read back it does not record.
+#[test]
+fn an_entry_nested_past_the_body_limit_is_refused() {
+    let fixture = Fixture::new();
+    let limit = countersign_ledger::MAX_BODY_DEPTH;
+    let refused = fixture
+        .ledger
+        .append(NewEntry::job_request("job-deep", nested(limit + 1)))
+        .expect_err("too deep");
+    assert_eq!(refused.code(), "ledger_invalid_input");
+    fixture
+        .ledger
+        .append(NewEntry::job_request("job-deep", nested(limit)))
+        .expect("at the limit");
+    assert_eq!(fixture.ledger.entry_count().expect("count"), 1);
+}
