@@ -4,6 +4,6 @@
 # them from there.
 set -euo pipefail
 out=target/reliability.txt
-grep -h -o 'RELIABILITY .*' "$@" 2>/dev/null | sort -u -k2,2 > "$out" || true
+grep -h -o 'RELIABILITY .*' "$@" 2>/dev/null | sed 's/ ok$//' | sort -u -k2,2 > "$out" || true
 echo "--- proving-ground figures ($out) ---"
 cat "$out"
