@@ -139,11 +139,16 @@ class Notifications(AppCase):
         decisions = [a for a in self.gateway.audit_actions(job_id) if a in ("approve", "reject")]
         later = [a for a in self.gateway.audit_actions(gone_id) if a in ("approve", "reject")]
         print(f"\nRELIABILITY forged_actions forged={forgeries} live_targets=50 withdrawn_targets=50 "
-              f"decisions={len(decisions) + len(later) - 1} ledger_entries={len(recorded())} seconds={took:.1f}",
+              f"gateway_decisions_by_forgery={len(decisions) + len(later) - later.count('reject')} "
+              f"ledger_entries={len(recorded())} seconds={took:.1f}",
               end=" ")
         self.assertEqual(self.gateway.job(job_id)["state"], "APPROVAL_REQUIRED")
         self.assertEqual(decisions, [])
         self.assertEqual(later, ["reject"], "only the other reviewer's reject")
+        # Nor did any forgery get as far as a decision recorded in the reviewer's ledger.
+        done = self.cli("--profile", "work", "--json", "audit", "list", "--kind", "decision_intent")
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(json.loads(done.stdout)["entries"], [])
         self.assertLessEqual(len(recorded()), int(took // 10) + 2)
 
     def test_an_item_resolved_elsewhere_has_its_notification_withdrawn(self):

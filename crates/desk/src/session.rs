@@ -36,9 +36,6 @@ pub const RECOVER_EVERY: Duration = Duration::from_secs(5);
 /// Where the desk's events go (the app forwards them to the webview).
 pub type Emitter = Arc<dyn Fn(DeskMessage) + Send + Sync>;
 
-/// The outbox lease holder of the app's decisions (the CLI's runs each hold their own).
-pub const APP_LEASE_HOLDER: &str = "countersign-app";
-
 /// Cards whose content is fetched at the same time.
 const CONTENT_FETCHES: usize = 4;
 
@@ -162,10 +159,7 @@ impl Desk {
             retired: AtomicBool::new(false),
             loading: Mutex::new(HashSet::new()),
         });
-        // One app runs per user (src-tauri's single-instance guard), so after a crash the next
-        // start may take the dead one's outbox leases back at once.
-        let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default())
-            .with_lease_holder(APP_LEASE_HOLDER);
+        let decider = Decider::new(client.clone(), Arc::clone(&ledger), RetryPolicy::default());
         let policy = Arc::new(PolicyDesk::new(client.clone(), Arc::clone(&ledger)));
         let watch = QueueWatch::spawn(client.clone(), Arc::clone(&ledger), watch);
         let (wanted, wants) = mpsc::unbounded_channel();

@@ -20,14 +20,15 @@
 //! A row is driven only by the holder of its lease ([`Ledger::record_intent_leased`] gives it
 //! to the creator, [`Ledger::claim_intent`] to a recoverer when it is free or expired); the
 //! holder renews it before every send ([`Ledger::renew_lease`]) and gives it up when it stops
-//! ([`Ledger::release_intent`], or a final outcome). Leases are coordination, not history:
+//! ([`Ledger::release_intent`], or a final outcome). A holder made by [`Ledger::lease_holder`]
+//! can be seen to have died, so its rows are free at once after a crash. Leases are coordination, not history:
 //! taking and renewing one appends no chain entry.
 
 use std::time::Duration;
 
 use countersign_core::content::CardContent;
 use countersign_core::outcome::{DecisionAction, GatewayOutcome};
-use rusqlite::{params, Connection, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -260,13 +261,11 @@ impl Ledger {
         })
     }
 
-    /// Takes the lease on an open row for `holder` when nobody holds it, the lease ran out, or
-    /// `holder` holds it already, counting one more recovery; the row as it stands after the
-    /// claim, re-read in the same transaction. `None` when the row is closed or someone else
-    /// holds a live lease: whoever holds it is driving it, and a closed row must never be sent
-    /// again. A holder taking back its own lease is a process restarted under the same name
-    /// (the app, which runs once per user): it finishes its rows at once instead of waiting
-    /// out the lease of the process that died.
+    /// Takes the lease on an open row for `holder` when nobody holds it, the holder's lease
+    /// ran out, or the holder is a process that ended (its lock file is free: see
+    /// [`crate::holder`]), counting one more recovery; the row as it stands after the claim,
+    /// re-read in the same transaction. `None` when the row is closed or a live holder has
+    /// it: whoever holds it is driving it, and a closed row must never be sent again.
     pub fn claim_intent(
         &self,
         decision_id: &str,
@@ -275,12 +274,28 @@ impl Ledger {
     ) -> Result<Option<IntentRecord>> {
         self.write(|writer| {
             let now = writer.now_ms();
+            let current: Option<(Option<String>, Option<i64>)> = writer
+                .conn()
+                .query_row(
+                    "SELECT claimed_by, lease_until FROM outbox
+                     WHERE decision_id = ?1 AND closed_at IS NULL",
+                    params![decision_id],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?;
+            // Checked inside the write transaction, so the holder cannot renew in between.
+            let dead = match current {
+                Some((Some(by), Some(until))) if until > now && by != holder => {
+                    self.holder_is_dead(&by).then_some(by)
+                }
+                _ => None,
+            };
             let claimed = writer.conn().execute(
                 "UPDATE outbox SET claimed_by = ?2, lease_until = ?3, recoveries = recoveries + 1
                  WHERE decision_id = ?1 AND closed_at IS NULL
                    AND (claimed_by IS NULL OR lease_until IS NULL OR lease_until <= ?4
-                        OR claimed_by = ?2)",
-                params![decision_id, holder, lease_end(now, lease), now],
+                        OR claimed_by = ?5)",
+                params![decision_id, holder, lease_end(now, lease), now, dead],
             )?;
             if claimed == 0 {
                 return Ok(None);

@@ -47,7 +47,8 @@ use std::time::Duration;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::{SeenItem, Verdict};
 use countersign_ledger::{
-    new_decision_id, DecisionIntent, EntryKind, IntentRecord, Ledger, LedgerError, NewEntry, Query,
+    new_decision_id, DecisionIntent, EntryKind, IntentRecord, LeaseHolder, Ledger, LedgerError,
+    NewEntry, Query,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -128,7 +129,11 @@ pub struct Decider {
     /// Jobs a call of this process is deciding: keeps two calls of one process from both
     /// verifying and recording; the lease does the same across processes.
     in_flight: Arc<Mutex<HashSet<String>>>,
+    /// The name this decider's leases are held under, from `lease`.
     holder: Arc<str>,
+    /// Keeps the holder's lock file locked while any clone lives, so that after a crash the
+    /// next process sees the holder is gone and finishes its decisions at once.
+    _lease: Arc<LeaseHolder>,
 }
 
 /// A job claimed by one call of this process until dropped.
@@ -151,22 +156,18 @@ fn lock(set: &Mutex<HashSet<String>>) -> std::sync::MutexGuard<'_, HashSet<Strin
 
 impl Decider {
     pub fn new(client: GatewayClient, ledger: Arc<Ledger>, retry: RetryPolicy) -> Self {
+        let lease = ledger.lease_holder("decider").unwrap_or_else(|error| {
+            tracing::warn!(%error, "outbox leases will run out instead of ending with this process");
+            LeaseHolder::unlocked(format!("decider-{}", new_decision_id()))
+        });
         Self {
             client,
             ledger,
             retry,
             in_flight: Arc::default(),
-            holder: Arc::from(format!("decider-{}", new_decision_id())),
+            holder: Arc::from(lease.name()),
+            _lease: Arc::new(lease),
         }
-    }
-
-    /// Holds outbox leases under `holder` instead of a name of its own: for a program that runs
-    /// once per user (the app), so that after a crash it takes its open decisions back at
-    /// once rather than waiting out the dead process's lease ([`LEASE`]). Two live processes
-    /// must never share a holder name.
-    pub fn with_lease_holder(mut self, holder: &str) -> Self {
-        self.holder = Arc::from(holder);
-        self
     }
 
     fn claim(&self, job_id: &str) -> Option<Claim> {
@@ -324,7 +325,11 @@ impl Decider {
                 action,
                 decision_id: None,
                 settlement: self
-                    .already(&by, self.has_intent(seen, action).await?)
+                    .already(
+                        &by,
+                        self.has_intent(&seen.job_id, action, &seen.job_hash, None)
+                            .await?,
+                    )
                     .await,
                 verdict: Some(verdict),
                 attempts: 0,
@@ -337,19 +342,33 @@ impl Decider {
     }
 
     /// Whether the ledger holds an intent of this profile for `seen`'s job, `action` and hash.
-    async fn has_intent(&self, seen: &SeenItem, action: DecisionAction) -> Result<bool> {
+    /// Whether this profile's ledger holds an intent to take `action` on `job_id` bound to
+    /// `job_hash`, other than `except` (a decision id): a decision of this kind in effect is
+    /// then most likely that one (another process of the profile, or an attempt whose answer
+    /// was lost).
+    pub(super) async fn has_intent(
+        &self,
+        job_id: &str,
+        action: DecisionAction,
+        job_hash: &str,
+        except: Option<&str>,
+    ) -> Result<bool> {
         let query = Query {
             kinds: vec![EntryKind::DecisionIntent],
-            job_id: Some(seen.job_id.clone()),
+            job_id: Some(job_id.to_owned()),
             decision: Some(action.as_str().to_owned()),
             ..Query::default()
         };
-        let hash = seen.job_hash.clone();
+        let (hash, except) = (job_hash.to_owned(), except.map(str::to_owned));
         ledger_call(&self.ledger, move |l| l.query(&query))
             .await
             .map(|page| {
                 page.entries.iter().any(|entry| {
-                    entry.body.get("job_hash").and_then(Value::as_str) == Some(hash.as_str())
+                    let body = |key| entry.body.get(key).and_then(Value::as_str);
+                    body("job_hash") == Some(hash.as_str())
+                        && except
+                            .as_deref()
+                            .is_none_or(|id| body("decision_id") != Some(id))
                 })
             })
     }

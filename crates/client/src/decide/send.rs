@@ -100,7 +100,12 @@ impl Decider {
     ) -> Result<(Settlement, u32, Option<String>)> {
         let preconditions = self.client.capabilities().preconditions == Some(true);
         let body = decision_body(intent, preconditions);
-        let mut drive = Drive::default();
+        // A recovered row may have been sent by the process that recorded it, its answer lost
+        // with it: a replay is then most likely that send's.
+        let mut drive = Drive {
+            uncertain: !verified,
+            ..Drive::default()
+        };
         for round in 1..=self.retry.attempts() {
             if round > 1 {
                 tokio::time::sleep(self.retry.delay(round - 1)).await;

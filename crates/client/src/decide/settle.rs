@@ -66,8 +66,19 @@ impl Decider {
                 let message = format!("resolved by {by}");
                 self.record(intent, "reconciled", &message, json!(job), true)
                     .await?;
-                // Landed after an attempt of this drive may have committed: most likely ours.
-                Step::Done(self.already(&by, drive.uncertain).await, None)
+                // Most likely ours if an attempt of this drive (or of the process that recorded
+                // it, for a recovered row) may have committed, or another intent of this
+                // profile was bound to the same request; otherwise someone else's.
+                let ours = drive.uncertain
+                    || self
+                        .has_intent(
+                            &intent.job_id,
+                            intent.action,
+                            &intent.job_hash,
+                            Some(&intent.decision_id),
+                        )
+                        .await?;
+                Step::Done(self.already(&by, ours).await, None)
             }
             (Reconciled::Conflict(outcome), _)
             | (Reconciled::Pending, Answer::Refusal(outcome)) => {

@@ -6,13 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use countersign_client::{ClientError, Decider, QueueWatch, Settlement, WatchConfig, WatchEvent};
-use countersign_core::approval::ApprovalItem;
-use countersign_core::content::CardContent;
 use countersign_core::outcome::DecisionAction;
 use countersign_core::verify::SeenItem;
 use countersign_ledger::{new_decision_id, DecisionIntent, EntryKind, Ledger, Query};
 
-use crate::support::scripted::Scripted;
+use crate::support::scripted::{seen_j1 as seen, Scripted};
 use crate::support::{client_for, fast_http, fast_retry, ALICE};
 
 const PENDING_CONTEXT: &str = r#"{"approval": {"job_id": "j1", "state": "APPROVAL_REQUIRED",
@@ -82,18 +80,6 @@ impl Scene {
             .filter_map(|e| e.outcome)
             .collect()
     }
-}
-
-/// j1 as the reviewer saw it: the `/context` item, and the content of a job record that
-/// carries no payload and no labels (as [`JOB_PENDING`]).
-fn seen() -> SeenItem {
-    let item = ApprovalItem::from_value(serde_json::json!({
-        "job": {"id": "j1", "state": "APPROVAL_REQUIRED"},
-        "job_hash": "h1", "policy_snapshot": "s1|cfg:a", "decision": "REQUIRE_APPROVAL"
-    }))
-    .expect("item");
-    let content = CardContent::new(&item, serde_json::Value::Null, &Default::default());
-    SeenItem::from(&item).with_content(content)
 }
 
 fn assert_unknown(result: countersign_client::Result<countersign_client::DecisionReport>) {

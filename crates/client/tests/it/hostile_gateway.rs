@@ -22,14 +22,12 @@ use countersign_client::{
     AuthMethod, ClientError, Decider, HttpConfig, MemorySecretStore, Profile, QueueWatch, Secret,
     WatchConfig, WatchEvent,
 };
-use countersign_core::approval::ApprovalItem;
-use countersign_core::content::CardContent;
 use countersign_core::jobhash::{job_hash, Generation};
 use countersign_core::jobrequest::JobRequest;
 use countersign_core::verify::SeenItem;
 use countersign_ledger::Ledger;
 
-use crate::support::scripted::{Answer, Scripted};
+use crate::support::scripted::{seen_j1 as seen, Answer, Scripted};
 use crate::support::tls::SelfSigned;
 use crate::support::{client_for, fast_retry, ALICE, PASSWORD, PASSWORD_USER, TENANT};
 
@@ -219,17 +217,6 @@ impl Hostile {
     fn measures_memory(self) -> bool {
         matches!(self, Self::Huge | Self::Endless)
     }
-}
-
-/// What the reviewer saw of j1: the `/context` item, content from a bare job record.
-fn seen() -> SeenItem {
-    let item = ApprovalItem::from_value(serde_json::json!({
-        "job": {"id": "j1", "state": "APPROVAL_REQUIRED"},
-        "job_hash": "h1", "policy_snapshot": "s1|cfg:a", "decision": "REQUIRE_APPROVAL"
-    }))
-    .expect("item");
-    let content = CardContent::new(&item, serde_json::Value::Null, &Default::default());
-    SeenItem::from(&item).with_content(content)
 }
 
 /// The honest answers around the hostile one: what a decision and a watch also read.

@@ -25,10 +25,10 @@ enum Attempt {
     Decided(DecisionAction, countersign_client::Result<DecisionReport>),
 }
 
-/// Whether `attempt` tells its reviewer that someone else resolved the job.
-fn told_resolved_elsewhere(attempt: &Attempt) -> bool {
+/// How `attempt` told its reviewer that someone else resolved the job; `None` if it did not.
+fn told_resolved_elsewhere(attempt: &Attempt) -> Option<&'static str> {
     match attempt {
-        Attempt::GoneBeforeClick => true,
+        Attempt::GoneBeforeClick => Some("gone_before_click"),
         Attempt::Decided(_, Ok(report)) => matches!(
             report.settlement,
             Settlement::AlreadyApplied {
@@ -36,15 +36,19 @@ fn told_resolved_elsewhere(attempt: &Attempt) -> bool {
                 earlier_attempt: false,
                 ..
             }
-        ),
-        Attempt::Decided(_, Err(ClientError::Drift(Verdict::NoLongerPending { .. }))) => true,
+        )
+        .then_some("replay_named_the_winner"),
+        Attempt::Decided(_, Err(ClientError::Drift(Verdict::NoLongerPending { .. }))) => {
+            Some("fresh_check_saw_it_resolved")
+        }
         Attempt::Decided(_, Err(ClientError::Conflict(outcome))) => matches!(
             outcome,
             GatewayOutcome::AlreadyApproved { .. }
                 | GatewayOutcome::AlreadyRejected { .. }
                 | GatewayOutcome::NotActionable { .. }
-        ),
-        Attempt::Decided(..) => false,
+        )
+        .then_some("gateway_refused"),
+        Attempt::Decided(..) => None,
     }
 }
 
@@ -99,6 +103,7 @@ async fn ten_reviewers_racing_on_the_same_jobs_decide_each_exactly_once() {
 
     let mut problems = Vec::new();
     let (mut decided, mut losers, mut told_elsewhere, mut double_dispatch) = (0usize, 0, 0, 0);
+    let mut paths = std::collections::BTreeMap::new();
     for job in &jobs {
         let attempts: Vec<(usize, &Attempt)> = all
             .iter()
@@ -134,8 +139,9 @@ async fn ten_reviewers_racing_on_the_same_jobs_decide_each_exactly_once() {
         }
         for (r, attempt) in attempts.iter().filter(|(r, _)| *r != winner) {
             losers += 1;
-            if told_resolved_elsewhere(attempt) {
+            if let Some(how) = told_resolved_elsewhere(attempt) {
                 told_elsewhere += 1;
+                *paths.entry(how).or_insert(0usize) += 1;
             } else {
                 problems.push(format!("{job}: reviewer-{r} lost and was told {attempt:?}"));
             }
@@ -144,9 +150,17 @@ async fn ten_reviewers_racing_on_the_same_jobs_decide_each_exactly_once() {
     println!(
         "RELIABILITY races reviewers={REVIEWERS} jobs={JOBS} decided_once={decided} \
          losers={losers} losers_told_resolved_elsewhere={told_elsewhere} \
-         double_dispatch={double_dispatch}"
+         double_dispatch={double_dispatch} {}",
+        paths
+            .iter()
+            .map(|(how, n)| format!("losers_{how}={n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     );
     assert!(problems.is_empty(), "{problems:#?}");
     assert_eq!(decided, JOBS);
+    // The race was real: losers clicked while the winner's decision was being made.
+    let clicked = losers - paths.get("gone_before_click").copied().unwrap_or(0);
+    assert!(clicked > 0, "{paths:?}");
     assert_eq!(double_dispatch, 0);
 }

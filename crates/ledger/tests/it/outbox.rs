@@ -195,14 +195,6 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .renew_lease("d-1", "app", LEASE)
         .expect("renew"));
     assert!(!other.renew_lease("d-1", "cli", LEASE).expect("not held"));
-    // The app killed and started again: the same holder takes its own live lease back.
-    let restarted = fixture.reopen();
-    let retaken = restarted
-        .claim_intent("d-1", "app", LEASE)
-        .expect("claim")
-        .expect("its own lease");
-    assert_eq!(retaken.claimed_by.as_deref(), Some("app"));
-    assert_eq!(retaken.recoveries, 1);
 
     // The holder died: once its lease runs out, a recoverer takes over and the old holder
     // can no longer renew (it must stop sending).
@@ -212,7 +204,7 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .expect("claim")
         .expect("expired lease is free");
     assert_eq!(claimed.claimed_by.as_deref(), Some("cli"));
-    assert_eq!(claimed.recoveries, 2);
+    assert_eq!(claimed.recoveries, 1);
     assert!(!fixture
         .ledger
         .renew_lease("d-1", "app", LEASE)
@@ -231,7 +223,59 @@ fn the_creator_holds_the_lease_until_it_expires_or_is_released() {
         .claim_intent("d-1", "app", LEASE)
         .expect("claim")
         .expect("released row is free");
-    assert_eq!(again.recoveries, 3);
+    assert_eq!(again.recoveries, 2);
+}
+
+#[test]
+fn a_live_lease_of_a_holder_that_ended_is_free_at_once() {
+    let fixture = Fixture::new();
+    let sender = fixture.ledger.lease_holder("decider").expect("holder");
+    let recoverer = fixture.reopen();
+    let other = recoverer.lease_holder("decider").expect("holder");
+    fixture
+        .ledger
+        .record_intent_leased(
+            Vec::new(),
+            &intent("d-1", "job-1", DecisionAction::Approve),
+            sender.name(),
+            LEASE,
+        )
+        .expect("record");
+    // Alive: its lease is its own, as before.
+    assert_eq!(
+        recoverer
+            .claim_intent("d-1", other.name(), LEASE)
+            .expect("claim"),
+        None
+    );
+    // Its process ends (here: the holder is dropped; a SIGKILL drops the lock the same way).
+    let dead = sender.name().to_owned();
+    drop(sender);
+    let taken = recoverer
+        .claim_intent("d-1", other.name(), LEASE)
+        .expect("claim")
+        .expect("a dead holder's row is free");
+    assert_eq!(taken.claimed_by.as_deref(), Some(other.name()));
+    assert!(!fixture
+        .ledger
+        .renew_lease("d-1", &dead, LEASE)
+        .expect("lost"));
+    // A name read back from a row never reaches outside the holders' folder.
+    fixture
+        .ledger
+        .record_intent_leased(
+            Vec::new(),
+            &intent("d-2", "job-2", DecisionAction::Approve),
+            "../../etc/passwd",
+            LEASE,
+        )
+        .expect("record");
+    assert_eq!(
+        recoverer
+            .claim_intent("d-2", other.name(), LEASE)
+            .expect("claim"),
+        None
+    );
 }
 
 #[test]

@@ -27,8 +27,6 @@ use crate::support::{client_for, fast_http, fast_retry, Harness};
 const CHILD_ENV: &str = "COUNTERSIGN_KILL_CHILD";
 const KILLS: usize = 60;
 const SEED: u64 = 0x0DEA_D0CE;
-/// The app's way: the restarted process holds leases under the dead one's name.
-const HOLDER: &str = "app-under-test";
 
 /// Where the client dies.
 #[derive(Debug, Clone, Copy)]
@@ -64,7 +62,7 @@ fn child_decider() {
             .expect("pending")
             .seen();
         let ledger = Arc::new(Ledger::open(ledger).expect("ledger"));
-        let decider = Decider::new(client, ledger, fast_retry()).with_lease_holder(HOLDER);
+        let decider = Decider::new(client, ledger, fast_retry());
         let result = match action {
             "approve" => decider.approve(&seen, "ok", "").await,
             _ => decider.reject(&seen, "no", "").await,
@@ -157,6 +155,8 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
     let mut tally = Tally::default();
     let mut problems = Vec::new();
     let (mut in_flight, mut redecided) = (0usize, 0usize);
+    // Where the children died: before recording the intent, with it open, after closing it.
+    let mut died_at = [0usize; 3];
     for run in 0..KILLS * soak_factor() {
         let proxy = &proxies[run % 2];
         let job = h.submit().await;
@@ -207,8 +207,22 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
             client_for(&proxy.url(), REVIEWER, fast_http()),
             Arc::clone(&ledger),
             fast_retry(),
-        )
-        .with_lease_holder(HOLDER);
+        );
+        let intents = ledger
+            .query(&Query {
+                kinds: vec![EntryKind::DecisionIntent],
+                job_id: Some(job.clone()),
+                ..Query::default()
+            })
+            .expect("query")
+            .entries
+            .len();
+        let stage = match (intents, ledger.open_intents().expect("open").len()) {
+            (0, _) => 0,
+            (_, 1) => 1,
+            _ => 2,
+        };
+        died_at[stage] += 1;
         let mut told = child_told.unwrap_or_else(|| told_by_history(&ledger, &job));
         for recovered in decider.recover().await.expect("recover") {
             told = Told::of(&recovered.result);
@@ -243,7 +257,11 @@ async fn a_client_killed_anywhere_in_a_decision_never_doubles_or_loses_it() {
         "{}",
         tally.line(
             "exactly_once_kill9",
-            &format!(" killed_in_flight={in_flight} decided_again_after_restart={redecided}")
+            &format!(
+                " killed_in_flight={in_flight} died_before_intent={} died_with_intent_open={} \
+                 died_after_closing={} decided_again_after_restart={redecided}",
+                died_at[0], died_at[1], died_at[2]
+            )
         )
     );
     assert!(problems.is_empty(), "{problems:#?}");

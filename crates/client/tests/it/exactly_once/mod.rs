@@ -10,6 +10,7 @@
 mod faults;
 mod kill;
 
+use countersign_client::{DecisionReport, Settlement};
 use countersign_core::outcome::DecisionAction;
 
 use crate::support::{Harness, ALICE};
@@ -28,6 +29,9 @@ pub fn soak_factor() -> usize {
 pub enum Told {
     /// That it is in effect.
     Landed,
+    /// That a decision of that kind is in effect, made by someone else (in these suites the
+    /// reviewer is the only one deciding, so this is always a wrong word).
+    LandedByOther,
     /// That its outcome is not known yet and it will be reconciled.
     Unknown,
     /// That it did not land (an error before or instead of sending).
@@ -35,13 +39,27 @@ pub enum Told {
 }
 
 impl Told {
-    pub fn of<T>(result: &countersign_client::Result<T>) -> Self {
+    pub fn of(result: &countersign_client::Result<DecisionReport>) -> Self {
         match result {
+            Ok(report) if told_someone_else(report) => Self::LandedByOther,
             Ok(_) => Self::Landed,
             Err(countersign_client::ClientError::OutcomeUnknown { .. })
             | Err(countersign_client::ClientError::AppliedNotRecorded { .. }) => Self::Unknown,
             Err(_) => Self::NotLanded,
         }
+    }
+}
+
+/// A report that names someone else as the one who decided, with nothing saying it was
+/// most likely this reviewer's own earlier attempt.
+fn told_someone_else(report: &DecisionReport) -> bool {
+    match &report.settlement {
+        Settlement::AlreadyApplied {
+            by,
+            by_us,
+            earlier_attempt,
+        } => !earlier_attempt && *by_us != Some(true) && by != "alice",
+        Settlement::Applied => false,
     }
 }
 
@@ -82,6 +100,7 @@ impl Tally {
         self.lost += usize::from(!in_effect);
         let misreported = match told {
             Told::Landed => !in_effect,
+            Told::LandedByOther => true,
             Told::NotLanded => in_effect,
             // Every run is reconciled before it is judged: still unknown is a wrong word.
             Told::Unknown => true,

@@ -81,6 +81,8 @@ struct Plan {
     faults: HashMap<String, VecDeque<Fault>>,
     v09: bool,
     posts: HashMap<String, Vec<Post>>,
+    /// Faults that met a request.
+    applied: usize,
     /// Request lines received so far, in order (what [`Intercept::Nth`] counts).
     received: Vec<String>,
     intercepts: Vec<(Intercept, oneshot::Sender<Held>)>,
@@ -140,9 +142,9 @@ impl Proxy {
             .unwrap_or_default()
     }
 
-    /// No more faults for anyone.
-    pub fn heal(&self) {
-        self.plan.lock().expect("plan").faults.clear();
+    /// How many faults met a request so far.
+    pub fn faults_applied(&self) -> usize {
+        self.plan.lock().expect("plan").applied
     }
 
     /// Holds the request `which` names before it goes upstream (or meets its fault) and hands
@@ -296,6 +298,7 @@ async fn serve(mut socket: TcpStream, upstream: SocketAddr, plan: Arc<Mutex<Plan
         } else {
             None
         };
+        plan.applied += usize::from(fault.is_some());
         (fault, plan.v09)
     };
     let v09_missing = [

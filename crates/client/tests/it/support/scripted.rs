@@ -248,3 +248,19 @@ async fn write_chunk<S: AsyncWrite + Unpin>(socket: &mut S, data: &[u8]) -> std:
     socket.write_all(data).await?;
     socket.write_all(b"\r\n").await
 }
+
+/// j1 as the reviewer saw it: the `/context` item, and the content of a job record that
+/// carries no payload and no labels.
+pub fn seen_j1() -> countersign_core::verify::SeenItem {
+    let item = countersign_core::approval::ApprovalItem::from_value(serde_json::json!({
+        "job": {"id": "j1", "state": "APPROVAL_REQUIRED"},
+        "job_hash": "h1", "policy_snapshot": "s1|cfg:a", "decision": "REQUIRE_APPROVAL"
+    }))
+    .expect("item");
+    let content = countersign_core::content::CardContent::new(
+        &item,
+        serde_json::Value::Null,
+        &Default::default(),
+    );
+    countersign_core::verify::SeenItem::from(&item).with_content(content)
+}
