@@ -9,6 +9,8 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 
+use rusqlite::OptionalExtension;
+
 use crate::error::{LedgerError, Result};
 use crate::ledger::Ledger;
 
@@ -58,21 +60,18 @@ fn holders_dir(ledger: &Path) -> PathBuf {
     PathBuf::from(dir)
 }
 
-/// Whether the holder's lock file exists and nobody holds its lock (the file is then
-/// removed: its holder will never come back).
+/// Whether the holder's lock file exists and nobody holds its lock. The file stays: it is
+/// the only evidence that the holder died for every row it may still hold, and is removed
+/// by [`Ledger::lease_holder`]'s sweep once no open row names it.
 fn is_dead(dir: &Path, name: &str) -> bool {
     if !lockable(name) {
         return false;
     }
-    let path = dir.join(name);
-    let Ok(file) = OpenOptions::new().write(true).open(&path) else {
+    let Ok(file) = OpenOptions::new().write(true).open(dir.join(name)) else {
         return false;
     };
     match file.try_lock() {
-        Ok(()) => {
-            let _ = std::fs::remove_file(&path);
-            true
-        }
+        Ok(()) => true,
         Err(TryLockError::WouldBlock | TryLockError::Error(_)) => false,
     }
 }
@@ -101,14 +100,28 @@ impl Ledger {
         is_dead(&holders_dir(self.path()), name)
     }
 
-    /// Removes the files of holders that ended, so the folder does not grow with every run.
+    /// Removes the files of holders that ended and hold no open row any more, so the folder
+    /// does not grow with every run.
     fn sweep_dead_holders(&self, dir: &Path) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
         for entry in entries.flatten() {
-            if let Some(name) = entry.file_name().to_str() {
-                is_dead(dir, name);
+            let Some(name) = entry.file_name().to_str().map(str::to_owned) else {
+                continue;
+            };
+            let holds_rows = self.read(|conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT 1 FROM outbox WHERE claimed_by = ?1 AND closed_at IS NULL LIMIT 1",
+                        [&name],
+                        |_| Ok(()),
+                    )
+                    .optional()?
+                    .is_some())
+            });
+            if matches!(holds_rows, Ok(false)) && is_dead(dir, &name) {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
@@ -139,9 +152,10 @@ mod tests {
         let name = holder.name().to_owned();
         drop(holder);
         assert!(ledger.holder_is_dead(&name));
-        assert!(
-            !holders_dir(ledger.path()).join(&name).exists(),
-            "its file is removed"
-        );
+        assert!(ledger.holder_is_dead(&name), "still dead: the file is kept");
+        // The next holder's sweep removes it: it holds no open row.
+        let next = ledger.lease_holder("decider").expect("holder");
+        assert!(!holders_dir(ledger.path()).join(&name).exists());
+        assert!(holders_dir(ledger.path()).join(next.name()).exists());
     }
 }

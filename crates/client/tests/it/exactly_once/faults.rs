@@ -244,9 +244,7 @@ async fn faults_never_lose_double_or_misreport_a_decision() {
         "{}",
         tally.line(
             "exactly_once_faults",
-            &format!(
-                " faults_injected={faults} crashed_before_send={crashes} recovered={left_open}"
-            )
+            &format!(" faults_met={faults} crashed_before_send={crashes} recovered={left_open}")
         )
     );
     assert!(problems.is_empty(), "{problems:#?}");
