@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${FUZZ_SECONDS:-60}
 toolchain=${FUZZ_TOOLCHAIN:-nightly}
-read -r -a targets <<<"${FUZZ_TARGETS:-protojson job_hash gateway_response ledger_export ledger_chain}"
+read -r -a targets <<<"${FUZZ_TARGETS:-protojson job_hash gateway_response sse_stream ledger_export ledger_chain}"
 target_dir="${CARGO_TARGET_DIR:-$root/target}/fuzz"
 logs="$target_dir/logs"
 

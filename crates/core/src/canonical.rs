@@ -4,7 +4,8 @@
 //!
 //! Sorting is done here rather than relied upon from `serde_json::Map`, because any crate in
 //! the build enabling serde_json's `preserve_order` feature would silently turn the map into
-//! an insertion-ordered one and change every digest.
+//! an insertion-ordered one and change every digest. Reading the text back gives the same
+//! floats only with serde_json's `float_roundtrip`, which this crate enables.
 
 use serde_json::Value;
 
@@ -66,5 +67,16 @@ mod tests {
             canonical_json(&value),
             "{\"B\":{},\"a\":\"x\\\"y\",\"b\":[1,{\"a\":true,\"z\":null}],\"\u{e9}\":1.5}"
         );
+    }
+
+    /// Found by `make fuzz` (ledger_chain): without serde_json's `float_roundtrip`, reading
+    /// this float's shortest form back gave a neighbouring float, so an honest ledger export
+    /// holding it failed to verify.
+    #[test]
+    fn floats_read_back_to_the_same_canonical_text() {
+        let value = json!({"x": -2.937446524335573e-306});
+        let text = canonical_json(&value);
+        let reparsed: Value = serde_json::from_str(&text).expect("canonical json parses");
+        assert_eq!(canonical_json(&reparsed), text);
     }
 }

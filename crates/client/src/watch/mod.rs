@@ -19,6 +19,8 @@
 mod budget;
 mod config;
 mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 mod sse;
 mod stream_event;
 mod view;

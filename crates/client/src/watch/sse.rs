@@ -20,7 +20,7 @@ fn usable_id(id: &str) -> bool {
 
 /// One dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct SseEvent {
+pub struct SseEvent {
     /// `message` when the server named none.
     pub kind: String,
     pub data: String,

@@ -303,3 +303,21 @@ fn an_entry_nested_past_the_body_limit_is_refused() {
         .expect("at the limit");
     assert_eq!(fixture.ledger.entry_count().expect("count"), 1);
 }
+
+/// Found by `make fuzz` (ledger_chain): an entry body holding this float (an agent's input can)
+/// read back from the export as a neighbouring float, so the honest export failed to verify.
+#[test]
+fn an_export_with_floats_verifies() {
+    let fixture = Fixture::new();
+    fixture
+        .ledger
+        .append(NewEntry::job_request(
+            "job-f",
+            json!({"x": -2.937446524335573e-306}),
+        ))
+        .expect("append");
+    let path = fixture.dir.path().join("floats.jsonl");
+    fixture.ledger.export_jsonl(&path).expect("export");
+    let report = verify_export(&path).expect("verify export");
+    assert!(report.is_intact(), "{report:?}");
+}
