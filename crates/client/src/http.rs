@@ -41,8 +41,8 @@ pub struct HttpConfig {
     /// Whole-request timeout for ordinary calls.
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// How long an event stream may stay silent (the gateway sends keep-alives) before the
-    /// client treats it as dead.
+    /// How long an event stream may stay silent, or send bytes without completing a line
+    /// (the gateway sends keep-alive comments), before the client treats it as dead.
     pub stream_idle_timeout: Duration,
     /// Extra trusted CA certificates (a PEM bundle), for gateways behind a private CA. They
     /// are added to the platform's roots; verification is never switched off.
@@ -117,6 +117,7 @@ struct Inner {
     /// How long to wait for the body of an error answer on the stream client, which has no
     /// whole-request timeout of its own.
     timeout: Duration,
+    stream_idle_timeout: Duration,
     list_page_bytes: usize,
     detected: Detected,
     identity: OnceCell<Option<SessionInfo>>,
@@ -143,6 +144,7 @@ impl GatewayClient {
                 tenant: tenant_header(tenant)?,
                 auth: AuthHeader::new(&credential)?,
                 timeout: config.timeout,
+                stream_idle_timeout: config.stream_idle_timeout,
                 list_page_bytes: config.list_page_bytes.max(1),
                 detected: Detected::default(),
                 identity: OnceCell::new(),
@@ -346,6 +348,12 @@ impl GatewayClient {
     /// The most bytes one list page may take ([`HttpConfig::list_page_bytes`]).
     pub(crate) fn list_page_bytes(&self) -> usize {
         self.inner.list_page_bytes
+    }
+
+    /// How long an event stream may go without a complete line
+    /// ([`HttpConfig::stream_idle_timeout`]).
+    pub(crate) fn stream_idle_timeout(&self) -> Duration {
+        self.inner.stream_idle_timeout
     }
 
     /// `GET /api/v1/policy/snapshots`; element 0 is current.

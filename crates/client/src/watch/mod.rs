@@ -397,19 +397,34 @@ impl Task {
         let mut last_sync = tokio::time::Instant::now();
         let mut parser = SseParser::default();
         let mut body = response.bytes_stream();
+        // The read timeout sees bytes; a stream dripping bytes that never complete a line
+        // would pass it for ever, so completed lines are what keeps the stream alive.
+        let idle = client.stream_idle_timeout();
+        let mut alive_until = tokio::time::Instant::now() + idle;
         loop {
-            let chunk = match wait(&mut self.stop, &mut self.client, body.next()).await? {
-                Some(Ok(chunk)) => chunk,
-                Some(Err(error)) => return Err(self.failed(&ClientError::from(error))),
-                None => {
+            let next = tokio::time::timeout_at(alive_until, body.next());
+            let chunk = match wait(&mut self.stop, &mut self.client, next).await? {
+                Err(_) => {
+                    return Err(self.failed(&ClientError::Network(format!(
+                        "the event stream sent no complete line in {} s",
+                        idle.as_secs()
+                    ))))
+                }
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(Some(Err(error))) => return Err(self.failed(&ClientError::from(error))),
+                Ok(None) => {
                     return Err(self.failed(&ClientError::Network("the event stream ended".into())))
                 }
             };
+            let lines_before = parser.lines();
             // An oversized event ends the connection: the parser cannot resynchronise.
             let events = match parser.feed(&chunk) {
                 Ok(events) => events,
                 Err(message) => return Err(self.failed(&ClientError::GatewayProtocol(message))),
             };
+            if parser.lines() > lines_before {
+                alive_until = tokio::time::Instant::now() + idle;
+            }
             for event in events {
                 match parse_event(&event.kind, &event.data) {
                     Ok(parsed) => {

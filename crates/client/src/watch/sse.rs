@@ -37,6 +37,9 @@ pub(crate) struct SseParser {
     data: String,
     has_data: bool,
     last_id: Option<String>,
+    /// Lines completed so far, comments included: the stream's sign of life (bytes that
+    /// never complete a line are none).
+    lines: u64,
 }
 
 impl SseParser {
@@ -53,6 +56,7 @@ impl SseParser {
             match byte {
                 b'\n' | b'\r' => {
                     self.after_cr = byte == b'\r';
+                    self.lines += 1;
                     let line = std::mem::take(&mut self.line);
                     if let Some(event) = self.line_done(&line)? {
                         events.push(event);
@@ -67,6 +71,10 @@ impl SseParser {
             }
         }
         Ok(events)
+    }
+
+    pub fn lines(&self) -> u64 {
+        self.lines
     }
 
     fn line_done(&mut self, line: &[u8]) -> Result<Option<SseEvent>, String> {

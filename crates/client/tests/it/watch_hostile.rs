@@ -1,5 +1,6 @@
 //! The queue watch against hostile gateways: a stream of many large items is held to the
-//! list bounds, and labels an agent planted never decide the outcome the watch reports.
+//! list bounds, a stream that drips bytes without ever ending a line is dropped, and labels
+//! an agent planted never decide the outcome the watch reports.
 
 use std::time::Duration;
 
@@ -8,7 +9,8 @@ use countersign_client::WatchEvent;
 use countersign_ledger::Ledger;
 use serde_json::json;
 
-use crate::support::scripted::Scripted;
+use crate::support::scripted::{Answer, Scripted};
+use crate::support::{client_for, fast_http, ALICE};
 use crate::watch::{arrived, config, event, expect_event, pending, scripted_watch};
 
 /// A hostile stream of many distinct large items is held to the list bounds: the watch holds
@@ -55,6 +57,39 @@ async fn a_stream_of_many_large_items_is_bounded_like_a_list() {
         .entry_count()
         .expect("count");
     assert!(entries <= 10, "{entries} ledger entries");
+}
+
+/// Headers at once, then a byte every 100 ms that never completes a line: every read is
+/// prompt, so only counting complete lines sees that the stream is dead. The watch drops it
+/// after the stream idle timeout and says why.
+#[tokio::test]
+async fn a_stream_that_drips_without_ending_a_line_is_dropped() {
+    let gw = Scripted::start().await;
+    gw.on("GET /api/v1/approvals", &[(200, r#"{"items": []}"#)]);
+    gw.answer(
+        "GET /api/v1/approvals/events",
+        vec![Answer::Drip {
+            content_type: "text/event-stream",
+            prefix: ": hello\n".into(),
+            every: Duration::from_millis(100),
+        }],
+    );
+    let dir = tempfile::tempdir().expect("dir");
+    let ledger = std::sync::Arc::new(Ledger::open(dir.path().join("l")).expect("ledger"));
+    let http = countersign_client::HttpConfig {
+        stream_idle_timeout: Duration::from_secs(1),
+        ..fast_http()
+    };
+    let mut watch = countersign_client::QueueWatch::spawn(
+        client_for(&gw.url(), ALICE, http),
+        ledger,
+        config(true),
+    );
+    expect_event(&mut watch, "the dripping stream dropped", |event| {
+        matches!(event, WatchEvent::Disconnected { message, .. } if message.contains("no complete line"))
+    })
+    .await;
+    watch.stop().await;
 }
 
 /// Labels are the agent's: `approval_granted: "true"` and `gate_type` on a job that was then

@@ -38,6 +38,13 @@ pub enum Answer {
         prefix: String,
         every: Duration,
     },
+    /// HTTP 200 with its headers at once, then the body one byte every `every`: `prefix`,
+    /// then padding that never completes a line.
+    Drip {
+        content_type: &'static str,
+        prefix: String,
+        every: Duration,
+    },
     /// A redirect (`status` 3xx) to `location`.
     Redirect(u16, String),
 }
@@ -223,6 +230,24 @@ pub async fn write_answer<S: AsyncWrite + Unpin>(
             );
             let mut ticker = tokio::time::interval(every);
             for byte in head.bytes().chain(std::iter::repeat(b'x')) {
+                ticker.tick().await;
+                socket.write_all(&[byte]).await?;
+                socket.flush().await?;
+            }
+            Ok(())
+        }
+        Answer::Drip {
+            content_type,
+            prefix,
+            every,
+        } => {
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: 1000000000\r\nConnection: close\r\n\r\n"
+            );
+            socket.write_all(head.as_bytes()).await?;
+            socket.flush().await?;
+            let mut ticker = tokio::time::interval(every);
+            for byte in prefix.bytes().chain(std::iter::repeat(b'x')) {
                 ticker.tick().await;
                 socket.write_all(&[byte]).await?;
                 socket.flush().await?;
