@@ -1,8 +1,9 @@
 //! The approval item's JSON, pinned for a spread of stored jobs: every input the item derives
 //! something from (the context's summary keys and their types, the request's labels, a
-//! request that no longer decodes, each approval state). The golden file was written by the
-//! `serde_json::Value` builder the item had before it was serialized straight from the row,
-//! so a faster item cannot drift from the old one in a value, a type or a field's presence.
+//! request that no longer decodes, each approval state), both as a list page writes it and as
+//! an event carries it. The golden file was written by the `serde_json::Value` builder the
+//! item had before it was serialized straight from the row, so a faster item cannot drift
+//! from the old one in a value, a type or a field's presence.
 //!
 //! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites it.
 
@@ -176,6 +177,31 @@ fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/approval_items.json")
 }
 
+fn golden() -> Vec<Value> {
+    serde_json::from_str(&std::fs::read_to_string(golden_path()).expect("golden file"))
+        .expect("golden is JSON")
+}
+
+#[test]
+fn a_list_page_writes_the_golden_items() {
+    let jobs = jobs();
+    for cursor in [None, Some(1_700_000_000_000_041)] {
+        let page = view::approval_page(&jobs, cursor).expect("page");
+        let page: Value = serde_json::from_slice(&page).expect("page is JSON");
+        assert_eq!(page.as_object().map(|p| p.len()), Some(2), "{page:#}");
+        assert_eq!(page["next_cursor"], json!(cursor));
+        let items = page["items"].as_array().expect("items");
+        let golden = golden();
+        assert_eq!(items.len(), golden.len());
+        for (n, (item, want)) in items.iter().zip(&golden).enumerate() {
+            assert_eq!(item, want, "job {n}");
+        }
+    }
+    let empty: Value = serde_json::from_slice(&view::approval_page(&[], None).expect("page"))
+        .expect("page is JSON");
+    assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+}
+
 #[test]
 fn approval_items_match_the_golden_file() {
     let items: Vec<Value> = jobs().iter().map(view::approval_item).collect();
@@ -186,9 +212,7 @@ fn approval_items_match_the_golden_file() {
         text.push('\n');
         std::fs::write(&path, text).expect("golden written");
     }
-    let golden: Vec<Value> =
-        serde_json::from_str(&std::fs::read_to_string(golden_path()).expect("golden file"))
-            .expect("golden is JSON");
+    let golden = golden();
     assert_eq!(items.len(), golden.len());
     for (n, (item, want)) in items.iter().zip(&golden).enumerate() {
         // Through the bytes, as a client sees it: `1.0` and `1` are different answers.
