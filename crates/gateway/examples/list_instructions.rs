@@ -5,9 +5,10 @@
 //! cancels start-up and shutdown, leaving the listings alone.
 //!
 //! `list_instructions DIR RUNS`: the first call fills `DIR/gw.db` with the 10,000 jobs
-//! (natively, unmeasured), later calls reuse it. By hand:
-//! `valgrind --tool=callgrind --toggle-collect='*uncounted_*' list_instructions /tmp/gw 1` and
-//! `... 3`; one listing is half the difference of their totals. `scripts/bench-instructions.sh gateway` does exactly that.
+//! (natively, unmeasured), later calls reuse it. Under
+//! `valgrind --tool=callgrind --toggle-collect='*uncounted_*' --collect-atstart=yes`, once
+//! with `RUNS` 1 and once with 3 on copies of the same file: one listing is half the
+//! difference of their totals; `scripts/bench-gateway-instructions.sh` does exactly that.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -119,6 +120,8 @@ fn main() -> ExitCode {
         let fresh = !db.exists();
         let mut config = GatewayConfig::new("127.0.0.1:0".parse().expect("addr"), db);
         config.credentials = credentials();
+        // Under callgrind a page takes seconds: the keep-alive connection must outlive it.
+        config.connection_limits.header_read_timeout = std::time::Duration::from_secs(600);
         let running = start(config).await.expect("gateway starts");
         let base = format!("http://{}", running.addr);
         let http = reqwest::Client::new();

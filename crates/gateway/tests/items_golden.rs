@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use countersign_core::jobrequest::JobRequest;
-use countersign_gateway::store::jobs::{state, ApprovalRecord, JobRow, SafetyRecord};
+use countersign_gateway::store::jobs::{state, ApprovalRecord, JobRow, Listed, SafetyRecord};
 use countersign_gateway::view;
 use serde_json::{json, Value};
 
@@ -184,9 +184,24 @@ fn golden() -> Vec<Value> {
 
 #[test]
 fn a_list_page_writes_the_golden_items() {
-    let jobs = jobs();
-    for cursor in [None, Some(1_700_000_000_000_041)] {
-        let page = view::approval_page(&jobs, cursor).expect("page");
+    // As the list reads them: with the labels written beside the request, and from a file
+    // older than that column (the request decoded at list time).
+    let written: Vec<Listed> = jobs()
+        .into_iter()
+        .map(|job| Listed {
+            item_labels: Some(view::stored_item_labels(&job.request)),
+            job,
+        })
+        .collect();
+    let legacy: Vec<Listed> = jobs()
+        .into_iter()
+        .map(|job| Listed {
+            job,
+            item_labels: None,
+        })
+        .collect();
+    for (rows, cursor) in [(&written, None), (&legacy, Some(1_700_000_000_000_041))] {
+        let page = view::approval_page(rows, cursor).expect("page");
         let page: Value = serde_json::from_slice(&page).expect("page is JSON");
         assert_eq!(page.as_object().map(|p| p.len()), Some(2), "{page:#}");
         assert_eq!(page["next_cursor"], json!(cursor));

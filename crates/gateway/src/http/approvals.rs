@@ -64,7 +64,7 @@ pub(super) async fn list(
         })
         .await?;
     let next_cursor = match rows.last() {
-        Some(last) if rows.len() >= limit => Some(last.updated_at.saturating_sub(1)),
+        Some(last) if rows.len() >= limit => Some(last.job.updated_at.saturating_sub(1)),
         _ => None,
     };
     let page = view::approval_page(&rows, next_cursor)

@@ -7,16 +7,17 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::ser::SerializeSeq;
 use serde::{Serialize, Serializer};
 use serde_json::Value;
 
 use super::{actionability, status};
 use crate::request;
-use crate::store::jobs::JobRow;
+use crate::store::jobs::{JobRow, Listed};
 
 /// A list page: `{"items": [...], "next_cursor": ...}`, sized for items of about 1.5 KB so
 /// that a page of 500 is written without regrowing.
-pub fn approval_page(rows: &[JobRow], next_cursor: Option<i64>) -> serde_json::Result<Vec<u8>> {
+pub fn approval_page(rows: &[Listed], next_cursor: Option<i64>) -> serde_json::Result<Vec<u8>> {
     #[derive(Serialize)]
     struct Page<'a> {
         items: Items<'a>,
@@ -35,20 +36,58 @@ pub fn approval_page(rows: &[JobRow], next_cursor: Option<i64>) -> serde_json::R
 
 /// The item of one row, as a `Value` (events carry it inside their data).
 pub fn approval_item(job: &JobRow) -> Value {
-    serde_json::to_value(Item(job)).unwrap_or(Value::Null)
+    let labels = request::decode(&job.request).ok().map(|r| r.labels);
+    serde_json::to_value(Item(job, labels.as_ref())).unwrap_or(Value::Null)
 }
 
-struct Items<'a>(&'a [JobRow]);
-
-impl Serialize for Items<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(Item))
+/// The labels of the stored request the item shows, written beside it so that a list need
+/// not decode every request (a tenth of a listing's cost, issue 14): a JSON object of those
+/// present, or empty when the request does not decode (the item then leaves out every field
+/// read from it).
+pub fn stored_item_labels(request_text: &str) -> String {
+    match request::decode(request_text) {
+        Ok(req) => {
+            let labels: BTreeMap<&str, &str> = req
+                .labels
+                .iter()
+                .filter(|(k, _)| ITEM_LABELS.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            serde_json::to_string(&labels).unwrap_or_default()
+        }
+        Err(_) => String::new(),
     }
 }
 
-/// One row's item. The stored request is decoded here, one row at a time, because the item
-/// borrows its labels.
-struct Item<'a>(&'a JobRow);
+/// The request labels an item reads.
+const ITEM_LABELS: [&str; 5] = [
+    "workflow_id",
+    "run_id",
+    "step_id",
+    "gate_type",
+    "rollback_hint",
+];
+
+struct Items<'a>(&'a [Listed]);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for row in self.0 {
+            let labels = match &row.item_labels {
+                None => request::decode(&row.job.request).ok().map(|r| r.labels),
+                Some(text) if text.is_empty() => None,
+                Some(text) => serde_json::from_str(text).ok(),
+            };
+            seq.serialize_element(&Item(&row.job, labels.as_ref()))?;
+        }
+        seq.end()
+    }
+}
+
+/// One row's item, with its stored request's labels (`None` when the request does not
+/// decode).
+struct Item<'a>(&'a JobRow, Option<&'a BTreeMap<String, String>>);
 
 impl Serialize for Item<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -58,15 +97,13 @@ impl Serialize for Item<'_> {
             fields: ApprovalFields<'a>,
             job: JobRecord<'a>,
         }
-        let req = request::decode(&self.0.request).ok();
         WithJob {
-            fields: ApprovalFields::new(self.0, req.as_ref().map(|r| &r.labels)),
+            fields: ApprovalFields::new(self.0, self.1),
             job: JobRecord::new(self.0),
         }
         .serialize(s)
     }
 }
-
 fn empty<T>(list: &&[T]) -> bool {
     list.is_empty()
 }

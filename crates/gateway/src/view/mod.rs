@@ -5,7 +5,7 @@
 
 mod item;
 
-pub use item::{approval_item, approval_page};
+pub use item::{approval_item, approval_page, stored_item_labels};
 
 use serde_json::{json, Map, Value};
 
