@@ -114,7 +114,7 @@ fn approval(n: usize) -> (&'static str, ApprovalRecord) {
 fn job(n: usize) -> JobRow {
     let contexts = contexts();
     let (state, approval) = approval(n);
-    let full = n % 3 == 0;
+    let full = n.is_multiple_of(3);
     let text = |s: &str| if full { s.to_owned() } else { String::new() };
     JobRow {
         id: format!("job-{n}"),

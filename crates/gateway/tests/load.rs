@@ -140,7 +140,11 @@ async fn reviewer(
             continue;
         };
         let job_id = item["job"]["id"].as_str().unwrap_or_default();
-        let verb = if turn % 5 == 0 { "reject" } else { "approve" };
+        let verb = if turn.is_multiple_of(5) {
+            "reject"
+        } else {
+            "approve"
+        };
         let body = json!({
             "reason": "load",
             "expected_job_hash": item["job_hash"],
