@@ -32,7 +32,7 @@ pub(super) async fn list(
     State(gw): State<Gateway>,
     Auth(caller): Auth,
     Query(query): Query<HashMap<String, String>>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     require(&caller, Permission::JobsApprove)?;
     let limit = match query_param(&query, "limit") {
         None => DEFAULT_LIMIT,
@@ -64,11 +64,12 @@ pub(super) async fn list(
         })
         .await?;
     let next_cursor = match rows.last() {
-        Some(last) if rows.len() >= limit => json!(last.updated_at.saturating_sub(1)),
-        _ => Value::Null,
+        Some(last) if rows.len() >= limit => Some(last.job.updated_at.saturating_sub(1)),
+        _ => None,
     };
-    let items: Vec<Value> = rows.iter().map(view::approval_item).collect();
-    Ok(Json(json!({ "items": items, "next_cursor": next_cursor })))
+    let page = view::approval_page(&rows, next_cursor)
+        .map_err(|e| ApiError::legacy(StatusCode::INTERNAL_SERVER_ERROR, format!("list: {e}")))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
 }
 
 /// The caller's job, once the caller may review it; 404 for other tenants' jobs, which are

@@ -6,6 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde_json::Value;
 
 use super::{from_json, to_json};
+use crate::view;
 
 /// Job states this gateway uses (Cordum's names).
 pub mod state {
@@ -152,9 +153,9 @@ pub fn insert(db: &Connection, job: &JobRow) -> rusqlite::Result<()> {
     let a = &job.approval;
     db.execute(
         &format!(
-            "INSERT INTO jobs ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
-             ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, \
-             ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37)"
+            "INSERT INTO jobs ({COLUMNS}, item_labels) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, \
+             ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, \
+             ?27, ?28, ?29, ?30, ?31, ?32, ?33, ?34, ?35, ?36, ?37, ?38)"
         ),
         params![
             job.id,
@@ -194,6 +195,7 @@ pub fn insert(db: &Connection, job: &JobRow) -> rusqlite::Result<()> {
             a.comment,
             a.job_hash,
             a.snapshot,
+            view::stored_item_labels(&job.request),
         ],
     )?;
     Ok(())
@@ -209,6 +211,15 @@ pub fn get(db: &Connection, id: &str) -> rusqlite::Result<Option<JobRow>> {
     .optional()
 }
 
+/// A row of the approval list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listed {
+    pub job: JobRow,
+    /// What [`view::stored_item_labels`] made of the request when it was written; `None` for
+    /// rows written before the column existed.
+    pub item_labels: Option<String>,
+}
+
 /// Approval items of a tenant, newest first, at or before `cursor` (µs).
 pub fn list_approvals(
     db: &Connection,
@@ -216,9 +227,9 @@ pub fn list_approvals(
     cursor: i64,
     limit: usize,
     include_resolved: bool,
-) -> rusqlite::Result<Vec<JobRow>> {
+) -> rusqlite::Result<Vec<Listed>> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
+        "SELECT {COLUMNS}, item_labels FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
          AND (state = 'APPROVAL_REQUIRED' \
               OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated', 'expired'))) \
          ORDER BY updated_at DESC LIMIT ?4"
@@ -230,7 +241,12 @@ pub fn list_approvals(
             include_resolved,
             i64::try_from(limit).unwrap_or(i64::MAX)
         ],
-        read_row,
+        |r| {
+            Ok(Listed {
+                job: read_row(r)?,
+                item_labels: r.get(37)?,
+            })
+        },
     )?;
     rows.collect()
 }
@@ -289,7 +305,7 @@ fn update_where(
          safety_job_hash = ?9, checked_at = ?10, approval_status = ?11, approval_revision = ?12, \
          approval_decision = ?13, resolved_by = ?14, resolved_at = ?15, resolution = ?16, \
          resolved_comment = ?17, approval_job_hash = ?18, approval_snapshot = ?19, \
-         approval_required = ?23 \
+         approval_required = ?23, item_labels = ?24 \
          WHERE id = ?20 AND state = ?21 AND (?22 IS NULL OR safety_snapshot = ?22)",
         params![
             job.state,
@@ -315,6 +331,7 @@ fn update_where(
             expected_state,
             expected_snapshot,
             s.approval_required,
+            view::stored_item_labels(&job.request),
         ],
     )?;
     Ok(changed == 1)
@@ -324,8 +341,8 @@ fn update_where(
 /// purpose so that the change is detectable).
 pub fn set_request(db: &Connection, id: &str, request: &str) -> rusqlite::Result<bool> {
     Ok(db.execute(
-        "UPDATE jobs SET request = ?1 WHERE id = ?2",
-        params![request, id],
+        "UPDATE jobs SET request = ?1, item_labels = ?3 WHERE id = ?2",
+        params![request, id, view::stored_item_labels(request)],
     )? == 1)
 }
 

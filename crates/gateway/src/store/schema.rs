@@ -138,6 +138,8 @@ pub(super) fn migrate(db: &Connection) -> rusqlite::Result<()> {
     db.execute_batch(super::governance::SCHEMA)?;
     // Files from before policies were per tenant: their rows keep the empty (legacy) tenant.
     add_column_if_missing(db, "policy_snapshots", "tenant", "TEXT NOT NULL DEFAULT ''")?;
+    // Files from before the list read its labels from a column: NULL, the request is decoded.
+    add_column_if_missing(db, "jobs", "item_labels", "TEXT")?;
     db.execute_batch(
         "CREATE INDEX IF NOT EXISTS snapshots_by_tenant ON policy_snapshots (tenant, seq);
          CREATE INDEX IF NOT EXISTS jobs_by_state_deadline ON jobs (state, deadline_unix);",
@@ -183,5 +185,27 @@ mod tests {
             .query_row("SELECT tenant FROM policy_snapshots", [], |r| r.get(0))
             .expect("row");
         assert_eq!(tenant, "");
+    }
+
+    #[test]
+    fn jobs_from_before_the_item_labels_column_read_null() {
+        let db = Connection::open_in_memory().expect("db");
+        db.execute_batch(SCHEMA).expect("old schema");
+        db.execute_batch(
+            "INSERT INTO jobs (id, tenant, trace_id, state, topic, principal, actor_id, \
+             actor_type, idempotency_key, capability, pack_id, risk_tags, requires, prompt, \
+             context, request, submitted_by, deadline_unix, created_at, updated_at, \
+             safety_decision, safety_reason, safety_rule_id, safety_snapshot, \
+             safety_constraints, safety_job_hash, approval_required, checked_at) VALUES \
+             ('j', 't', '', '', '', '', '', '', '', '', '', '[]', '[]', '', 'null', '{}', '', \
+             0, 0, 0, '', '', '', '', 'null', '', 1, 0);",
+        )
+        .expect("old row");
+        migrate(&db).expect("migrates");
+        migrate(&db).expect("and again, as a no-op");
+        let labels: Option<String> = db
+            .query_row("SELECT item_labels FROM jobs", [], |r| r.get(0))
+            .expect("row");
+        assert_eq!(labels, None, "the list decodes this row's request itself");
     }
 }

@@ -1,9 +1,12 @@
 //! JSON views of stored jobs: the approval item of `GET /api/v1/approvals` (and of
-//! `approval.required` / `approval.updated` events), the job record of
+//! `approval.required` / `approval.updated` events; [`item`]), the job record of
 //! `GET /api/v1/jobs/{id}` and the body of `/context`. Field names follow CONTRACT.md §1.1.1
 //! and the live transcript.
 
-use countersign_core::jobrequest::JobRequest;
+mod item;
+
+pub use item::{approval_item, approval_page, stored_item_labels};
+
 use serde_json::{json, Map, Value};
 
 use crate::policy::Policy;
@@ -41,185 +44,6 @@ fn actionability(job: &JobRow) -> &'static str {
     } else {
         "resolved"
     }
-}
-
-/// The embedded `model.JobRecord`.
-fn job_record(job: &JobRow) -> Value {
-    let mut m = Map::new();
-    m.insert("id".into(), json!(job.id));
-    m.insert("trace_id".into(), json!(job.trace_id));
-    m.insert("updated_at".into(), json!(job.updated_at));
-    m.insert("state".into(), json!(job.state));
-    m.insert("topic".into(), json!(job.topic));
-    m.insert("tenant".into(), json!(job.tenant));
-    put_nonempty(&mut m, "principal", &job.principal);
-    put_nonempty(&mut m, "actor_id", &job.actor_id);
-    put_nonempty(&mut m, "actor_type", &job.actor_type);
-    put_nonempty(&mut m, "idempotency_key", &job.idempotency_key);
-    put_nonempty(&mut m, "capability", &job.capability);
-    if !job.risk_tags.is_empty() {
-        m.insert("risk_tags".into(), json!(job.risk_tags));
-    }
-    if !job.requires.is_empty() {
-        m.insert("requires".into(), json!(job.requires));
-    }
-    put_nonempty(&mut m, "pack_id", &job.pack_id);
-    put_nonempty(&mut m, "safety_decision", &job.safety.decision);
-    put_nonempty(&mut m, "safety_reason", &job.safety.reason);
-    put_nonempty(&mut m, "safety_rule_id", &job.safety.rule_id);
-    put_nonempty(&mut m, "safety_snapshot", &job.safety.snapshot);
-    if job.deadline_unix > 0 {
-        m.insert("deadline_unix".into(), json!(job.deadline_unix));
-    }
-    Value::Object(m)
-}
-
-/// The fields shared by an item and the `/context` approval object.
-fn approval_fields(job: &JobRow, req: Option<&JobRequest>) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("decision".into(), json!(job.safety.decision));
-    m.insert("policy_snapshot".into(), json!(job.safety.snapshot));
-    m.insert("policy_rule_id".into(), json!(job.safety.rule_id));
-    m.insert("policy_reason".into(), json!(job.safety.reason));
-    m.insert(
-        "constraints".into(),
-        job.safety.constraints.clone().unwrap_or(Value::Null),
-    );
-    m.insert("job_hash".into(), json!(job.safety.job_hash));
-    m.insert(
-        "approval_required".into(),
-        json!(job.safety.approval_required),
-    );
-    m.insert("approval_ref".into(), json!(job.id));
-    m.insert("approval_status".into(), json!(status(job)));
-    m.insert("approval_actionability".into(), json!(actionability(job)));
-    m.insert(
-        "approval_revision".into(),
-        json!(job.approval.revision.max(1)),
-    );
-    put_nonempty(&mut m, "approval_decision", &job.approval.decision);
-    put_nonempty(&mut m, "submitted_by", &job.submitted_by);
-    if !job.approval.resolved_by.is_empty() {
-        m.insert("resolved_by".into(), json!(job.approval.resolved_by));
-        m.insert("resolved_comment".into(), json!(job.approval.comment));
-        m.insert("resolution".into(), json!(job.approval.resolution));
-    }
-    if job.approval.resolved_at > 0 {
-        m.insert("resolved_at".into(), json!(job.approval.resolved_at));
-    }
-    if let Some(req) = req {
-        for (key, label) in [
-            ("workflow_id", "workflow_id"),
-            ("workflow_run_id", "run_id"),
-            ("workflow_step_id", "step_id"),
-            ("step_name", "step_id"),
-            ("gate_type", "gate_type"),
-        ] {
-            if let Some(v) = req.labels.get(label) {
-                put_nonempty(&mut m, key, v);
-            }
-        }
-        m.insert("job_input".into(), job_input(job));
-        m.insert("decision_summary".into(), decision_summary(job));
-        m.insert(
-            "rollback_hint".into(),
-            json!(req.labels.get("rollback_hint").cloned().unwrap_or_default()),
-        );
-    }
-    m
-}
-
-/// The job's input payload: the submitted `context`, or the prompt alone.
-fn job_input(job: &JobRow) -> Value {
-    match &job.context {
-        Value::Null => json!({ "prompt": job.prompt }),
-        other => other.clone(),
-    }
-}
-
-fn first_str(input: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| match input.get(*k)? {
-        Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    })
-}
-
-/// A compact decision summary (a subset of Cordum's `approvalDecisionSummary`).
-fn decision_summary(job: &JobRow) -> Value {
-    let input = job_input(job);
-    let subject = first_str(
-        &input,
-        &["title", "subject", "summary", "request_name", "name"],
-    );
-    let vendor = first_str(
-        &input,
-        &["vendor", "merchant", "supplier", "payee", "counterparty"],
-    );
-    let amount = ["amount", "total", "value", "subtotal"]
-        .iter()
-        .find_map(|k| input.get(*k).and_then(Value::as_f64));
-    let currency = first_str(&input, &["currency", "currency_code"]);
-    let why = first_str(
-        &input,
-        &[
-            "escalation_reason",
-            "approval_reason",
-            "business_reason",
-            "justification",
-            "reason",
-            "why",
-        ],
-    )
-    .unwrap_or_else(|| job.safety.reason.clone());
-    let money = match (amount, &currency) {
-        (Some(a), Some(c)) => Some(format!("{a} {c}")),
-        _ => None,
-    };
-    let title = subject.clone().unwrap_or_else(|| match (&money, &vendor) {
-        (Some(m), Some(v)) => format!("Approve {m} request with {v}"),
-        (Some(m), None) => format!("Approve {m} request"),
-        (None, Some(v)) => format!("Approve request with {v}"),
-        (None, None) => format!("Review {}", job.topic),
-    });
-    let business = vendor.is_some() || money.is_some();
-    let mut m = Map::new();
-    m.insert("source".into(), json!("policy_only"));
-    m.insert(
-        "completeness".into(),
-        json!(if business { "partial" } else { "minimal" }),
-    );
-    m.insert(
-        "context_status".into(),
-        json!(if job.context.is_null() {
-            "absent"
-        } else {
-            "available"
-        }),
-    );
-    m.insert("title".into(), json!(title));
-    if let Some(s) = subject {
-        m.insert("subject".into(), json!(s));
-    }
-    put_nonempty(&mut m, "why", &why);
-    if let Some(a) = amount {
-        m.insert("amount".into(), json!(a));
-    }
-    if let Some(c) = currency {
-        m.insert("currency".into(), json!(c));
-    }
-    if let Some(v) = vendor {
-        m.insert("vendor".into(), json!(v));
-    }
-    Value::Object(m)
-}
-
-/// The approval item of `GET /api/v1/approvals`.
-pub fn approval_item(job: &JobRow) -> Value {
-    let req = request::decode(&job.request).ok();
-    let mut m = approval_fields(job, req.as_ref());
-    m.insert("job".into(), job_record(job));
-    Value::Object(m)
 }
 
 /// The data of an `approval.resolved` event.
@@ -343,7 +167,11 @@ pub fn job_view(job: &JobRow, sched: Option<&Scheduling>, max_attempts: u32) -> 
 /// The body of `GET /api/v1/approvals/{id}/context`.
 pub fn context_view(job: &JobRow, prior: &[JobRow], policy: Option<&Policy>, now_us: i64) -> Value {
     let req = request::decode(&job.request).ok();
-    let mut approval = approval_fields(job, req.as_ref());
+    let fields = item::ApprovalFields::new(job, req.as_ref().map(|r| &r.labels));
+    let mut approval = match serde_json::to_value(fields) {
+        Ok(Value::Object(fields)) => fields,
+        _ => Map::new(),
+    };
     approval.insert("job_id".into(), json!(job.id));
     approval.insert("state".into(), json!(job.state));
     let prior: Vec<Value> = prior
