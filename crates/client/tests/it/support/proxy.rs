@@ -32,16 +32,6 @@ pub enum Fault {
     Duplicate,
 }
 
-impl Fault {
-    /// Whether the gateway commits while the client hears nothing it can trust.
-    pub fn loses_answer(self) -> bool {
-        matches!(
-            self,
-            Self::DropAfterCommit | Self::StatusAfterCommit(_) | Self::Stall(_)
-        )
-    }
-}
-
 /// Which request [`Proxy::intercept`] holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intercept {
