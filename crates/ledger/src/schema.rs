@@ -125,7 +125,7 @@ const MIGRATIONS: &[&str] = &[
     // by the rule `search::index_entry` applies to new ones (the 4096 and the mark are its
     // INDEXED_BYTES_MAX and UNINDEXED). Derived data outside the chain: no entry hash covers
     // it and verify() never reads it. Contentless (no second copy of every body) and without
-    // positions (detail='none'): about the size of the bodies again instead of four times it;
+    // positions (detail='none'): about the size of the bodies again instead of three times it;
     // queries re-check every candidate against the entry itself, so the index only has to
     // over-approximate. 'optimize' merges the fill into one segment, which a search reads
     // several times faster than many.

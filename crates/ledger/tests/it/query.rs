@@ -341,6 +341,15 @@ fn free_text_keeps_the_scans_semantics_through_the_index() {
     fixture.ledger.append(large_entry()).expect("append");
     assert_eq!(run(&fixture, text("a needle")), vec![9]);
     assert!(run(&fixture, text("a needle!")).is_empty());
+    // The longest text accepted, hundreds of distinct trigrams, is still one valid query.
+    let mut state: u32 = 1;
+    let longest: String = (0..1000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7fff_ffff;
+            char::from_digit((state >> 16) % 36, 36).unwrap_or('x')
+        })
+        .collect();
+    assert!(run(&fixture, text(&longest)).is_empty());
     // Quotes and query syntax are literal text.
     assert_eq!(run(&fixture, text(r#""title""#)), vec![3, 2]);
     assert!(run(&fixture, text("job OR pay")).is_empty());
