@@ -206,6 +206,13 @@ impl Writer<'_> {
                 entry_hash,
             ],
         )?;
+        crate::search::index_entry(
+            &self.tx,
+            sql_seq,
+            &body,
+            entry.topic.as_deref(),
+            entry.job_id.as_deref(),
+        )?;
         self.tx.execute(
             "UPDATE chain_head SET seq = ?1, entry_hash = ?2 WHERE id = 1",
             params![sql_seq, entry_hash],

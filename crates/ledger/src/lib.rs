@@ -14,7 +14,8 @@
 //! * The seen set ([`ItemSighting`]) makes "item arrived" happen once per job and request hash,
 //!   across restarts; mirrored gateway audit events are kept once each.
 //! * Offline [`Query`]s, JSON Lines exports and per-job [`EvidencePack`]s ([`export`]) read it
-//!   all back.
+//!   all back. Free text is narrowed by a trigram index kept beside the chain (`search.rs`);
+//!   every candidate is checked against the entry itself.
 //!
 //! Secrets never go into the ledger: no API here takes a token, password or key, and callers
 //! must keep them out of entry bodies. The file is evidence meant to be exported and shared.
@@ -35,6 +36,7 @@ pub mod outbox;
 mod query;
 mod record;
 mod schema;
+mod search;
 mod seen;
 pub mod verify;
 

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::entry::{entry_from_row, Entry, EntryKind, ENTRY_COLUMNS};
 use crate::error::{LedgerError, Result};
 use crate::ledger::{to_sql_seq, Ledger};
+use crate::search;
 
 /// Page size when a query names none.
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -72,8 +73,10 @@ impl Query {
         if let Some(until) = self.until_ms {
             bind("recorded_at < ?", until.into(), &mut values);
         }
+        let mut before_param = None;
         if let Some(before) = self.before_seq {
             bind("seq < ?", to_sql_seq(before)?.into(), &mut values);
+            before_param = Some(values.len());
         }
         for (column, value) in [
             ("job_id", &self.job_id),
@@ -85,11 +88,26 @@ impl Query {
                 bind(&format!("{column} = ?"), value.clone().into(), &mut values);
             }
         }
+        // Without an index to narrow it, a search walks entries newest first.
+        let mut source = "entries";
+        let mut order = "seq";
         if let Some(text) = self.text.as_deref().filter(|text| !text.is_empty()) {
             if text.chars().count() > MAX_TEXT_CHARS {
                 return Err(LedgerError::InvalidQuery(format!(
                     "search text is longer than {MAX_TEXT_CHARS} characters"
                 )));
+            }
+            if let Some(expression) = search::match_expression(text) {
+                values.push(expression.into());
+                clauses.push(format!("entry_text MATCH ?{}", values.len()));
+                // The cursor bounds the index walk too, so a later page does not pass over
+                // the candidates of the pages before it.
+                if let Some(n) = before_param {
+                    clauses.push(format!("entry_text.rowid < ?{n}"));
+                }
+                source = "entry_text JOIN entries ON entries.seq = entry_text.rowid";
+                // The index hands candidates over newest first, so a full page ends the walk.
+                order = "entry_text.rowid";
             }
             let pattern = format!("%{}%", escape_like(text));
             values.push(pattern.into());
@@ -115,7 +133,7 @@ impl Query {
         // One row more than the page tells whether another page follows.
         values.push(i64::from(self.effective_limit() + 1).into());
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM entries {filter} ORDER BY seq DESC LIMIT ?{}",
+            "SELECT {ENTRY_COLUMNS} FROM {source} {filter} ORDER BY {order} DESC LIMIT ?{}",
             values.len()
         );
         Ok((sql, values))

@@ -121,6 +121,26 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (draft_id, snapshot_id)
     );
     ",
+    // v5: the free-text search index (src/search.rs), filled from the entries already stored
+    // by the rule `search::index_entry` applies to new ones (the 4096 and the mark are its
+    // INDEXED_BYTES_MAX and UNINDEXED). Derived data outside the chain: no entry hash covers
+    // it and verify() never reads it. Contentless (no second copy of every body) and without
+    // positions (detail='none'): about the size of the bodies again instead of three times it;
+    // queries re-check every candidate against the entry itself, so the index only has to
+    // over-approximate. 'optimize' merges the fill into one segment, which a search reads
+    // several times faster than many.
+    "
+    CREATE VIRTUAL TABLE entry_text USING fts5(
+        searchable, content = '', detail = 'none', tokenize = 'trigram'
+    );
+    INSERT INTO entry_text (rowid, searchable)
+        SELECT seq, CASE
+            WHEN octet_length(body) + coalesce(octet_length(topic), 0)
+                 + coalesce(octet_length(job_id), 0) > 4096 THEN char(1, 1, 1)
+            ELSE concat_ws(char(10), body, topic, job_id)
+        END FROM entries;
+    INSERT INTO entry_text (entry_text) VALUES ('optimize');
+    ",
 ];
 
 /// The schema version this build writes.

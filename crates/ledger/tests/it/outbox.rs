@@ -358,7 +358,8 @@ fn a_version_1_outbox_is_migrated_with_its_open_rows() {
     // set back.
     let raw = fixture.raw();
     raw.execute_batch(
-        "         DROP TABLE governance_outbox;
+        "         DROP TABLE entry_text;
+         DROP TABLE governance_outbox;
          DROP TABLE seen_drafts;
          ALTER TABLE outbox DROP COLUMN content;
          ALTER TABLE outbox DROP COLUMN content_digest;

@@ -302,3 +302,129 @@ fn a_malformed_row_fails_the_query_naming_its_seq() {
         vec![5, 4, 2]
     );
 }
+
+/// An entry with more text than the search index breaks into trigrams, the text "a needle"
+/// near its end.
+fn large_entry() -> NewEntry {
+    NewEntry::new(
+        EntryKind::JobRequest,
+        json!({"context": format!("{} a needle", "hay ".repeat(2000))}),
+    )
+}
+
+#[test]
+fn free_text_keeps_the_scans_semantics_through_the_index() {
+    let fixture = history();
+    fixture
+        .ledger
+        .append(NewEntry::new(
+            EntryKind::Login,
+            json!({"principal": "Café Ünal"}),
+        ))
+        .expect("append");
+    let text = |t: &str| Query {
+        text: Some(t.into()),
+        ..Query::default()
+    };
+    // Words in bodies, whatever their ASCII case; text shorter than a trigram still matches.
+    assert_eq!(run(&fixture, text("PAY 1000")), vec![3]);
+    assert_eq!(run(&fixture, text("ok")), vec![4]);
+    assert_eq!(run(&fixture, text("Y 1")), vec![3, 2]);
+    // Case folds for ASCII letters only, as `LIKE` does: the index folds more, and is not
+    // what decides.
+    assert_eq!(run(&fixture, text("CAFé")), vec![8]);
+    assert!(run(&fixture, text("CAFÉ")).is_empty());
+    assert!(run(&fixture, text("ünal")).is_empty());
+    // Every trigram present is not enough: the text must appear as it was typed.
+    assert!(run(&fixture, text("invoice Pay")).is_empty());
+    // Text deep inside an entry too large for the index is found as well.
+    fixture.ledger.append(large_entry()).expect("append");
+    assert_eq!(run(&fixture, text("a needle")), vec![9]);
+    assert!(run(&fixture, text("a needle!")).is_empty());
+    // The longest text accepted, hundreds of distinct trigrams, is still one valid query.
+    let mut state: u32 = 1;
+    let longest: String = (0..1000)
+        .map(|_| {
+            state = state.wrapping_mul(1_103_515_245).wrapping_add(12_345) & 0x7fff_ffff;
+            char::from_digit((state >> 16) % 36, 36).unwrap_or('x')
+        })
+        .collect();
+    assert!(run(&fixture, text(&longest)).is_empty());
+    // Quotes and query syntax are literal text.
+    assert_eq!(run(&fixture, text(r#""title""#)), vec![3, 2]);
+    assert!(run(&fixture, text("job OR pay")).is_empty());
+}
+
+#[test]
+fn free_text_pages_walk_every_match_once() {
+    let fixture = history();
+    let mut cursor = None;
+    let mut all = Vec::new();
+    loop {
+        let current = page(
+            &fixture,
+            Query {
+                text: Some("job-".into()),
+                limit: Some(2),
+                before_seq: cursor,
+                ..Query::default()
+            },
+        );
+        all.extend(seqs(&current));
+        match current.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(all, vec![7, 6, 5, 4, 3, 2]);
+}
+
+#[test]
+fn a_forged_or_lost_index_shows_no_entry_that_does_not_match_and_fools_no_verify() {
+    let fixture = history();
+    let text = |t: &str| Query {
+        text: Some(t.into()),
+        ..Query::default()
+    };
+    // Index the login entry under text it does not hold.
+    fixture.tamper("INSERT INTO entry_text (rowid, searchable) VALUES (1, 'forged words')");
+    assert!(run(&fixture, text("forged words")).is_empty());
+    assert!(fixture.ledger.verify().expect("verify").is_intact());
+    // An entry rewritten behind the ledger's back no longer matches its old text, though the
+    // index still holds it; the chain says it was tampered with.
+    fixture.tamper(r#"UPDATE entries SET body = '{"title":"Pay 9 of invoice"}' WHERE seq = 3"#);
+    assert!(run(&fixture, text("Pay 1000")).is_empty());
+    assert!(!fixture.ledger.verify().expect("verify").is_intact());
+    // Without the index nothing is found through it, and the chain does not depend on it.
+    let fixture = history();
+    fixture.tamper("INSERT INTO entry_text (entry_text) VALUES ('delete-all')");
+    assert!(run(&fixture, text("invoice")).is_empty());
+    assert!(fixture.ledger.verify().expect("verify").is_intact());
+}
+
+#[test]
+fn a_version_4_ledger_is_indexed_when_opened() {
+    let fixture = history();
+    fixture.ledger.append(large_entry()).expect("append");
+    // The file as version 4 wrote it: no index.
+    fixture
+        .raw()
+        .execute_batch("DROP TABLE entry_text; PRAGMA user_version = 4;")
+        .expect("downgrade");
+    let ledger = fixture.reopen();
+    let text = |t: &str| Query {
+        text: Some(t.into()),
+        ..Query::default()
+    };
+    let found = |query| seqs(&ledger.query(&query).expect("query"));
+    assert_eq!(found(text("of invoice")), vec![3, 2]);
+    assert_eq!(found(text("job-2")), vec![7, 6, 3]);
+    assert_eq!(found(text("CUSTOMER_")), vec![6]);
+    assert_eq!(found(text("A NEEDLE")), vec![8]);
+    // Entries appended after the migration are indexed as they are written.
+    ledger
+        .append(NewEntry::new(EntryKind::Login, json!({"principal": "bea"})).job_id("job-2"))
+        .expect("append");
+    assert_eq!(found(text("job-2")), vec![9, 7, 6, 3]);
+    assert!(ledger.verify().expect("verify").is_intact());
+}
