@@ -9,8 +9,9 @@ build_packages=(libwebkit2gtk-4.1-dev build-essential libxdo-dev libssl-dev
 # private D-Bus session, a notification daemon, a Secret Service, and xdotool to see windows.
 test_packages=(xvfb webkit2gtk-driver dbus dunst gnome-keyring libsecret-tools x11-utils imagemagick
   xdotool)
-# What `make bench` adds: instruction counts.
-bench_packages=(valgrind)
+# What `make bench` adds: instruction counts, and Chromium with its WebDriver for the reference
+# the app at 10,000 items is measured against (the same ui/dist as a web page).
+bench_packages=(valgrind chromium chromium-driver)
 
 case "${1:-build}" in
   build) wanted=("${build_packages[@]}") ;;

@@ -100,9 +100,14 @@ pub async fn sign_out(state: State<'_, AppState>) -> Answer<()> {
     Ok(())
 }
 
+/// The queue now; with `limit`, only its newest cards (the UI's first screen).
 #[tauri::command]
-pub async fn queue_snapshot(state: State<'_, AppState>) -> Answer<QueueSnapshot> {
-    Ok(state.desk().await?.snapshot())
+pub async fn queue_snapshot(
+    state: State<'_, AppState>,
+    limit: Option<u32>,
+) -> Answer<QueueSnapshot> {
+    let limit = limit.map(|limit| usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok(state.desk().await?.snapshot(limit))
 }
 
 #[tauri::command]

@@ -12,6 +12,7 @@ mod commands;
 mod instance;
 mod logging;
 mod notifications;
+mod rendering;
 mod settings;
 mod state;
 mod tray;
@@ -184,6 +185,7 @@ fn open_at_start<R: Runtime>(app: &App<R>, launch: Launch) {
 
 /// Runs the desktop app until its last window closes.
 pub fn run() {
+    rendering::prefer_uncomposited();
     let args = match Args::parse(std::env::args().skip(1)) {
         Ok(args) => args,
         Err(message) => {

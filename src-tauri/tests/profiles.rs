@@ -110,15 +110,19 @@ fn the_demo_starts_an_embedded_gateway_with_arriving_approvals() {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let snapshot = h.ok("queue_snapshot", json!({}));
-        if snapshot["cards"].as_array().is_some_and(|c| !c.is_empty()) {
+        if snapshot["cards"].as_array().is_some_and(|c| c.len() >= 2) {
             break;
         }
         assert!(
             Instant::now() < deadline,
-            "no demo approval arrived: {snapshot}"
+            "no two demo approvals arrived: {snapshot}"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // The UI's first screen: the newest cards only, and how many there are in all.
+    let first = h.ok("queue_snapshot", json!({ "limit": 1 }));
+    assert_eq!(first["cards"].as_array().map(Vec::len), Some(1));
+    assert!(first["total"].as_u64().is_some_and(|total| total >= 2), "{first}");
     assert!(data_file(&h, "ledgers/demo.sqlite").exists());
 }
 

@@ -17,16 +17,18 @@ import subprocess
 import tempfile
 import time
 
-from bench_notify import figure, memory_kib, write_results
+from bench_notify import figure, rss_kib, write_results
+from browser_reference import Chromium, ReferenceServer, queue_size, record
 from gateway import BENCH_AGENTS, REVIEWER_KEY, Gateway
 from webdriver import Session
 
-PENDING = 10_000
+PENDING = int(os.environ.get("COUNTERSIGN_BENCH_PENDING", "10000"))
 SCROLL_FRAMES = 240
 DROPPED_MS = 25
 
 FIRST_CARD = """return {card: !!document.querySelector('[data-testid="approval-card"]'),
                  count: (document.querySelector('.queue-count') || {}).textContent || '',
+                 loading: !!document.querySelector('[data-testid="queue-loading"]'),
                  at: performance.now()};"""
 
 # `step` is how far each frame scrolls: 0 measures the webview's frame rate at rest (under Xvfb
@@ -94,9 +96,99 @@ def frames_of(session: Session, step: int, count: int) -> list:
     return sorted(session.execute("return window.__frames;")[1:])  # the first waited for rAF
 
 
-def settle_memory(pid: int) -> tuple:
+def pss_kib(pid: int) -> int:
+    """Proportional resident memory: pages shared between processes counted once overall."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
+    except (OSError, StopIteration):
+        return 0
+
+
+def memory_of(pids: list) -> tuple:
+    """(resident, proportional) memory of these processes together, in KiB."""
+    return sum(rss_kib(pid) for pid in pids), sum(pss_kib(pid) for pid in pids)
+
+
+def app_pids(pid: int) -> list:
+    """The app's process and its children (WebKit's web and network processes)."""
+    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
+    return [pid] + [int(child) for child in children]
+
+
+def full(state: dict) -> bool:
+    """All of the queue is in the page (the first screen comes first, the rest after)."""
+    return state["count"].replace(",", "").strip() == str(PENDING) and not state["loading"]
+
+
+def measure_window(session: Session, pids, artifacts: str, name: str) -> dict:
+    """One window holding the 10,000: memory at rest, five reloads to the first card, frames at
+    rest and while scrolling, memory after. `pids()` names the processes to count."""
     time.sleep(5)  # let the webview finish what the last change started
-    return memory_kib(pid)
+    at_rest = memory_of(pids())
+    firsts = []
+    for _ in range(5):
+        session.execute("location.reload(); return true;")
+        time.sleep(0.05)
+        firsts.append(wait(session, lambda s: s["card"], 60)["at"])
+        wait(session, full, 60)
+    firsts.sort()
+    idle = frames_of(session, 0, 60)
+    frames = frames_of(session, 400, SCROLL_FRAMES)
+    subprocess.run(["import", "-window", "root", os.path.join(artifacts, f"bench-queue-{name}.png")], check=False)
+    return {"firsts": firsts, "idle": idle, "frames": frames, "at_rest": at_rest, "after_scroll": memory_of(pids())}
+
+
+def window_figures(found: dict, at_rest_empty: tuple, where: str, targets: bool) -> list:
+    """The figures of one window; `targets`: the app's, beside the issue's limits."""
+    frames, idle = found["frames"], found["idle"]
+    dropped = sum(1 for f in frames if f > DROPPED_MS)
+    median = lambda values: values[len(values) // 2] if values else 0  # noqa: E731
+    limit = (lambda value: value) if targets else (lambda value: None)
+    mib = lambda kib: kib / 1024  # noqa: E731
+    return [
+        figure(f"{where}reload to the first card drawn, {PENDING:,} pending, median of 5", found["firsts"][2], "ms",
+               limit(300)),
+        figure(f"{where}animation frame at rest (the engine's own rate under Xvfb), median", median(idle), "ms"),
+        figure(f"{where}scrolling {SCROLL_FRAMES} frames: median frame", median(frames), "ms", limit(16.7)),
+        figure(f"{where}scrolling: frames over {DROPPED_MS} ms (dropped)", dropped, "frames", limit(0)),
+        figure(f"{where}memory at rest, empty queue: all processes, resident", mib(at_rest_empty[0]), "MiB", limit(150)),
+        figure(f"{where}memory at rest, empty queue: all processes, proportional (PSS)", mib(at_rest_empty[1]), "MiB"),
+        figure(f"{where}memory at rest, {PENDING:,} pending: all processes, resident", mib(found["at_rest"][0]), "MiB",
+               limit(150)),
+        figure(f"{where}memory at rest, {PENDING:,} pending: all processes, proportional (PSS)",
+               mib(found["at_rest"][1]), "MiB"),
+        figure(f"{where}memory after scrolling, {PENDING:,} pending: all processes, resident",
+               mib(found["after_scroll"][0]), "MiB", limit(150)),
+    ]
+
+
+def print_window(label: str, found: dict, at_rest_empty: tuple):
+    frames = found["frames"]
+    dropped = sum(1 for f in frames if f > DROPPED_MS)
+    print(f"{label}: reload to the first card, 5 runs: {', '.join(f'{t:.0f}' for t in found['firsts'])} ms; "
+          f"frames at rest: median {found['idle'][len(found['idle']) // 2]:.1f} ms; scrolling {len(frames)} "
+          f"frames: median {frames[len(frames) // 2]:.1f} ms, {dropped} over {DROPPED_MS} ms")
+    for what, (rss, pss) in (("empty, at rest", at_rest_empty), (f"{PENDING} items, at rest", found["at_rest"]),
+                             (f"{PENDING} items, after scrolling", found["after_scroll"])):
+        print(f"{label}: memory, {what}: {rss / 1024:.0f} MiB resident, {pss / 1024:.0f} MiB proportional")
+
+
+def in_chromium(recorded: dict, artifacts: str, width: int, height: int, name: str, measure: bool):
+    """The reference: ui/dist in Chromium on these recorded answers. Memory at rest once the
+    queue shows; with `measure`, the whole window's figures too."""
+    server = ReferenceServer(recorded)
+    browser = Chromium(server.url, width, height)
+    try:
+        expected = queue_size(recorded)
+        wait(browser.session, lambda s: s["count"].replace(",", "").strip() == str(expected) and not s["loading"], 120)
+        if not measure:
+            time.sleep(5)
+            return memory_of(browser.pids())
+        return measure_window(browser.session, browser.pids, artifacts, name)
+    finally:
+        browser.close()
+        server.close()
 
 
 def main():
@@ -106,7 +198,10 @@ def main():
         empty, data = open_app(bin_dir, gateway)
         try:
             wait(empty, lambda s: s["count"].strip() == "0", 60)
-            at_rest_empty = settle_memory(app_pid(data))
+            time.sleep(5)
+            app_empty = memory_of(app_pids(app_pid(data)))
+            recorded_empty = record(empty)
+            size = empty.execute("return [window.innerWidth, window.innerHeight];")
         finally:
             empty.quit()
 
@@ -116,52 +211,31 @@ def main():
         session, data = open_app(bin_dir, gateway)
         try:
             started = time.monotonic()
-            wait(session, lambda s: s["count"].replace(",", "").strip() == str(PENDING), 600)
+            wait(session, full, 600)
             all_in_s = time.monotonic() - started
             pid = app_pid(data)
-            at_rest_full = settle_memory(pid)
-
-            firsts = []
-            for _ in range(5):
-                session.execute("location.reload(); return true;")
-                time.sleep(0.05)
-                state = wait(session, lambda s: s["card"], 60)
-                firsts.append(state["at"])
-                wait(session, lambda s: s["count"].replace(",", "").strip() == str(PENDING), 60)
-            firsts.sort()
-
-            idle = frames_of(session, 0, 60)
-            frames = frames_of(session, 400, SCROLL_FRAMES)
-            subprocess.run(["import", "-window", "root", os.path.join(artifacts, "bench-queue.png")], check=False)
-            after_scroll = memory_kib(pid)
+            app_own = rss_kib(pid)
+            app = measure_window(session, lambda: app_pids(pid), artifacts, "app")
+            recorded_full = record(session)
         finally:
             session.quit()
     finally:
         gateway.close()
 
-    dropped = sum(1 for f in frames if f > DROPPED_MS)
-    median_frame = frames[len(frames) // 2] if frames else 0
-    median_idle = idle[len(idle) // 2] if idle else 0
+    width, height = size
+    browser_empty = in_chromium(recorded_empty, artifacts, width, height, "chromium-empty", False)
+    browser = in_chromium(recorded_full, artifacts, width, height, "chromium", True)
+
     print(f"{PENDING} pending submitted in {filled_s:.1f} s; the app showed all of them "
-          f"{all_in_s:.1f} s after it was opened")
-    print(f"reload to the first card with {PENDING} in the queue, 5 runs: {', '.join(f'{t:.0f}' for t in firsts)} ms")
-    print(f"frames at rest: median {median_idle:.1f} ms; scrolling {len(frames)} frames: median "
-          f"{median_frame:.1f} ms, {dropped} over {DROPPED_MS} ms")
-    for label, (own, total) in (("empty, at rest", at_rest_empty), (f"{PENDING} items, at rest", at_rest_full),
-                                (f"{PENDING} items, after scrolling", after_scroll)):
-        print(f"memory, {label}: the app {own / 1024:.0f} MiB, with WebKit's processes {total / 1024:.0f} MiB")
-    figures = [
-        figure(f"reload to the first card drawn, {PENDING:,} pending, median of 5", firsts[2], "ms", 300),
-        figure(f"opening the app to all {PENDING:,} listed (watch, content, cards)", all_in_s * 1000, "ms"),
-        figure("animation frame at rest (the webview's own rate under Xvfb), median", median_idle, "ms"),
-        figure(f"scrolling {SCROLL_FRAMES} frames: median frame", median_frame, "ms", 16.7),
-        figure(f"scrolling: frames over {DROPPED_MS} ms (dropped)", dropped, "frames", 0),
-        figure("memory at rest, empty queue: all processes", at_rest_empty[1] / 1024, "MiB", 150),
-        figure(f"memory at rest, {PENDING:,} pending: the app process", at_rest_full[0] / 1024, "MiB"),
-        figure(f"memory at rest, {PENDING:,} pending: all processes", at_rest_full[1] / 1024, "MiB", 150),
-        figure(f"memory after scrolling, {PENDING:,} pending: all processes", after_scroll[1] / 1024, "MiB", 150),
-    ]
-    write_results(artifacts, "queue", "The app at 10,000 pending (release)", figures)
+          f"{all_in_s:.1f} s after it was opened; the app process alone {app_own / 1024:.0f} MiB")
+    print_window("app", app, app_empty)
+    print_window("chromium", browser, browser_empty)
+    figures = [figure(f"opening the app to all {PENDING:,} listed (watch, content, cards)", all_in_s * 1000, "ms"),
+               figure(f"memory at rest, {PENDING:,} pending: the app process", app_own / 1024, "MiB")]
+    figures += window_figures(app, app_empty, "", True)
+    figures += window_figures(browser, browser_empty, "reference, ui/dist in Chromium: ", False)
+    write_results(artifacts, "queue", "The app at 10,000 pending (release), and its reference", figures)
+
 
 if __name__ == "__main__":
     main()

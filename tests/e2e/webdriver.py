@@ -14,11 +14,13 @@ class WebDriverError(RuntimeError):
 
 
 class Session:
-    def __init__(self, endpoint: str, application: str, timeout: float = 60.0, args=()):
+    def __init__(self, endpoint: str, application: str | None, timeout: float = 60.0, args=(), browser=None):
+        """A session of the app at `application` (through tauri-driver), or, with `browser`, of
+        another WebDriver's browser with those capabilities (the benchmarks' reference)."""
         self.endpoint = endpoint.rstrip("/")
         self._wait_until_ready(timeout)
-        options = {"application": application, "args": list(args)}
-        capabilities = {"capabilities": {"alwaysMatch": {"tauri:options": options}}}
+        wanted = browser if browser is not None else {"tauri:options": {"application": application, "args": list(args)}}
+        capabilities = {"capabilities": {"alwaysMatch": wanted}}
         # On a loaded machine tauri-driver's proxy sometimes drops the new-session request
         # before WebKitWebDriver answers. WebKitWebDriver holds one session at a time, so a
         # retry cannot leave two app instances behind: it either creates the session or fails.
@@ -117,6 +119,10 @@ class Session:
 
     def execute(self, script: str, *args):
         return self._session("POST", "/execute/sync", {"script": script, "args": list(args)})
+
+    def execute_async(self, script: str, *args):
+        """Runs `script` with a callback as its last argument; answers what it is called with."""
+        return self._session("POST", "/execute/async", {"script": script, "args": list(args)})
 
     def screenshot(self, path: str):
         import base64

@@ -8,6 +8,7 @@ import type { CardView } from "./bindings/CardView";
 import type { DeskEvent } from "./bindings/DeskEvent";
 import type { DeskMessage } from "./bindings/DeskMessage";
 import { SETTLE_MS } from "./model/queue";
+import { FIRST_SCREEN_CARDS } from "./useDesk";
 import { card, decision, DESK, detailOf, draftReview, snapshot } from "./test/fixtures";
 
 vi.mock("./api", () => ({
@@ -111,6 +112,33 @@ describe("App", () => {
   afterEach(() => {
     vi.useRealTimers();
     vi.resetAllMocks();
+  });
+
+  it("draws the first screen of a long queue, then loads the rest", async () => {
+    const all = Array.from({ length: 250 }, (_, n) => card(`job-${String(n)}`));
+    let sendWhole: (value: ReturnType<typeof snapshot>) => void = () => undefined;
+    setup([]);
+    vi.mocked(api.queueSnapshot).mockImplementation((limit) =>
+      limit === null || limit === undefined
+        ? new Promise((resolve) => {
+            sendWhole = resolve;
+          })
+        : Promise.resolve(snapshot(all.slice(0, limit), 10, all.length)),
+    );
+    expect(await screen.findByText("Title job-0")).toBeInTheDocument();
+    expect(api.queueSnapshot).toHaveBeenNthCalledWith(1, FIRST_SCREEN_CARDS);
+    expect(screen.getByTestId("queue-loading")).toHaveTextContent("Loading 150 more");
+    expect(screen.getByTestId("filter-count")).toHaveTextContent("100 of 250");
+    await waitFor(() => {
+      expect(api.queueSnapshot).toHaveBeenCalledTimes(2);
+    });
+    act(() => {
+      sendWhole(snapshot(all, 11));
+    });
+    await waitFor(() => {
+      expect(screen.queryByTestId("queue-loading")).not.toBeInTheDocument();
+    });
+    expect(screen.getByTestId("filter-count")).toHaveTextContent("250 pending");
   });
 
   it("shows the demo queue with its cards, the Demo badge and the live link", async () => {

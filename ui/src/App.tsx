@@ -13,6 +13,7 @@ import { QueueList } from "./components/QueueList";
 import { ReasonDialog } from "./components/ReasonDialog";
 import { SettingsView } from "./components/SettingsView";
 import { SignInAgain } from "./components/SignInAgain";
+import { count } from "./format";
 import { isTyping, keyCommand } from "./keys";
 import { applyFilter, facets } from "./model/filter";
 import { cardKey, isSettling, liveCards, SETTLE_MS } from "./model/queue";
@@ -62,7 +63,7 @@ export function App() {
   const current = shown.find((c) => c.card.job_id === currentId) ?? null;
   const currentJob = current?.card.job_id ?? null;
   const opened = openId === null ? null : (cards.find((c) => c.card.job_id === openId) ?? null);
-  const pending = cards.length - Object.keys(queue.departed).length;
+  const pending = cards.length - Object.keys(queue.departed).length + queue.unloaded;
   // A decided card stays on screen for a moment, faded; it is no longer pending.
   const shownPending = useMemo(() => shown.filter((c) => !(c.card.job_id in queue.departed)).length, [shown, queue.departed]);
 
@@ -328,6 +329,11 @@ export function App() {
                 Pending approvals
               </h2>
               <FilterBar filter={filter} facets={counts} shown={shownPending} total={pending} searchRef={searchRef} onChange={setFilter} />
+              {queue.unloaded > 0 && (
+                <p className="notice" role="status" data-testid="queue-loading">
+                  {`Loading ${count(queue.unloaded)} more…`}
+                </p>
+              )}
               {queue.notices.map((notice) => (
                 <p key={notice.seq} className="notice" role="status" data-testid="notice" data-code={notice.code}>
                   {notice.message}

@@ -13,7 +13,9 @@ describe("api", () => {
     vi.mocked(isTauri).mockReturnValue(true);
     vi.mocked(invoke).mockResolvedValue({ seq: 0, cards: [], status: {} });
     await queueSnapshot();
-    expect(invoke).toHaveBeenLastCalledWith("queue_snapshot", undefined);
+    expect(invoke).toHaveBeenLastCalledWith("queue_snapshot", { limit: null });
+    await queueSnapshot(100);
+    expect(invoke).toHaveBeenLastCalledWith("queue_snapshot", { limit: 100 });
     const seen = { job_id: "j", job_hash: "h", policy_snapshot: "s", workflow_gate: false, content_digest: "d", content: null };
     await decide({ desk: 1, seen, action: "approve", reason: "", confirm: null });
     expect(invoke).toHaveBeenLastCalledWith("decide", { request: { desk: 1, seen, action: "approve", reason: "", confirm: null } });

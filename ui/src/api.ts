@@ -49,8 +49,9 @@ export function signOut(): Promise<null> {
   return call("sign_out");
 }
 
-export function queueSnapshot(): Promise<QueueSnapshot> {
-  return call("queue_snapshot");
+/** The queue now; with `limit`, only its newest cards (`total` says how many there are). */
+export function queueSnapshot(limit: number | null = null): Promise<QueueSnapshot> {
+  return call("queue_snapshot", { limit });
 }
 
 export function decide(request: DecisionRequest): Promise<DecisionView> {

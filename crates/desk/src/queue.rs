@@ -125,7 +125,8 @@ pub struct DeskMessage {
     pub event: DeskEvent,
 }
 
-/// The whole queue at one `seq`.
+/// The queue at one `seq`: all of it, or its newest cards only (the first screen, which the UI
+/// draws before the whole queue, about 1.7 KB a card, has crossed the IPC).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[ts(export)]
 pub struct QueueSnapshot {
@@ -136,6 +137,9 @@ pub struct QueueSnapshot {
     pub seq: u64,
     /// Newest first.
     pub cards: Vec<CardView>,
+    /// How many cards the queue holds: more than `cards` when only the newest were asked for.
+    #[ts(type = "number")]
+    pub total: usize,
     pub status: ConnectionStatus,
 }
 
@@ -168,18 +172,29 @@ impl QueueState {
         generation.clone_into(&mut self.status.generation);
     }
 
-    pub fn snapshot(&self) -> QueueSnapshot {
-        let mut cards: Vec<CardView> = self.cards.values().cloned().collect();
-        cards.sort_by(|a, b| {
+    /// The queue now, newest first; with `limit`, only that many of the newest cards.
+    pub fn snapshot(&self, limit: Option<usize>) -> QueueSnapshot {
+        // Sorted by reference, so that a first screen copies only the cards it sends.
+        let mut order: Vec<&CardView> = self.cards.values().collect();
+        let newest_first = |a: &&CardView, b: &&CardView| {
             b.card
                 .updated_at
                 .cmp(&a.card.updated_at)
                 .then_with(|| a.card.job_id.cmp(&b.card.job_id))
-        });
+        };
+        match limit {
+            Some(limit) if limit < order.len() => {
+                order.select_nth_unstable_by(limit, newest_first);
+                order.truncate(limit);
+            }
+            _ => {}
+        }
+        order.sort_unstable_by(newest_first);
         QueueSnapshot {
             desk: 0,
             seq: self.seq,
-            cards,
+            cards: order.into_iter().cloned().collect(),
+            total: self.cards.len(),
             status: self.status.clone(),
         }
     }
@@ -463,6 +478,36 @@ mod tests {
     }
 
     #[test]
+    fn a_first_screen_is_the_newest_cards_and_says_how_many_there_are() {
+        let settings = ReviewSettings::default();
+        let mut queue = QueueState::default();
+        for (n, updated) in [3, 9, 1, 7, 5, 8].into_iter().enumerate() {
+            let id = format!("job-{n}");
+            queue.apply(
+                WatchEvent::Arrived(Box::new(item(&id, "h1", updated))),
+                Vec::new,
+                &settings,
+                0,
+            );
+        }
+        let ids = |snapshot: &QueueSnapshot| -> Vec<i64> {
+            snapshot
+                .cards
+                .iter()
+                .filter_map(|c| c.card.updated_at)
+                .collect()
+        };
+        let first = queue.snapshot(Some(3));
+        assert_eq!(ids(&first), [9, 8, 7]);
+        assert_eq!((first.total, first.seq), (6, 6));
+        let whole = queue.snapshot(None);
+        assert_eq!(ids(&whole), [9, 8, 7, 5, 3, 1]);
+        assert_eq!(whole.total, 6);
+        assert_eq!(queue.snapshot(Some(60)).cards.len(), 6);
+        assert!(queue.snapshot(Some(0)).cards.is_empty());
+    }
+
+    #[test]
     fn watch_events_become_numbered_card_events() {
         let settings = ReviewSettings::default();
         let mut queue = QueueState::default();
@@ -482,7 +527,7 @@ mod tests {
         assert_eq!(seqs(&a), [1]);
         assert_eq!(seqs(&b), [2]);
         let order: Vec<String> = queue
-            .snapshot()
+            .snapshot(None)
             .cards
             .iter()
             .map(|c| c.card.job_id.clone())
@@ -538,7 +583,7 @@ mod tests {
             0,
         );
         assert!(unknown.is_empty(), "nothing to remove, nothing to say");
-        assert_eq!(queue.snapshot().seq, 5);
+        assert_eq!(queue.snapshot(None).seq, 5);
     }
 
     #[test]
@@ -589,7 +634,7 @@ mod tests {
             matches!(&reauth[0], DeskEvent::Status { status, .. } if status.state == LinkState::Reauth)
         );
         assert_eq!(
-            queue.snapshot().cards.len(),
+            queue.snapshot(None).cards.len(),
             1,
             "the last known queue stays"
         );

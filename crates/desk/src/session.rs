@@ -207,10 +207,11 @@ impl Desk {
         self.shared.desk
     }
 
-    pub fn snapshot(&self) -> QueueSnapshot {
+    /// The queue now; with `limit`, its newest cards only (see [`QueueSnapshot`]).
+    pub fn snapshot(&self, limit: Option<usize>) -> QueueSnapshot {
         QueueSnapshot {
             desk: self.shared.desk,
-            ..self.shared.queue().snapshot()
+            ..self.shared.queue().snapshot(limit)
         }
     }
 

@@ -3,7 +3,8 @@ import type { CardView } from "./CardView";
 import type { ConnectionStatus } from "./ConnectionStatus";
 
 /**
- * The whole queue at one `seq`.
+ * The queue at one `seq`: all of it, or its newest cards only (the first screen, which the UI
+ * draws before the whole queue, about 1.7 KB a card, has crossed the IPC).
  */
 export type QueueSnapshot = { 
 /**
@@ -13,4 +14,8 @@ desk: number, seq: number,
 /**
  * Newest first.
  */
-cards: Array<CardView>, status: ConnectionStatus, };
+cards: Array<CardView>, 
+/**
+ * How many cards the queue holds: more than `cards` when only the newest were asked for.
+ */
+total: number, status: ConnectionStatus, };

@@ -15,6 +15,24 @@ describe("queueReducer", () => {
     expect(stale).toBe(model);
   });
 
+  it("shows a first screen live, then the whole queue with the events newer than it", () => {
+    const arrived = (id: string, seq: number) => message({ kind: "card", seq, card: card(id), arrived: true });
+    let model = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("c"), card("b")], 10, 5), now: 0 });
+    expect(model.unloaded).toBe(3);
+    // Events during the load show at once on the first screen...
+    model = queueReducer(model, { type: "events", messages: [arrived("x", 11), arrived("y", 13)], now: 0 });
+    expect(model.cards.map((c) => c.card.job_id)).toEqual(["y", "x", "c", "b"]);
+    // ...and the whole queue, read at seq 12 (after x, before y), gets back the one it lacks.
+    const whole = [card("x"), card("c"), card("b"), card("a"), card("z")];
+    model = queueReducer(model, { type: "snapshot", snapshot: snapshot(whole, 12), now: 0 });
+    expect(model.cards.map((c) => c.card.job_id)).toEqual(["y", "x", "c", "b", "a", "z"]);
+    expect(model.seq).toBe(13);
+    expect(model.unloaded).toBe(0);
+    expect(model.early).toEqual([]);
+    model = queueReducer(model, { type: "events", messages: [arrived("w", 14)], now: 0 });
+    expect(model.early).toEqual([]);
+  });
+
   it("updates a changed card in place, clears its outcome and restarts the misclick guard", () => {
     let model = queueReducer(initialQueue(), { type: "snapshot", snapshot: snapshot([card("a"), card("b")]), now: 0 });
     model = queueReducer(model, { type: "outcome", key: cardKey(card("a")), outcome: { kind: "failed", code: "network", message: "x" } });

@@ -42,7 +42,12 @@ export interface QueueModel {
   notices: Notice[];
   /** Bumped on every policy-draft event, so the Policy section reads the drafts again. */
   draftsVersion: number;
-  /** Messages that arrived before the first snapshot. */
+  /** Cards the last snapshot left out (it was the first screen only); 0 once all are in. */
+  unloaded: number;
+  /**
+   * Messages that arrived before the first snapshot, or since a first screen: the whole
+   * queue's snapshot that follows applies the ones newer than itself again.
+   */
   early: DeskMessage[];
 }
 
@@ -77,6 +82,7 @@ export function initialQueue(): QueueModel {
     reflowAt: 0,
     notices: [],
     draftsVersion: 0,
+    unloaded: 0,
     early: [],
   };
 }
@@ -92,18 +98,21 @@ export function queueReducer(model: QueueModel, action: QueueAction): QueueModel
         cards: snapshot.cards,
         status: snapshot.status,
         departed: {},
+        unloaded: Math.max(0, snapshot.total - snapshot.cards.length),
         early: [],
         changedAt: Object.fromEntries(snapshot.cards.map((c) => [c.card.job_id, model.changedAt[c.card.job_id] ?? now])),
       };
-      const early = model.early.filter((m) => m.desk === snapshot.desk).map((m) => m.event);
-      return applyEvents(next, early, now);
+      const early = model.early.filter((m) => m.desk === snapshot.desk);
+      const applied = applyEvents(next, early.map((m) => m.event), now);
+      return next.unloaded > 0 ? { ...applied, early } : applied;
     }
     case "event":
       return queueReducer(model, { type: "events", messages: [action.message], now: action.now });
     case "events": {
       if (model.seq < 0) return { ...model, early: [...model.early, ...action.messages] };
-      const mine = action.messages.filter((m) => m.desk === model.desk).map((m) => m.event);
-      return applyEvents(model, mine, action.now);
+      const mine = action.messages.filter((m) => m.desk === model.desk);
+      const applied = applyEvents(model, mine.map((m) => m.event), action.now);
+      return model.unloaded > 0 ? { ...applied, early: [...model.early, ...mine] } : applied;
     }
     case "outcome": {
       const outcomes =

@@ -52,11 +52,13 @@ export function card(id: string, overrides: Partial<CardView["card"]> = {}, extr
 
 export const DESK = 3;
 
-export function snapshot(cards: CardView[], seq = 10): QueueSnapshot {
+/** The queue at `seq`; `total` more than the cards makes it a first screen only. */
+export function snapshot(cards: CardView[], seq = 10, total = cards.length): QueueSnapshot {
   return {
     desk: DESK,
     seq,
     cards,
+    total,
     status: { state: "live", offline_since_ms: null, last_sync_ms: 1_700_000_000_000, message: "", generation: "new", complete: true },
   };
 }
