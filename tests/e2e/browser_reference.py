@@ -67,8 +67,10 @@ class ReferenceServer:
             index = f.read().replace("<head>", '<head><script src="/reference-backend.js"></script>', 1)
         with open(BACKEND, "rb") as f:
             backend = f.read()
+        where = {key: f"/answers/{n}" for n, key in enumerate(recorded)}
         pages = {"/": index.encode(), "/index.html": index.encode(), "/reference-backend.js": backend,
-                 "/recorded.json": json.dumps(recorded).encode()}
+                 "/recorded.json": json.dumps(where).encode()}
+        pages.update({where[key]: answer.encode() for key, answer in recorded.items()})
 
         class Handler(http.server.SimpleHTTPRequestHandler):
             def __init__(self, *args, **kwargs):
@@ -79,8 +81,9 @@ class ReferenceServer:
                 if page is None:
                     return super().do_GET()
                 self.send_response(200)
-                self.send_header("Content-Type", "application/json" if self.path.endswith(".json") else
-                                 "text/javascript" if self.path.endswith(".js") else "text/html")
+                self.send_header("Content-Type", "text/javascript" if self.path.endswith(".js") else
+                                 "text/html" if self.path.startswith("/index") or self.path == "/" else
+                                 "application/json")
                 self.send_header("Content-Length", str(len(page)))
                 self.send_header("Cache-Control", "no-store")
                 self.end_headers()

@@ -1,13 +1,13 @@
 // The reference for the app at 10,000 items (tests/e2e/bench_queue.py): the same ui/dist opened
 // as a web page in Chromium, with the Rust side's answers recorded from the real app and replayed
-// here. Each answer is kept as the JSON text the app's IPC delivered and parsed at every call, as
-// the webview parses it, so the page does the same work on the same data. Loaded before the UI's
-// bundle by reference_server.py; never shipped.
+// here. Each answer is fetched over loopback and parsed at every call, as the webview receives
+// the IPC's answer and parses it, so the page does the same work on the same data. Loaded before
+// the UI's bundle by browser_reference.py; never shipped.
 (() => {
   const request = new XMLHttpRequest();
   request.open("GET", "/recorded.json", false);
   request.send();
-  /** "command args" (the arguments as JSON) -> the JSON text of its answer in the real app. */
+  /** "command args" (the arguments as JSON) -> where the answer the real app gave is served. */
   const recorded = JSON.parse(request.responseText);
   let nextId = 1;
   const callbacks = new Map();
@@ -32,7 +32,7 @@
       if (command === "plugin:event|listen") return Promise.resolve(nextId++);
       if (command === "plugin:event|unlisten") return Promise.resolve(null);
       const key = `${command} ${JSON.stringify(args ?? {})}`;
-      if (key in recorded) return Promise.resolve(JSON.parse(recorded[key]));
+      if (key in recorded) return fetch(recorded[key]).then((response) => response.json());
       return Promise.reject({ code: "reference_unrecorded", message: `not recorded: ${key}` });
     },
   };

@@ -1,8 +1,9 @@
-import { useVirtualizer } from "@tanstack/react-virtual";
-import { useCallback, useEffect, useLayoutEffect, useRef } from "react";
+import { measureElement, useVirtualizer } from "@tanstack/react-virtual";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { CardView } from "../bindings/CardView";
 import type { Verdict } from "../bindings/Verdict";
 import type { CardOutcome } from "../model/outcome";
+import { HeightEstimator } from "../model/heights";
 import { type Placement, trackMoves } from "../model/moves";
 import { cardKey, type Departure } from "../model/queue";
 import { Card } from "./Card";
@@ -35,11 +36,17 @@ export function QueueList(props: QueueListProps) {
   // A new key function makes the virtualizer lay out every card again: with 10,000 that cost
   // 20-30 ms on each scroll step and clock tick, so it changes only with the cards.
   const getItemKey = useCallback((index: number) => cards[index]?.card.job_id ?? index, [cards]);
+  const [heights] = useState(() => new HeightEstimator(ESTIMATED_CARD_PX));
   // eslint-disable-next-line react-hooks/incompatible-library -- the virtualizer is used as documented
   const virtualizer = useVirtualizer({
     count: cards.length,
     getScrollElement: () => scrollRef.current,
-    estimateSize: () => ESTIMATED_CARD_PX,
+    estimateSize: (index) => heights.estimate(cards[index]),
+    measureElement: (element, entry, instance) => {
+      const height = measureElement(element, entry, instance);
+      heights.record(cards[instance.indexFromElement(element)], height);
+      return height;
+    },
     overscan: 6,
     getItemKey,
     // Without layout (tests, first paint) still render the first screen.
