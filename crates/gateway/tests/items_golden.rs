@@ -5,7 +5,11 @@
 //! item had before it was serialized straight from the row, so a faster item cannot drift
 //! from the old one in a value, a type or a field's presence.
 //!
-//! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites it.
+//! `tests/golden/approval_items.page` holds each item's exact bytes as the page writes them
+//! (one item a line, in the serializer's field order), so that a faster page is byte-identical,
+//! not only equal as JSON.
+//!
+//! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites both.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -177,6 +181,28 @@ fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/approval_items.json")
 }
 
+fn page_lines_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/approval_items.page")
+}
+
+/// The golden items' bytes, one line each (compact JSON escapes every newline).
+fn page_lines() -> Vec<String> {
+    std::fs::read_to_string(page_lines_path())
+        .expect("golden page file")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A page's bytes for these items' lines, in this order.
+fn page_of(lines: &[&str], next_cursor: Option<i64>) -> String {
+    format!(
+        "{{\"items\":[{}],\"next_cursor\":{}}}",
+        lines.join(","),
+        serde_json::to_string(&next_cursor).expect("cursor")
+    )
+}
+
 fn golden() -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(golden_path()).expect("golden file"))
         .expect("golden is JSON")
@@ -215,6 +241,39 @@ fn a_list_page_writes_the_golden_items() {
     let empty: Value = serde_json::from_slice(&view::approval_page(&[], None).expect("page"))
         .expect("page is JSON");
     assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+}
+
+#[test]
+fn a_list_page_writes_the_golden_bytes() {
+    let rows: Vec<Listed> = jobs()
+        .into_iter()
+        .map(|job| Listed {
+            item_labels: Some(view::stored_item_labels(&job.request)),
+            job,
+        })
+        .collect();
+    if std::env::var_os("COUNTERSIGN_BLESS").is_some() {
+        let lines: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let page = view::approval_page(std::slice::from_ref(row), None).expect("page");
+                let page = String::from_utf8(page).expect("UTF-8");
+                page.strip_prefix("{\"items\":[")
+                    .and_then(|p| p.strip_suffix("],\"next_cursor\":null}"))
+                    .expect("one item")
+                    .to_owned()
+            })
+            .collect();
+        std::fs::write(page_lines_path(), lines.join("\n") + "\n").expect("golden written");
+    }
+    let lines = page_lines();
+    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
+    assert_eq!(lines.len(), rows.len());
+    let page = view::approval_page(&rows, Some(7)).expect("page");
+    assert_eq!(
+        String::from_utf8(page).expect("UTF-8"),
+        page_of(&lines, Some(7))
+    );
 }
 
 #[test]
