@@ -5,9 +5,9 @@
 //! item had before it was serialized straight from the row, so a faster item cannot drift
 //! from the old one in a value, a type or a field's presence.
 //!
-//! `tests/golden/approval_items.page` holds each item's exact bytes as the page writes them
-//! (one item a line, in the serializer's field order), so that a faster page is byte-identical,
-//! not only equal as JSON.
+//! `tests/golden/approval_items.page` holds each item's exact bytes as the `serde` views wrote
+//! them into a page (one item a line, in their field order): the page written from the
+//! database's rows is byte-identical, not only equal as JSON.
 //!
 //! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites both.
 
@@ -15,7 +15,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use countersign_core::jobrequest::JobRequest;
-use countersign_gateway::store::jobs::{state, ApprovalRecord, JobRow, Listed, SafetyRecord};
+use countersign_gateway::store::jobs::{self, state, ApprovalRecord, JobRow, SafetyRecord};
+use countersign_gateway::store::Store;
 use countersign_gateway::view;
 use serde_json::{json, Value};
 
@@ -208,72 +209,67 @@ fn golden() -> Vec<Value> {
         .expect("golden is JSON")
 }
 
-#[test]
-fn a_list_page_writes_the_golden_items() {
-    // As the list reads them: with the labels written beside the request, and from a file
-    // older than that column (the request decoded at list time).
-    let written: Vec<Listed> = jobs()
-        .into_iter()
-        .map(|job| Listed {
-            item_labels: Some(view::stored_item_labels(&job.request)),
-            job,
-        })
-        .collect();
-    let legacy: Vec<Listed> = jobs()
-        .into_iter()
-        .map(|job| Listed {
-            job,
-            item_labels: None,
-        })
-        .collect();
-    for (rows, cursor) in [(&written, None), (&legacy, Some(1_700_000_000_000_041))] {
-        let page = view::approval_page(rows, cursor).expect("page");
-        let page: Value = serde_json::from_slice(&page).expect("page is JSON");
-        assert_eq!(page.as_object().map(|p| p.len()), Some(2), "{page:#}");
-        assert_eq!(page["next_cursor"], json!(cursor));
-        let items = page["items"].as_array().expect("items");
-        let golden = golden();
-        assert_eq!(items.len(), golden.len());
-        for (n, (item, want)) in items.iter().zip(&golden).enumerate() {
-            assert_eq!(item, want, "job {n}");
-        }
+/// The jobs in a gateway database file, as its store writes them.
+fn stored(jobs: &[JobRow]) -> (tempfile::TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gw.db");
+    drop(Store::open(&path).expect("store opens"));
+    let db = rusqlite::Connection::open(&path).expect("db opens");
+    for job in jobs {
+        jobs::insert(&db, job).expect("job inserted");
     }
-    let empty: Value = serde_json::from_slice(&view::approval_page(&[], None).expect("page"))
-        .expect("page is JSON");
-    assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+    (dir, db)
+}
+
+/// Every listed item, resolved ones too, on one page.
+fn list_page(db: &rusqlite::Connection) -> Vec<u8> {
+    let mut page = view::ApprovalPage::new(500);
+    jobs::list_approvals::<rusqlite::Error>(db, "default", i64::MAX, 500, true, |item| {
+        page.push(item).expect("item written");
+        Ok(())
+    })
+    .expect("listed");
+    page.finish(Some(7)).expect("page")
 }
 
 #[test]
 fn a_list_page_writes_the_golden_bytes() {
-    let rows: Vec<Listed> = jobs()
-        .into_iter()
-        .map(|job| Listed {
-            item_labels: Some(view::stored_item_labels(&job.request)),
-            job,
-        })
-        .collect();
+    let jobs = jobs();
     if std::env::var_os("COUNTERSIGN_BLESS").is_some() {
-        let lines: Vec<String> = rows
+        let lines: Vec<String> = jobs
             .iter()
-            .map(|row| {
-                let page = view::approval_page(std::slice::from_ref(row), None).expect("page");
-                let page = String::from_utf8(page).expect("UTF-8");
-                page.strip_prefix("{\"items\":[")
-                    .and_then(|p| p.strip_suffix("],\"next_cursor\":null}"))
-                    .expect("one item")
-                    .to_owned()
+            .map(|job| {
+                String::from_utf8(view::approval_item_json(job).expect("item")).expect("UTF-8")
             })
             .collect();
         std::fs::write(page_lines_path(), lines.join("\n") + "\n").expect("golden written");
     }
     let lines = page_lines();
-    let lines: Vec<&str> = lines.iter().map(String::as_str).collect();
-    assert_eq!(lines.len(), rows.len());
-    let page = view::approval_page(&rows, Some(7)).expect("page");
-    assert_eq!(
-        String::from_utf8(page).expect("UTF-8"),
-        page_of(&lines, Some(7))
-    );
+    assert_eq!(lines.len(), jobs.len());
+    for (n, (job, line)) in jobs.iter().zip(&lines).enumerate() {
+        let item = String::from_utf8(view::approval_item_json(job).expect("item")).expect("UTF-8");
+        assert_eq!(&item, line, "job {n}");
+    }
+    // As the list reads them from the database: with the labels written beside the request,
+    // and from a file older than that column (the request decoded at list time). The list
+    // leaves out jobs that never needed an approval, newest first.
+    let (_dir, db) = stored(&jobs);
+    let listed: Vec<&str> = jobs
+        .iter()
+        .zip(&lines)
+        .rev()
+        .filter(|(job, _)| job.safety.approval_required)
+        .map(|(_, line)| line.as_str())
+        .collect();
+    assert!(listed.len() > 100, "{}", listed.len());
+    let written = String::from_utf8(list_page(&db)).expect("UTF-8");
+    assert_eq!(written, page_of(&listed, Some(7)));
+    db.execute("UPDATE jobs SET item_labels = NULL", [])
+        .expect("labels cleared");
+    let legacy = String::from_utf8(list_page(&db)).expect("UTF-8");
+    assert_eq!(legacy, page_of(&listed, Some(7)));
+    let empty = view::ApprovalPage::new(0).finish(None).expect("page");
+    assert_eq!(empty, br#"{"items":[],"next_cursor":null}"#);
 }
 
 #[test]
