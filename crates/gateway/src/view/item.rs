@@ -445,19 +445,16 @@ fn write_summary(
     let why = found
         .why
         .map_or(Cow::Borrowed(item.safety_reason), |(_, v)| v);
-    let money = match (amount, &currency) {
-        (Some(a), Some(c)) => Some(format!("{a} {c}")),
-        _ => None,
-    };
+    // `{amount} {currency}` when both are there, formatted once, into the title.
     let title = subject.clone().unwrap_or_else(|| {
-        Cow::Owned(match (&money, &vendor) {
-            (Some(m), Some(v)) => format!("Approve {m} request with {v}"),
-            (Some(m), None) => format!("Approve {m} request"),
+        Cow::Owned(match (amount.zip(currency.as_ref()), &vendor) {
+            (Some((a, c)), Some(v)) => format!("Approve {a} {c} request with {v}"),
+            (Some((a, c)), None) => format!("Approve {a} {c} request"),
             (None, Some(v)) => format!("Approve request with {v}"),
             (None, None) => format!("Review {}", item.topic),
         })
     });
-    let business = vendor.is_some() || money.is_some();
+    let business = vendor.is_some() || (amount.is_some() && currency.is_some());
     obj.str("source", "policy_only")?;
     obj.str("completeness", if business { "partial" } else { "minimal" })?;
     obj.str(

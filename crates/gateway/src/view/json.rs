@@ -76,8 +76,8 @@ pub(super) fn string(out: &mut Vec<u8>, value: &str) -> serde_json::Result<()> {
 }
 
 /// Whether `serde_json` would escape any of these bytes: a quote, a backslash or a control
-/// character (below 0x20). A fold without early exit, so that the compiler can check many
-/// bytes per instruction.
+/// character (below 0x20). A fold without early exit, which the compiler turns into a vector
+/// scan (SSE2 on x86-64; a hand-written eight-bytes-a-word version measured no faster).
 fn needs_escape(bytes: &[u8]) -> bool {
     bytes.iter().fold(false, |any, &b| {
         any | (b < 0x20) | (b == b'"') | (b == b'\\')
@@ -97,12 +97,36 @@ mod tests {
             "control \u{0} \u{1f} \n \t \r \u{8} \u{c}",
             "del \u{7f}, non-ASCII é €, line separator \u{2028}",
             "</script><b>&amp;</b>",
+            "exactly8",
+            "sixteen bytes ok",
+            "a quote at the end of a long run of plain text \"",
+            "a control character in the second word: \u{1f}",
+            "bytes just above the limits: ! # ] ^ \u{20} \u{7f} \u{80} \u{ff}",
         ];
         for case in cases {
             let mut out = Vec::new();
             string(&mut out, case).expect("written");
             assert_eq!(out, serde_json::to_vec(case).expect("json"), "{case:?}");
         }
+    }
+
+    #[test]
+    fn every_byte_that_needs_escaping_is_found_wherever_it_is() {
+        let plain = |b: u8| b < 0x20 || b == b'"' || b == b'\\';
+        for byte in 0..=u8::MAX {
+            for at in 0..17 {
+                let mut bytes = [b'a'; 17];
+                bytes[at] = byte;
+                for len in [at + 1, 17] {
+                    assert_eq!(
+                        needs_escape(&bytes[..len]),
+                        plain(byte),
+                        "{byte:#x} at {at}"
+                    );
+                }
+            }
+        }
+        assert!(!needs_escape(b""));
     }
 
     #[test]
