@@ -221,7 +221,7 @@ const ITEM_COLUMNS: &str = "id, trace_id, state, topic, tenant, principal, actor
     resolved_comment, item_labels, CASE WHEN item_labels IS NULL THEN request END";
 
 /// Text of column `i`, borrowed from the row; the same errors as `Row::get::<String>` (a
-/// NULL or a number where text belongs, text that is not UTF-8) for the same bad rows.
+/// NULL or a blob where text belongs, text that is not UTF-8) for the same bad rows.
 fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
     let value = r.get_ref(i)?;
     value.as_str().map_err(|e| match e {
