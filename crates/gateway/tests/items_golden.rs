@@ -5,13 +5,18 @@
 //! item had before it was serialized straight from the row, so a faster item cannot drift
 //! from the old one in a value, a type or a field's presence.
 //!
-//! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites it.
+//! `tests/golden/approval_items.page` holds each item's exact bytes as the `serde` views wrote
+//! them into a page (one item a line, in their field order): the page written from the
+//! database's rows is byte-identical, not only equal as JSON.
+//!
+//! `COUNTERSIGN_BLESS=1 cargo test -p countersign-gateway --test items_golden` rewrites both.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use countersign_core::jobrequest::JobRequest;
-use countersign_gateway::store::jobs::{state, ApprovalRecord, JobRow, Listed, SafetyRecord};
+use countersign_gateway::store::jobs::{self, state, ApprovalRecord, JobRow, SafetyRecord};
+use countersign_gateway::store::Store;
 use countersign_gateway::view;
 use serde_json::{json, Value};
 
@@ -177,44 +182,94 @@ fn golden_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/approval_items.json")
 }
 
+fn page_lines_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden/approval_items.page")
+}
+
+/// The golden items' bytes, one line each (compact JSON escapes every newline).
+fn page_lines() -> Vec<String> {
+    std::fs::read_to_string(page_lines_path())
+        .expect("golden page file")
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A page's bytes for these items' lines, in this order.
+fn page_of(lines: &[&str], next_cursor: Option<i64>) -> String {
+    format!(
+        "{{\"items\":[{}],\"next_cursor\":{}}}",
+        lines.join(","),
+        serde_json::to_string(&next_cursor).expect("cursor")
+    )
+}
+
 fn golden() -> Vec<Value> {
     serde_json::from_str(&std::fs::read_to_string(golden_path()).expect("golden file"))
         .expect("golden is JSON")
 }
 
-#[test]
-fn a_list_page_writes_the_golden_items() {
-    // As the list reads them: with the labels written beside the request, and from a file
-    // older than that column (the request decoded at list time).
-    let written: Vec<Listed> = jobs()
-        .into_iter()
-        .map(|job| Listed {
-            item_labels: Some(view::stored_item_labels(&job.request)),
-            job,
-        })
-        .collect();
-    let legacy: Vec<Listed> = jobs()
-        .into_iter()
-        .map(|job| Listed {
-            job,
-            item_labels: None,
-        })
-        .collect();
-    for (rows, cursor) in [(&written, None), (&legacy, Some(1_700_000_000_000_041))] {
-        let page = view::approval_page(rows, cursor).expect("page");
-        let page: Value = serde_json::from_slice(&page).expect("page is JSON");
-        assert_eq!(page.as_object().map(|p| p.len()), Some(2), "{page:#}");
-        assert_eq!(page["next_cursor"], json!(cursor));
-        let items = page["items"].as_array().expect("items");
-        let golden = golden();
-        assert_eq!(items.len(), golden.len());
-        for (n, (item, want)) in items.iter().zip(&golden).enumerate() {
-            assert_eq!(item, want, "job {n}");
-        }
+/// The jobs in a gateway database file, as its store writes them.
+fn stored(jobs: &[JobRow]) -> (tempfile::TempDir, rusqlite::Connection) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("gw.db");
+    drop(Store::open(&path).expect("store opens"));
+    let db = rusqlite::Connection::open(&path).expect("db opens");
+    for job in jobs {
+        jobs::insert(&db, job).expect("job inserted");
     }
-    let empty: Value = serde_json::from_slice(&view::approval_page(&[], None).expect("page"))
-        .expect("page is JSON");
-    assert_eq!(empty, json!({"items": [], "next_cursor": null}));
+    (dir, db)
+}
+
+/// Every listed item, resolved ones too, on one page.
+fn list_page(db: &rusqlite::Connection) -> Vec<u8> {
+    let mut page = view::ApprovalPage::new(500);
+    jobs::list_approvals::<rusqlite::Error>(db, "default", i64::MAX, 500, true, |item| {
+        page.push(item).expect("item written");
+        Ok(())
+    })
+    .expect("listed");
+    page.finish(Some(7)).expect("page")
+}
+
+#[test]
+fn a_list_page_writes_the_golden_bytes() {
+    let jobs = jobs();
+    if std::env::var_os("COUNTERSIGN_BLESS").is_some() {
+        let lines: Vec<String> = jobs
+            .iter()
+            .map(|job| {
+                String::from_utf8(view::approval_item_json(job).expect("item")).expect("UTF-8")
+            })
+            .collect();
+        std::fs::write(page_lines_path(), lines.join("\n") + "\n").expect("golden written");
+    }
+    let lines = page_lines();
+    assert_eq!(lines.len(), jobs.len());
+    for (n, (job, line)) in jobs.iter().zip(&lines).enumerate() {
+        let item = String::from_utf8(view::approval_item_json(job).expect("item")).expect("UTF-8");
+        assert_eq!(&item, line, "job {n}");
+    }
+    // As the list reads them from the database: with the labels written beside the request,
+    // and from a file older than that column (the request decoded at list time). The list
+    // leaves out jobs that never needed an approval, newest first.
+    let (_dir, db) = stored(&jobs);
+    let listed: Vec<&str> = jobs
+        .iter()
+        .zip(&lines)
+        .rev()
+        .filter(|(job, _)| job.safety.approval_required)
+        .map(|(_, line)| line.as_str())
+        .collect();
+    assert!(listed.len() > 100, "{}", listed.len());
+    let written = String::from_utf8(list_page(&db)).expect("UTF-8");
+    assert_eq!(written, page_of(&listed, Some(7)));
+    db.execute("UPDATE jobs SET item_labels = NULL", [])
+        .expect("labels cleared");
+    let legacy = String::from_utf8(list_page(&db)).expect("UTF-8");
+    assert_eq!(legacy, page_of(&listed, Some(7)));
+    let empty = view::ApprovalPage::new(0).finish(None).expect("page");
+    assert_eq!(empty, br#"{"items":[],"next_cursor":null}"#);
 }
 
 #[test]

@@ -51,24 +51,26 @@ pub(super) async fn list(
     let include_resolved = query.get("include_resolved").map(String::as_str) != Some("false");
     gw.expire_overdue(Some(&caller.tenant)).await?;
     let tenant = caller.tenant.clone();
-    let rows = gw
+    let list_error = |e: serde_json::Error| {
+        ApiError::legacy(StatusCode::INTERNAL_SERVER_ERROR, format!("list: {e}"))
+    };
+    // The page is written while the rows are read, from their borrowed text: no row is
+    // copied out of SQLite (issue 14).
+    let page = gw
         .store()
         .run(move |c| {
-            Ok::<_, GatewayError>(jobs::list_approvals(
-                &c.db,
-                &tenant,
-                cursor,
-                limit,
-                include_resolved,
-            )?)
+            let mut page = view::ApprovalPage::new(limit);
+            let (mut listed, mut last_updated) = (0, 0);
+            jobs::list_approvals(&c.db, &tenant, cursor, limit, include_resolved, |item| {
+                listed += 1;
+                last_updated = item.updated_at;
+                page.push(item).map_err(list_error)
+            })?;
+            let next_cursor =
+                (listed > 0 && listed >= limit).then(|| last_updated.saturating_sub(1));
+            page.finish(next_cursor).map_err(list_error)
         })
         .await?;
-    let next_cursor = match rows.last() {
-        Some(last) if rows.len() >= limit => Some(last.job.updated_at.saturating_sub(1)),
-        _ => None,
-    };
-    let page = view::approval_page(&rows, next_cursor)
-        .map_err(|e| ApiError::legacy(StatusCode::INTERNAL_SERVER_ERROR, format!("list: {e}")))?;
     Ok(([(header::CONTENT_TYPE, "application/json")], page).into_response())
 }
 

@@ -211,44 +211,99 @@ pub fn get(db: &Connection, id: &str) -> rusqlite::Result<Option<JobRow>> {
     .optional()
 }
 
-/// A row of the approval list.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Listed {
-    pub job: JobRow,
-    /// What [`view::stored_item_labels`] made of the request when it was written; `None` for
-    /// rows written before the column existed.
-    pub item_labels: Option<String>,
+/// The columns an approval item shows, in [`read_item`]'s order. The request is read only
+/// for rows older than `item_labels`, which have their labels decoded from it.
+const ITEM_COLUMNS: &str = "id, trace_id, state, topic, tenant, principal, actor_id, \
+    actor_type, idempotency_key, capability, pack_id, risk_tags, requires, prompt, context, \
+    submitted_by, deadline_unix, updated_at, safety_decision, safety_reason, safety_rule_id, \
+    safety_snapshot, safety_constraints, safety_job_hash, approval_required, approval_status, \
+    approval_revision, approval_decision, resolved_by, resolved_at, resolution, \
+    resolved_comment, item_labels, CASE WHEN item_labels IS NULL THEN request END";
+
+/// Text of column `i`, borrowed from the row; the same errors as `Row::get::<String>` (a
+/// NULL or a blob where text belongs, text that is not UTF-8) for the same bad rows.
+fn text<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
+    let value = r.get_ref(i)?;
+    value.as_str().map_err(|e| match e {
+        rusqlite::types::FromSqlError::Utf8Error(e) => rusqlite::Error::Utf8Error(i, e),
+        _ => rusqlite::Error::InvalidColumnType(
+            i,
+            r.as_ref().column_name(i).unwrap_or("?").to_owned(),
+            value.data_type(),
+        ),
+    })
 }
 
-/// Approval items of a tenant, newest first, at or before `cursor` (µs).
-pub fn list_approvals(
+fn read_item<'r>(r: &'r Row<'_>) -> rusqlite::Result<view::StoredItem<'r>> {
+    Ok(view::StoredItem {
+        id: text(r, 0)?,
+        trace_id: text(r, 1)?,
+        state: text(r, 2)?,
+        topic: text(r, 3)?,
+        tenant: text(r, 4)?,
+        principal: text(r, 5)?,
+        actor_id: text(r, 6)?,
+        actor_type: text(r, 7)?,
+        idempotency_key: text(r, 8)?,
+        capability: text(r, 9)?,
+        pack_id: text(r, 10)?,
+        risk_tags: text(r, 11)?,
+        requires: text(r, 12)?,
+        prompt: text(r, 13)?,
+        context: text(r, 14)?,
+        submitted_by: text(r, 15)?,
+        deadline_unix: r.get(16)?,
+        updated_at: r.get(17)?,
+        safety_decision: text(r, 18)?,
+        safety_reason: text(r, 19)?,
+        safety_rule_id: text(r, 20)?,
+        safety_snapshot: text(r, 21)?,
+        safety_constraints: text(r, 22)?,
+        job_hash: text(r, 23)?,
+        approval_required: r.get(24)?,
+        approval_status: text(r, 25)?,
+        approval_revision: r.get(26)?,
+        approval_decision: text(r, 27)?,
+        resolved_by: text(r, 28)?,
+        resolved_at: r.get(29)?,
+        resolution: text(r, 30)?,
+        resolved_comment: text(r, 31)?,
+        labels: match r.get_ref(32)?.as_str_or_null() {
+            Ok(Some(labels)) => view::LabelsText::Stored(labels),
+            Ok(None) => view::LabelsText::Request(text(r, 33)?),
+            // Neither text nor NULL: `text` names the column and what it holds.
+            Err(_) => view::LabelsText::Stored(text(r, 32)?),
+        },
+    })
+}
+
+/// Approval items of a tenant, newest first, at or before `cursor` (µs), each handed to
+/// `each` as it is read: borrowed from SQLite, so the caller writes it out before the next.
+pub fn list_approvals<E: From<rusqlite::Error>>(
     db: &Connection,
     tenant: &str,
     cursor: i64,
     limit: usize,
     include_resolved: bool,
-) -> rusqlite::Result<Vec<Listed>> {
+    mut each: impl FnMut(&view::StoredItem<'_>) -> Result<(), E>,
+) -> Result<(), E> {
     let mut stmt = db.prepare_cached(&format!(
-        "SELECT {COLUMNS}, item_labels FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 AND approval_required = 1 \
+        "SELECT {ITEM_COLUMNS} FROM jobs WHERE tenant = ?1 AND updated_at <= ?2 \
+         AND approval_required = 1 \
          AND (state = 'APPROVAL_REQUIRED' \
               OR (?3 AND approval_status IN ('approved', 'rejected', 'invalidated', 'expired'))) \
          ORDER BY updated_at DESC LIMIT ?4"
     ))?;
-    let rows = stmt.query_map(
-        params![
-            tenant,
-            cursor,
-            include_resolved,
-            i64::try_from(limit).unwrap_or(i64::MAX)
-        ],
-        |r| {
-            Ok(Listed {
-                job: read_row(r)?,
-                item_labels: r.get(37)?,
-            })
-        },
-    )?;
-    rows.collect()
+    let mut rows = stmt.query(params![
+        tenant,
+        cursor,
+        include_resolved,
+        i64::try_from(limit).unwrap_or(i64::MAX)
+    ])?;
+    while let Some(row) = rows.next()? {
+        each(&read_item(row)?)?;
+    }
+    Ok(())
 }
 
 /// Up to 10 resolved approvals of the same tenant and topic since `since_us`, newest first.

@@ -4,8 +4,12 @@
 //! and the live transcript.
 
 mod item;
+mod json;
+mod stored;
 
-pub use item::{approval_item, approval_page, stored_item_labels};
+pub use item::{
+    approval_item, approval_item_json, stored_item_labels, ApprovalPage, LabelsText, StoredItem,
+};
 
 use serde_json::{json, Map, Value};
 
@@ -25,21 +29,21 @@ fn put_nonempty(map: &mut Map<String, Value>, key: &str, value: &str) {
     }
 }
 
-/// `approval_status` of a row (`pending` for an unresolved approval).
-fn status(job: &JobRow) -> &str {
-    if job.approval.status.is_empty() && job.state == state::APPROVAL_REQUIRED {
+/// `approval_status` of a row in `job_state` (`pending` for an unresolved approval).
+fn status<'a>(job_state: &str, approval_status: &'a str) -> &'a str {
+    if approval_status.is_empty() && job_state == state::APPROVAL_REQUIRED {
         "pending"
     } else {
-        &job.approval.status
+        approval_status
     }
 }
 
-fn actionability(job: &JobRow) -> &'static str {
-    if job.state == state::APPROVAL_REQUIRED {
+fn actionability(job_state: &str, approval_status: &str) -> &'static str {
+    if job_state == state::APPROVAL_REQUIRED {
         "actionable"
-    } else if job.approval.status == INVALIDATED {
+    } else if approval_status == INVALIDATED {
         INVALIDATED
-    } else if job.approval.status == EXPIRED {
+    } else if approval_status == EXPIRED {
         EXPIRED
     } else {
         "resolved"
@@ -167,11 +171,7 @@ pub fn job_view(job: &JobRow, sched: Option<&Scheduling>, max_attempts: u32) -> 
 /// The body of `GET /api/v1/approvals/{id}/context`.
 pub fn context_view(job: &JobRow, prior: &[JobRow], policy: Option<&Policy>, now_us: i64) -> Value {
     let req = request::decode(&job.request).ok();
-    let fields = item::ApprovalFields::new(job, req.as_ref().map(|r| &r.labels));
-    let mut approval = match serde_json::to_value(fields) {
-        Ok(Value::Object(fields)) => fields,
-        _ => Map::new(),
-    };
+    let mut approval = item::approval_fields(job);
     approval.insert("job_id".into(), json!(job.id));
     approval.insert("state".into(), json!(job.state));
     let prior: Vec<Value> = prior
