@@ -1,15 +1,18 @@
 """Benchmark: the real app with 10,000 pending approvals (issue 14's queue scale), on the
-release app, the release gateway binary and tauri-driver in tests/e2e/run.sh's private display.
+release app, the release gateway binary and tauri-driver in tests/e2e/run.sh's private display,
+beside its reference: the same ui/dist as a web page in Chromium, on the Rust side's answers
+recorded from the app at that moment (browser_reference.py).
 
-* Time to a usable first screen: the app's window reloaded while its desk holds 10,000 items,
-  from the page's navigation start (the webview's own clock) to the first card drawn. The page
-  boots, asks for the queue snapshot (10,000 cards over IPC: the data arriving) and draws it.
+* Time to a usable first screen: the window reloaded while its desk holds 10,000 items, from
+  the page's navigation start (the engine's own clock) to the first card drawn. The page boots,
+  asks for the queue's first screen, then for all of it (about 17 MB over the IPC).
 * Scrolling: the list scrolled by 400 px every frame for 240 frames; frames that took over
   25 ms (a frame and a half at 60 Hz) are dropped frames. Software rendering under Xvfb.
-* Memory: resident memory of the app and WebKit's web and network processes, at rest with
-  10,000 items, against the same app at rest with none.
+* Memory: resident (and proportional) memory of all the processes, the app's with WebKit's web
+  and network processes, at rest with 10,000 items, against the same at rest with none.
 
-Prints the figures and writes target/bench-results/queue.json."""
+COUNTERSIGN_BENCH_PENDING changes the 10,000 (for a quicker look). Prints the figures and
+writes target/bench-results/queue.json."""
 
 import concurrent.futures
 import os
