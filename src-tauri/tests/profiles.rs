@@ -122,7 +122,10 @@ fn the_demo_starts_an_embedded_gateway_with_arriving_approvals() {
     // The UI's first screen: the newest cards only, and how many there are in all.
     let first = h.ok("queue_snapshot", json!({ "limit": 1 }));
     assert_eq!(first["cards"].as_array().map(Vec::len), Some(1));
-    assert!(first["total"].as_u64().is_some_and(|total| total >= 2), "{first}");
+    assert!(
+        first["total"].as_u64().is_some_and(|total| total >= 2),
+        "{first}"
+    );
     assert!(data_file(&h, "ledgers/demo.sqlite").exists());
 }
 

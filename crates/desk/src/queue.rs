@@ -325,7 +325,13 @@ impl QueueState {
                 }
             }
         }
-        self.items.insert(item.job.id.clone(), item.clone());
+        if card.content_ready {
+            // Only a card still waiting for its content needs its item (to fetch the content):
+            // at 10,000 cards every copy kept is tens of megabytes.
+            self.items.remove(&item.job.id);
+        } else {
+            self.items.insert(item.job.id.clone(), item.clone());
+        }
         for change in changes {
             let name = change_name(*change).to_owned();
             if !card.changes.contains(&name) {
@@ -382,6 +388,7 @@ impl QueueState {
         let mut card = CardView::reviewed(review, settings);
         card.changes.clone_from(&old.changes);
         card.changed_at_ms = old.changed_at_ms;
+        self.items.remove(card.job_id());
         self.cards.insert(card.job_id().to_owned(), card.clone());
         Some(DeskEvent::Card {
             seq: self.next_seq(),
@@ -475,6 +482,63 @@ mod tests {
                 | DeskEvent::Notice { seq, .. } => *seq,
             })
             .collect()
+    }
+
+    #[test]
+    fn only_cards_waiting_for_their_content_keep_their_item() {
+        let settings = ReviewSettings::default();
+        let mut queue = QueueState::default();
+        for id in ["a", "b"] {
+            queue.apply(
+                WatchEvent::Arrived(Box::new(item(id, "h1", 1))),
+                Vec::new,
+                &settings,
+                0,
+            );
+        }
+        assert_eq!(queue.without_content().len(), 2);
+        let review = Review {
+            item: item("a", "h1", 1),
+            content: Default::default(),
+            payload: None,
+        };
+        assert!(queue.apply_review(&review, &settings).is_some());
+        let waiting = |queue: &QueueState| -> Vec<String> {
+            queue
+                .without_content()
+                .into_iter()
+                .map(|i| i.job.id)
+                .collect()
+        };
+        assert_eq!(waiting(&queue), ["b"]);
+        assert_eq!(queue.items.len(), 1, "the loaded card's item is not kept");
+        // The same item again (a new revision, same identity): its content still holds.
+        let mut revised = item("a", "h1", 2);
+        revised.approval_revision = Some(2);
+        queue.apply(
+            WatchEvent::Changed {
+                item: Box::new(revised),
+                changes: Vec::new(),
+            },
+            Vec::new,
+            &settings,
+            0,
+        );
+        assert_eq!(waiting(&queue), ["b"]);
+        assert_eq!(queue.items.len(), 1);
+        // A new job hash: the card waits for its content again, with its item.
+        queue.apply(
+            WatchEvent::Changed {
+                item: Box::new(item("a", "h2", 3)),
+                changes: vec![ItemChange::JobHash],
+            },
+            Vec::new,
+            &settings,
+            0,
+        );
+        let mut again = waiting(&queue);
+        again.sort();
+        assert_eq!(again, ["a", "b"]);
     }
 
     #[test]
