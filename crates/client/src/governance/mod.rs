@@ -228,12 +228,20 @@ impl GovernanceDecider {
     }
 
     /// Step 1: the draft now against the draft seen. A refusal is recorded as a conflict.
+    ///
+    /// The current policy is read before the draft. A gateway records an approval and
+    /// publishes its policy in one transaction, so a current policy that is another
+    /// reviewer's approval of this very draft comes with a draft read after it that shows the
+    /// approval, and the check lets the approve go on to read it back (`already_approved`).
+    /// Read the other way round, the draft could be read open just before that approval and
+    /// the policy just after, and the reviewer was told `stale_base` ("propose it again") for
+    /// a draft that had been approved.
     async fn check(&self, seen: &DraftBinding, action: DecisionAction) -> Result<()> {
-        let fresh = self.client.policy_draft(&seen.draft_id).await?;
         let current = match action {
             DecisionAction::Approve => self.client.policy_snapshots().await?.into_iter().next(),
             DecisionAction::Reject => None,
         };
+        let fresh = self.client.policy_draft(&seen.draft_id).await?;
         let Err(refusal) = check_fresh(seen, &fresh, current.as_deref(), action) else {
             return Ok(());
         };

@@ -10,8 +10,11 @@ use countersign_core::outcome::DecisionAction;
 use countersign_ledger::{EntryKind, GovernanceIntent, Query};
 use serde_json::json;
 
+use crate::support::proxy::{Intercept, Proxy, Resume};
 use crate::support::scripted::Scripted;
-use crate::support::{client_for, fast_http, fast_retry, Harness, ALICE, BOB, POLICY};
+use crate::support::{
+    client_for, fast_http, fast_retry, reviewer_key, Harness, ALICE, BOB, POLICY,
+};
 
 /// The current policy with one more rule: ready for approval.
 const TIGHTER: &str = r#"version: v1
@@ -294,6 +297,89 @@ async fn a_decision_whose_answer_was_lost_is_finished_by_recovery_without_a_seco
         .await
         .expect("nothing left")
         .is_empty());
+}
+
+/// Proposes a draft of its own text (`round`) and has `reviewer` see it.
+async fn seen_draft(h: &Harness, reviewer: &GovernanceDecider, round: usize) -> DraftBinding {
+    let yaml = TIGHTER.replace(
+        "Production deploys need",
+        &format!("Round {round}, production deploys need"),
+    );
+    let proposed = h
+        .client(BOB)
+        .propose_draft(&format!("Round {round}"), &yaml)
+        .await
+        .expect("proposed");
+    DraftBinding::of(&reviewer.show(&proposed.draft_id).await.expect("shown"))
+}
+
+/// The approval a report settled on, and whether it was read back.
+fn settled_on(
+    who: &str,
+    result: &Result<countersign_client::GovernanceReport, ClientError>,
+) -> (String, bool) {
+    match result {
+        Ok(report) => match &report.answer {
+            GovernanceAnswer::Approved { approval, repeat } => {
+                (approval.approval_id.clone(), *repeat)
+            }
+            other => panic!("{who}: not an approval: {other:?}"),
+        },
+        Err(e) => panic!("{who}: refused for a draft that was approved: {e:?}"),
+    }
+}
+
+/// Two reviewers approve one snapshot, the second's approval landing while the proxy holds
+/// each request of the first's approve in turn (its check's reads, the POST, what follows):
+/// one approval lands and both read it, never a refusal. Before the check read the current
+/// policy ahead of the draft, an approval landing between the two reads was refused here as
+/// `stale_base`: the draft read open, the policy read as the rival's publish.
+#[tokio::test]
+async fn a_rival_approval_landing_at_any_request_of_an_approve_is_read_back_not_refused() {
+    let h = Harness::start().await;
+    let proxy = Proxy::start(h.addr, false).await;
+    let amy = GovernanceDecider::new(
+        client_for(&proxy.url(), &reviewer_key(0), fast_http()),
+        h.ledger("amy"),
+        fast_retry(),
+    );
+    let rival = governance(&h, &reviewer_key(1), "rival");
+
+    // How many requests one approve makes through the proxy: measured on the second, since
+    // the first also learns who the reviewer is.
+    let mut steps = 0;
+    for round in 0..2 {
+        let seen = seen_draft(&h, &amy, round).await;
+        let start = proxy.received().len();
+        amy.approve(&seen, "", GovernanceChannel::Cli)
+            .await
+            .expect("approved");
+        steps = proxy.received().len() - start;
+    }
+    assert!(steps >= 3, "two reads and the POST at least: {steps}");
+
+    for step in 0..steps {
+        let seen = seen_draft(&h, &amy, step + 2).await;
+        let held = proxy.intercept(Intercept::Nth(step));
+        let approve = amy.approve(&seen, "", GovernanceChannel::Cli);
+        tokio::pin!(approve);
+        let (mine, theirs) = tokio::select! {
+            result = &mut approve => panic!("step {step}: never reached: {result:?}"),
+            held = held => {
+                let held = held.expect("held");
+                let theirs = rival.approve(&seen, "", GovernanceChannel::Cli).await;
+                held.resume.send(Resume::Forward).expect("proxy waits");
+                (approve.await, theirs)
+            }
+        };
+        let (mine, mine_repeat) = settled_on(&format!("step {step}: amy"), &mine);
+        let (theirs, theirs_repeat) = settled_on(&format!("step {step}: rival"), &theirs);
+        assert_eq!(mine, theirs, "step {step}: one approval, read by both");
+        assert!(
+            mine_repeat != theirs_repeat,
+            "step {step}: exactly one of them made it (amy read back: {mine_repeat})"
+        );
+    }
 }
 
 /// A gateway that serves one draft, answers approve as scripted, and has policy `base`.

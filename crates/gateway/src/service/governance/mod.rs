@@ -11,6 +11,9 @@ mod diff;
 mod impact;
 mod validate;
 
+#[cfg(test)]
+mod tests;
+
 use countersign_core::governance::{
     source_snapshot_hash, DraftSnapshot, DraftStatus, FindingSeverity, GovernanceApproval,
     GovernanceChannel, GovernanceRejection, GovernanceResolved, PolicyDiff, PolicyDraft,
@@ -38,6 +41,15 @@ impl Stop {
 }
 
 use self::check::{check, Checked};
+
+/// The points of an approve where a test may land another decision: between the quick check's
+/// two reads (the current policy, then the draft), and after the quick check, before the
+/// publish lock and the authoritative check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    BetweenReads,
+    BeforeLock,
+}
 use super::{stamped_audit_event, Gateway};
 use crate::auth::Caller;
 use crate::clock::rfc3339_us;
@@ -373,14 +385,39 @@ impl Gateway {
         draft_id: &str,
         body: &countersign_core::governance::ApproveDraftBody,
     ) -> Result<Result<(GovernanceApproval, bool), Refusal>, GatewayError> {
+        self.approve_draft_paused(caller, draft_id, body, |_| std::future::ready(()))
+            .await
+    }
+
+    /// [`Gateway::approve_draft`], awaiting `pause` at each [`Step`]: the tests' way to land
+    /// another decision exactly there.
+    async fn approve_draft_paused<P, F>(
+        &self,
+        caller: &Caller,
+        draft_id: &str,
+        body: &countersign_core::governance::ApproveDraftBody,
+        pause: P,
+    ) -> Result<Result<(GovernanceApproval, bool), Refusal>, GatewayError>
+    where
+        P: Fn(Step) -> F,
+        F: std::future::Future<Output = ()>,
+    {
         let rationale = match reason_text(body.rationale.as_deref(), false) {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
+        // The quick check reads the current policy *before* the draft. An approval commits the
+        // draft's decision before it makes its policy current (`install_with`), so a current
+        // policy that is this draft's own publish comes with a draft read that shows the
+        // approval: the loser of a race reads the winner's approval (`already_approved`). Read
+        // the other way round, the draft could be read open just before the winner committed
+        // and the policy just after, and the loser was told `stale_base` ("propose it again")
+        // for a draft that had been approved.
+        let current = self.current_snapshot(&caller.tenant);
+        pause(Step::BetweenReads).await;
         let Some(draft) = self.draft(&caller.tenant, draft_id).await? else {
             return Ok(Err(Refusal::not_found()));
         };
-        let current = self.current_snapshot(&caller.tenant);
         let wanted = check::Wanted::approve(body, &caller.principal);
         let in_tx = wanted.clone();
         match check(&draft, &wanted, Some(&current)) {
@@ -389,6 +426,7 @@ impl Gateway {
             Ok(Checked::AlreadyRejected(_)) => unreachable_rejected(),
             Err(refusal) => return Ok(Err(refusal)),
         }
+        pause(Step::BeforeLock).await;
         let yaml = draft.active_snapshot.yaml.clone().unwrap_or_default();
         let source = format!("governance:{}", caller.principal);
         let (tenant, id, principal) = (
