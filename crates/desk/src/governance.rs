@@ -151,12 +151,15 @@ impl PolicyDesk {
 
     /// One draft in full, recorded as seen; becomes what a click on it is bound to.
     pub async fn review(&self, draft_id: &str) -> Result<DraftReview> {
-        let draft = self.decider.show(draft_id).await?;
         let client = self.decider.client();
-        let (diff, impact, snapshots) = tokio::join!(
+        // The current policy before the draft: a rival's approval that lands between the two
+        // reads then shows as the draft approved, never as "a new policy was published, the
+        // draft must be proposed again" over a draft that is still open.
+        let snapshots = client.policy_snapshots().await;
+        let draft = self.decider.show(draft_id).await?;
+        let (diff, impact) = tokio::join!(
             client.draft_diff(draft_id, Some(&draft.active_snapshot.snapshot_id)),
             client.draft_impact(draft_id, Some(&draft.active_snapshot.snapshot_id)),
-            client.policy_snapshots(),
         );
         let mut problems = Vec::new();
         let mut keep = |what: &str, error: ClientError| {
