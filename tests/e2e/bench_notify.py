@@ -122,20 +122,33 @@ class NotifyWatch:
         self.process.terminate()
 
 
-def rss_kib(pid: int) -> int:
+def proc_kib(pid: int, file: str, field: str) -> int:
+    """A `field:` line in KiB of /proc/<pid>/<file>; 0 when the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+        with open(f"/proc/{pid}/{file}") as f:
+            return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
     except (OSError, StopIteration):
         return 0
 
 
-def memory_kib(pid: int) -> tuple:
-    """The resident memory of the app's own process, and of it with its children (the webview
-    runs in WebKit's web and network processes)."""
+def rss_kib(pid: int) -> int:
+    return proc_kib(pid, "status", "VmRSS")
+
+
+def pss_kib(pid: int) -> int:
+    """Proportional resident memory: pages shared between processes counted once overall."""
+    return proc_kib(pid, "smaps_rollup", "Pss")
+
+
+def app_pids(pid: int) -> list:
+    """The app's process and its children (WebKit's web and network processes)."""
     children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    own = rss_kib(pid)
-    return own, own + sum(rss_kib(int(child)) for child in children)
+    return [pid] + [int(child) for child in children]
+
+
+def memory_kib(pid: int) -> tuple:
+    """The resident memory of the app's own process, and of it with its children."""
+    return rss_kib(pid), sum(rss_kib(p) for p in app_pids(pid))
 
 
 def window_shown() -> bool:

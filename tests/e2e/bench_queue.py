@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import time
 
-from bench_notify import figure, rss_kib, write_results
+from bench_notify import app_pids, figure, pss_kib, rss_kib, write_results
 from browser_reference import Chromium, ReferenceServer, queue_size, record
 from gateway import BENCH_AGENTS, REVIEWER_KEY, Gateway
 from webdriver import Session
@@ -99,24 +99,9 @@ def frames_of(session: Session, step: int, count: int) -> list:
     return sorted(session.execute("return window.__frames;")[1:])  # the first waited for rAF
 
 
-def pss_kib(pid: int) -> int:
-    """Proportional resident memory: pages shared between processes counted once overall."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            return next(int(line.split()[1]) for line in f if line.startswith("Pss:"))
-    except (OSError, StopIteration):
-        return 0
-
-
 def memory_of(pids: list) -> tuple:
     """(resident, proportional) memory of these processes together, in KiB."""
     return sum(rss_kib(pid) for pid in pids), sum(pss_kib(pid) for pid in pids)
-
-
-def app_pids(pid: int) -> list:
-    """The app's process and its children (WebKit's web and network processes)."""
-    children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split()
-    return [pid] + [int(child) for child in children]
 
 
 def full(state: dict) -> bool:
@@ -146,9 +131,15 @@ def window_figures(found: dict, at_rest_empty: tuple, where: str, targets: bool)
     """The figures of one window; `targets`: the app's, beside the issue's limits."""
     frames, idle = found["frames"], found["idle"]
     dropped = sum(1 for f in frames if f > DROPPED_MS)
-    median = lambda values: values[len(values) // 2] if values else 0  # noqa: E731
-    limit = (lambda value: value) if targets else (lambda value: None)
-    mib = lambda kib: kib / 1024  # noqa: E731
+    def median(values):
+        return values[len(values) // 2] if values else 0
+
+    def limit(value):
+        return value if targets else None
+
+    def mib(kib):
+        return kib / 1024
+
     return [
         figure(f"{where}reload to the first card drawn, {PENDING:,} pending, median of 5", found["firsts"][2], "ms",
                limit(300)),

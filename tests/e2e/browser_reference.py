@@ -118,7 +118,7 @@ class Chromium:
                             "--disable-sync", "--no-sandbox", "--password-store=basic"]}
         self.session = Session(f"http://127.0.0.1:{port}", None,
                                browser={"browserName": "chrome", "goog:chromeOptions": options})
-        self.session._session("POST", "/url", {"url": url})
+        self.session.go(url)
 
     def pids(self) -> list:
         """Every process of the browser: the processes under chromedriver."""

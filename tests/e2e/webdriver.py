@@ -147,6 +147,10 @@ class Session:
         except (WebDriverError, urllib.error.URLError):
             pass
 
+    def go(self, url: str):
+        """Opens `url` in the browser (the reference; the app opens its own page)."""
+        self._session("POST", "/url", {"url": url})
+
     def title(self) -> str:
         return self._session("GET", "/title")
 
